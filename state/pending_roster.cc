@@ -1,0 +1,114 @@
+#include "state/pending_roster.h"
+
+#include <algorithm>
+#include <variant>
+
+namespace rollcall::state {
+
+const Room* PendingRoster::FindRoom(const Sid& room_sid) const {
+  auto it = rooms_.find(room_sid);
+  return it != rooms_.end() ? &it->second : base_.FindRoom(room_sid);
+}
+
+const Room* PendingRoster::FindInProgressRoomByName(const Sid& account_sid,
+                                                    absl::string_view name) const {
+  auto it = in_progress_by_name_.find(NameKey(account_sid, std::string(name)));
+  if (it != in_progress_by_name_.end()) return &rooms_.at(it->second);
+  const Room* base = base_.FindInProgressRoomByName(account_sid, name);
+  // A base room changed in this batch is in progress here only if indexed above.
+  return base != nullptr && !rooms_.contains(base->sid) ? base : nullptr;
+}
+
+const Participant* PendingRoster::FindParticipant(const Sid& participant_sid) const {
+  auto it = participants_.find(participant_sid);
+  return it != participants_.end() ? &it->second : base_.FindParticipant(participant_sid);
+}
+
+const Participant* PendingRoster::FindActiveByIdentity(const Sid& room_sid,
+                                                       absl::string_view identity) const {
+  auto it = active_by_identity_.find(NameKey(room_sid, std::string(identity)));
+  if (it != active_by_identity_.end()) return &participants_.at(it->second);
+  const Participant* base = base_.FindActiveByIdentity(room_sid, identity);
+  return base != nullptr && !participants_.contains(base->sid) ? base : nullptr;
+}
+
+RoomActivity PendingRoster::Activity(const Sid& room_sid) const {
+  auto it = activity_.find(room_sid);
+  return it != activity_.end() ? it->second : base_.Activity(room_sid);
+}
+
+std::vector<const Participant*> PendingRoster::ActiveParticipants(const Sid& room_sid) const {
+  std::vector<const Participant*> active;
+  for (const Participant* participant : base_.ActiveParticipants(room_sid)) {
+    if (!participants_.contains(participant->sid)) active.push_back(participant);
+  }
+  for (const auto& [sid, participant] : participants_) {
+    if (participant.room_sid == room_sid && participant.active()) active.push_back(&participant);
+  }
+  std::sort(active.begin(), active.end(), [](const Participant* a, const Participant* b) {
+    return std::tie(a->date_created, a->sid) < std::tie(b->date_created, b->sid);
+  });
+  return active;
+}
+
+const DedupeEntry* PendingRoster::FindDedupe(const Sid& account_sid,
+                                             absl::string_view event_id) const {
+  auto it = dedupe_.find(NameKey(account_sid, std::string(event_id)));
+  return it != dedupe_.end() ? &it->second : base_.FindDedupe(account_sid, event_id);
+}
+
+void PendingRoster::Commit(const Outcome& outcome) {
+  for (const Change& change : outcome.changes) {
+    std::visit([this](const auto& resource) { Upsert(resource); }, change.resource);
+  }
+  if (outcome.dedupe) {
+    dedupe_.insert_or_assign(NameKey(outcome.dedupe->account_sid, outcome.dedupe->event_id),
+                             *outcome.dedupe);
+  }
+  revision_ = outcome.revision;
+}
+
+void PendingRoster::Reset() {
+  revision_ = base_.revision();
+  participants_.clear();
+  rooms_.clear();
+  activity_.clear();
+  in_progress_by_name_.clear();
+  active_by_identity_.clear();
+  dedupe_.clear();
+}
+
+void PendingRoster::Upsert(const Participant& participant) {
+  const Participant* before = FindParticipant(participant.sid);
+  const bool existed = before != nullptr;
+  const bool was_active = existed && before->active();
+  if (was_active) active_by_identity_.erase(NameKey(before->room_sid, before->identity));
+
+  RoomActivity activity = Activity(participant.room_sid);
+  if (!existed) ++activity.sessions;
+  if (participant.active() && !was_active) ++activity.active;
+  if (!participant.active() && was_active) --activity.active;
+  if (!participant.active() &&
+      (!activity.last_departure || participant.date_updated > *activity.last_departure)) {
+    activity.last_departure = participant.date_updated;
+  }
+  activity_[participant.room_sid] = activity;
+
+  participants_.insert_or_assign(participant.sid, participant);
+  if (participant.active()) {
+    active_by_identity_[NameKey(participant.room_sid, participant.identity)] = participant.sid;
+  }
+}
+
+void PendingRoster::Upsert(const Room& room) {
+  if (const Room* before = FindRoom(room.sid);
+      before != nullptr && before->status == RoomStatus::kInProgress) {
+    in_progress_by_name_.erase(NameKey(before->account_sid, before->unique_name));
+  }
+  rooms_.insert_or_assign(room.sid, room);
+  if (room.status == RoomStatus::kInProgress) {
+    in_progress_by_name_[NameKey(room.account_sid, room.unique_name)] = room.sid;
+  }
+}
+
+}  // namespace rollcall::state

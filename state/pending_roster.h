@@ -1,0 +1,60 @@
+// PendingRoster: a Roster as it will be once a batch of decided outcomes commits. The applier
+// decides a whole batch against it (each input sees the ones before it), writes the batch to
+// the store with one fsync, and only then commits the same outcomes to the shared Roster, so
+// readers never see state that is not yet durable. If the write fails, Reset() drops the batch.
+//
+// It copies only what the batch touches; everything else reads through to the base roster,
+// which must not change while the PendingRoster is in use.
+#ifndef ROLLCALL_STATE_PENDING_ROSTER_H_
+#define ROLLCALL_STATE_PENDING_ROSTER_H_
+
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "state/roster.h"
+#include "state/roster_view.h"
+
+namespace rollcall::state {
+
+class PendingRoster final : public RosterView {
+ public:
+  explicit PendingRoster(const Roster& base) : base_(base), revision_(base.revision()) {}
+
+  const Limits& limits() const override { return base_.limits(); }
+  uint64_t revision() const override { return revision_; }
+  const Room* FindRoom(const Sid& room_sid) const override;
+  const Room* FindInProgressRoomByName(const Sid& account_sid,
+                                       absl::string_view name) const override;
+  const Participant* FindParticipant(const Sid& participant_sid) const override;
+  const Participant* FindActiveByIdentity(const Sid& room_sid,
+                                          absl::string_view identity) const override;
+  RoomActivity Activity(const Sid& room_sid) const override;
+  std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const override;
+  const DedupeEntry* FindDedupe(const Sid& account_sid,
+                                absl::string_view event_id) const override;
+
+  // Adds a decided kApplied outcome on top (outcome.revision == revision() + 1).
+  void Commit(const Outcome& outcome);
+  // Forgets everything committed here: back to the base roster.
+  void Reset();
+
+ private:
+  using NameKey = std::pair<Sid, std::string>;
+
+  void Upsert(const Participant& participant);
+  void Upsert(const Room& room);
+
+  const Roster& base_;
+  uint64_t revision_;
+  absl::flat_hash_map<Sid, Participant> participants_;
+  absl::flat_hash_map<Sid, Room> rooms_;
+  absl::flat_hash_map<Sid, RoomActivity> activity_;        // every room touched, in full
+  absl::flat_hash_map<NameKey, Sid> in_progress_by_name_;  // overlay rooms in progress
+  absl::flat_hash_map<NameKey, Sid> active_by_identity_;   // overlay participants active
+  absl::flat_hash_map<NameKey, DedupeEntry> dedupe_;
+};
+
+}  // namespace rollcall::state
+
+#endif  // ROLLCALL_STATE_PENDING_ROSTER_H_

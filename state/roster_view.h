@@ -1,0 +1,51 @@
+// RosterView: what RoomMachine reads to decide an input. Roster implements it for committed
+// state; PendingRoster implements it for "committed state plus the batch decided so far", so
+// the applier can decide a whole batch before one fsync without exposing any of it to readers.
+#ifndef ROLLCALL_STATE_ROSTER_VIEW_H_
+#define ROLLCALL_STATE_ROSTER_VIEW_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "state/limits.h"
+#include "state/records.h"
+#include "state/sid.h"
+
+namespace rollcall::state {
+
+// Who is and was in a room, derived from its participants.
+struct RoomActivity {
+  int32_t active = 0;    // CONNECTED or RECONNECTING participants
+  int64_t sessions = 0;  // participants ever created in the room
+  std::optional<absl::Time> last_departure;  // server time the latest one became inactive
+};
+
+class RosterView {
+ public:
+  virtual ~RosterView() = default;
+
+  virtual const Limits& limits() const = 0;
+  virtual uint64_t revision() const = 0;
+  virtual const Room* FindRoom(const Sid& room_sid) const = 0;
+  virtual const Room* FindInProgressRoomByName(const Sid& account_sid,
+                                               absl::string_view name) const = 0;
+  virtual const Participant* FindParticipant(const Sid& participant_sid) const = 0;
+  virtual const Participant* FindActiveByIdentity(const Sid& room_sid,
+                                                  absl::string_view identity) const = 0;
+  virtual RoomActivity Activity(const Sid& room_sid) const = 0;
+  // Active participants of a room in (date_created, sid) order.
+  virtual std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const = 0;
+  virtual const DedupeEntry* FindDedupe(const Sid& account_sid,
+                                        absl::string_view event_id) const = 0;
+
+  // The timers a record implies (DESIGN.md §4), derived from the records alone.
+  std::vector<Timer> TimersOf(const Participant& participant) const;
+  std::vector<Timer> TimersOf(const Room& room) const;
+};
+
+}  // namespace rollcall::state
+
+#endif  // ROLLCALL_STATE_ROSTER_VIEW_H_
