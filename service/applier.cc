@@ -1,0 +1,240 @@
+#include "service/applier.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+#include "state/pending_roster.h"
+
+namespace rollcall::service {
+namespace {
+
+// Collects what one batch writes, keeping only the last version of each record.
+class BatchWriter {
+ public:
+  explicit BatchWriter(const Converter& converter) : converter_(converter) {}
+
+  void Add(const state::Outcome& outcome) {
+    for (const state::Change& change : outcome.changes) {
+      if (const auto* participant = std::get_if<state::Participant>(&change.resource)) {
+        Put(participant_index_, batch_.participants, *participant);
+      } else {
+        Put(room_index_, batch_.rooms, std::get<state::Room>(change.resource));
+      }
+    }
+    if (outcome.dedupe) batch_.dedupe.push_back(*outcome.dedupe);
+    batch_.log.push_back({outcome.revision, converter_.SerializeChangeSet(outcome.changes)});
+    batch_.revision = outcome.revision;
+  }
+
+  store::WriteBatch& batch() { return batch_; }
+
+ private:
+  template <typename Record>
+  static void Put(absl::flat_hash_map<state::Sid, size_t>& index, std::vector<Record>& records,
+                  const Record& record) {
+    auto [it, inserted] = index.try_emplace(record.sid, records.size());
+    if (inserted) {
+      records.push_back(record);
+    } else {
+      records[it->second] = record;
+    }
+  }
+
+  const Converter& converter_;
+  store::WriteBatch batch_;
+  absl::flat_hash_map<state::Sid, size_t> participant_index_;
+  absl::flat_hash_map<state::Sid, size_t> room_index_;
+};
+
+std::vector<Applier::Result> Failed(size_t count, const absl::Status& status) {
+  return std::vector<Applier::Result>(count, status);
+}
+
+}  // namespace
+
+Applier::Applier(const ApplierOptions& options, store::Store& store, state::Roster& roster,
+                 state::IdSource& ids, const state::Clock& clock, const Converter& converter)
+    : options_(options),
+      store_(store),
+      ids_(ids),
+      clock_(clock),
+      converter_(converter),
+      machine_(ids_),
+      roster_(roster) {}
+
+Applier::~Applier() { Stop(); }
+
+void Applier::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }
+
+void Applier::Start() {
+  next_maintenance_ = clock_.Now();
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Applier::Stop() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  // Anything submitted after the thread drained its last batch.
+  std::vector<Work> left;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    left.swap(queue_);
+  }
+  for (Work& work : left) {
+    work.done(Failed(work.inputs.size(), absl::UnavailableError("the server is shutting down")));
+  }
+}
+
+void Applier::Submit(std::vector<state::Input> inputs, Done done) {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (!stopping_) {
+      queue_.push_back({std::move(inputs), std::move(done)});
+      return;
+    }
+  }
+  done(Failed(inputs.size(), absl::UnavailableError("the server is shutting down")));
+}
+
+ApplierStats Applier::stats() const {
+  absl::MutexLock lock(&queue_mu_);
+  return stats_;
+}
+
+absl::Duration Applier::UntilNextWake(absl::Time now) const {
+  absl::Time wake = next_maintenance_;
+  {
+    absl::ReaderMutexLock lock(&roster_mu_);
+    if (std::optional<state::Timer> timer = roster_.NextTimer()) {
+      wake = std::min(wake, timer->deadline);
+    }
+  }
+  return std::max(wake - now, absl::ZeroDuration());
+}
+
+void Applier::Run() {
+  while (true) {
+    std::vector<Work> batch;
+    bool stopping = false;
+    {
+      const absl::Duration wait = UntilNextWake(clock_.Now());
+      absl::MutexLock lock(&queue_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+        return !queue_.empty() || stopping_;
+      };
+      queue_mu_.AwaitWithTimeout(absl::Condition(&ready), wait);
+      stopping = stopping_;
+      // Take whole submissions up to the batch limit; the rest waits for the next round.
+      size_t inputs = 0;
+      size_t taken = 0;
+      while (taken < queue_.size() &&
+             (taken == 0 || inputs + queue_[taken].inputs.size() <= options_.max_batch_inputs)) {
+        inputs += queue_[taken].inputs.size();
+        ++taken;
+      }
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(taken)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(taken));
+    }
+    ApplyBatch(std::move(batch));
+    const absl::Time now = clock_.Now();
+    if (now >= next_maintenance_) {
+      Maintain(now);
+      next_maintenance_ = now + options_.maintenance_interval;
+    }
+    if (stopping) {
+      absl::MutexLock lock(&queue_mu_);
+      if (queue_.empty()) return;
+    }
+  }
+}
+
+void Applier::ApplyBatch(std::vector<Work> batch) {
+  const absl::Time now = clock_.Now();
+  std::vector<std::vector<Result>> results(batch.size());
+  std::vector<state::Outcome> applied;
+  BatchWriter writer(converter_);
+  uint64_t timers_fired = 0;
+  size_t inputs = 0;
+  {
+    // Deciding only reads committed state; readers may share it meanwhile.
+    absl::ReaderMutexLock lock(&roster_mu_);
+    state::PendingRoster pending(roster_);
+    auto decide = [&](const state::Input& input) {
+      Result result = machine_.Decide(pending, input, now);
+      if (result.ok() && result->disposition == state::Disposition::kApplied) {
+        pending.Commit(*result);
+        writer.Add(*result);
+        applied.push_back(*result);
+      }
+      return result;
+    };
+    // Due timers first: they happened before anything in this batch was submitted.
+    for (const state::Timer& timer : roster_.DueTimers(now, options_.max_batch_inputs)) {
+      Result fired = decide(state::FireTimer{timer});
+      if (fired.ok()) ++timers_fired;  // else superseded by an earlier firing in this batch
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      results[i].reserve(batch[i].inputs.size());
+      for (const state::Input& input : batch[i].inputs) results[i].push_back(decide(input));
+      inputs += batch[i].inputs.size();
+    }
+  }
+
+  if (!applied.empty()) {
+    if (absl::Status written = store_.Write(writer.batch()); !written.ok()) {
+      spdlog::error("store write of {} revisions failed: {}", applied.size(), written.ToString());
+      const absl::Status unavailable = absl::UnavailableError(
+          absl::StrCat("the store could not durably write the batch: ", written.message()));
+      for (size_t i = 0; i < batch.size(); ++i) {
+        batch[i].done(Failed(batch[i].inputs.size(), unavailable));
+      }
+      absl::MutexLock lock(&queue_mu_);
+      ++stats_.failed_writes;
+      return;
+    }
+    absl::WriterMutexLock lock(&roster_mu_);
+    for (const state::Outcome& outcome : applied) roster_.Commit(outcome);
+  }
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  if (!applied.empty() && listener_) listener_(writer.batch().log);
+  absl::MutexLock lock(&queue_mu_);
+  if (inputs > 0 || !applied.empty()) ++stats_.batches;
+  stats_.inputs += inputs;
+  stats_.applied += applied.size();
+  stats_.timers_fired += timers_fired;
+}
+
+void Applier::Maintain(absl::Time now) {
+  store::WriteBatch erase;
+  {
+    absl::WriterMutexLock lock(&roster_mu_);
+    for (state::DedupeEntry& entry : roster_.ExpireDedupe(now - options_.dedupe_window)) {
+      erase.erased_dedupe.emplace_back(entry.account_sid, std::move(entry.event_id));
+    }
+    auto [rooms, participants] = roster_.ExpireRooms(now - options_.retention);
+    erase.erased_rooms = std::move(rooms);
+    erase.erased_participants = std::move(participants);
+  }
+  const uint64_t head = store_.revision();
+  if (head >= options_.watch_history && store_.LogStart() + options_.watch_history <= head) {
+    erase.compact_log_before = head - options_.watch_history + 1;
+  }
+  if (erase.empty()) return;
+  // Losing this write only delays the sweep: the records are expired either way and the next
+  // start-up expires them again.
+  if (absl::Status written = store_.Write(erase); !written.ok()) {
+    spdlog::warn("maintenance write failed: {}", written.ToString());
+  } else {
+    spdlog::info("maintenance: forgot {} event ids, {} rooms, {} participants; log starts at {}",
+                 erase.erased_dedupe.size(), erase.erased_rooms.size(),
+                 erase.erased_participants.size(), store_.LogStart());
+  }
+}
+
+}  // namespace rollcall::service

@@ -1,0 +1,117 @@
+// Applier: the single writer (DESIGN.md §7). One thread owns every change to the roster:
+// RPCs Submit inputs; the thread takes everything queued, decides it as one batch against a
+// PendingRoster (each input sees those before it), writes the batch to the store with one
+// fsync (group commit), and only then commits it to the shared roster, completes the calls
+// and tells the commit listener. Readers use Read(), which never waits for an fsync.
+//
+// Timers (reconnect window, session limit, room timeouts) fire on this thread through the
+// same path, as do the maintenance sweeps (dedupe window, retention, change-log history).
+// If the store write fails, nothing of the batch is applied and every call in it gets
+// UNAVAILABLE.
+#ifndef ROLLCALL_SERVICE_APPLIER_H_
+#define ROLLCALL_SERVICE_APPLIER_H_
+
+#include <functional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "service/convert.h"
+#include "state/clock.h"
+#include "state/records.h"
+#include "state/room_machine.h"
+#include "state/roster.h"
+#include "store/store.h"
+
+namespace rollcall::service {
+
+struct ApplierOptions {
+  absl::Duration dedupe_window = absl::Hours(24);   // --dedupe_window
+  absl::Duration retention = absl::Hours(24 * 30);  // --retention
+  uint64_t watch_history = 1'000'000;               // --watch_history (revisions kept)
+  absl::Duration maintenance_interval = absl::Seconds(10);
+  size_t max_batch_inputs = 16384;  // one group commit takes at most this many inputs
+};
+
+// Counters for metrics and tests; read with Applier::stats().
+struct ApplierStats {
+  uint64_t batches = 0;
+  uint64_t inputs = 0;
+  uint64_t applied = 0;
+  uint64_t failed_writes = 0;
+  uint64_t timers_fired = 0;
+};
+
+class Applier {
+ public:
+  using Result = absl::StatusOr<state::Outcome>;
+  // Gets one result per submitted input, in order. Runs on the applier thread: keep it short.
+  using Done = std::function<void(std::vector<Result>)>;
+  // After each durable batch: its change-log entries in revision order (payload = serialized
+  // rollcall.v1.WatchResponse). Runs on the applier thread.
+  using CommitListener = std::function<void(const std::vector<store::LogEntry>&)>;
+
+  // `roster` must already hold what `store` holds (Store::Load).
+  Applier(const ApplierOptions& options, store::Store& store, state::Roster& roster,
+          state::IdSource& ids, const state::Clock& clock, const Converter& converter);
+  ~Applier();
+  Applier(const Applier&) = delete;
+  Applier& operator=(const Applier&) = delete;
+
+  void SetCommitListener(CommitListener listener);
+  void Start();
+  // Completes what is queued, then stops the thread. Later submissions get UNAVAILABLE.
+  void Stop();
+
+  // Thread-safe. `done` is always called exactly once.
+  void Submit(std::vector<state::Input> inputs, Done done);
+
+  // Runs `read(const state::Roster&)` on the committed state under a shared lock.
+  template <typename F>
+  auto Read(F&& read) const {
+    absl::ReaderMutexLock lock(&roster_mu_);
+    return read(static_cast<const state::Roster&>(roster_));
+  }
+
+  ApplierStats stats() const;
+
+ private:
+  struct Work {
+    std::vector<state::Input> inputs;
+    Done done;
+  };
+
+  void Run();
+  void ApplyBatch(std::vector<Work> batch);
+  void Maintain(absl::Time now);
+  absl::Duration UntilNextWake(absl::Time now) const;
+
+  const ApplierOptions options_;
+  store::Store& store_;
+  state::IdSource& ids_;
+  const state::Clock& clock_;
+  const Converter& converter_;
+  const state::RoomMachine machine_;
+  CommitListener listener_;
+  absl::Time next_maintenance_;
+
+  mutable absl::Mutex roster_mu_;
+  // Written only by the applier thread, under the writer lock; read under the reader lock.
+  state::Roster& roster_ ABSL_GUARDED_BY(roster_mu_);
+
+  mutable absl::Mutex queue_mu_;
+  std::vector<Work> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(queue_mu_) = false;
+  ApplierStats stats_ ABSL_GUARDED_BY(queue_mu_);
+
+  std::thread thread_;
+};
+
+}  // namespace rollcall::service
+
+#endif  // ROLLCALL_SERVICE_APPLIER_H_

@@ -1,0 +1,201 @@
+#include "service/convert.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "state/status_macros.h"
+
+namespace rollcall::service {
+namespace {
+
+constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01T00:00:00Z
+constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+constexpr int32_t kDefaultPageSize = 50;
+constexpr int32_t kMaxPageSize = 1000;
+
+absl::Status Invalid(absl::string_view field, absl::string_view rule) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", rule));
+}
+
+}  // namespace
+
+absl::StatusOr<state::Sid> Converter::Account(absl::string_view account_sid,
+                                              absl::string_view field) const {
+  if (account_sid.empty()) return default_account_;
+  return state::Sid::Parse(account_sid, state::kAccountPrefix, field);
+}
+
+void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t nanos = absl::ToUnixNanos(time);
+  int64_t seconds = nanos / 1000000000;
+  int64_t remainder = nanos % 1000000000;
+  if (remainder < 0) {
+    remainder += 1000000000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(remainder));
+}
+
+absl::StatusOr<std::optional<absl::Time>> FromProto(const google::protobuf::Timestamp& in,
+                                                    bool present, absl::string_view field) {
+  if (!present) return std::optional<absl::Time>();
+  if (in.seconds() < kMinTimestampSeconds || in.seconds() > kMaxTimestampSeconds ||
+      in.nanos() < 0 || in.nanos() > 999999999) {
+    return Invalid(field, "must be a valid timestamp between 0001-01-01 and 9999-12-31");
+  }
+  return std::optional<absl::Time>(absl::FromUnixSeconds(in.seconds()) +
+                                   absl::Nanoseconds(in.nanos()));
+}
+
+absl::StatusOr<state::ParticipantStatus> ParticipantStatusFromProto(int value,
+                                                                    absl::string_view field) {
+  if (value < 0 || value > state::kMaxParticipantStatus) {
+    return Invalid(field, absl::StrCat("unknown participant status ", value));
+  }
+  return static_cast<state::ParticipantStatus>(value);
+}
+
+absl::StatusOr<state::RoomStatus> RoomStatusFromProto(int value, absl::string_view field) {
+  if (value < 0 || value > state::kMaxRoomStatus) {
+    return Invalid(field, absl::StrCat("unknown room status ", value));
+  }
+  return static_cast<state::RoomStatus>(value);
+}
+
+void Converter::ToProto(const state::Participant& in, v1::Participant* out) const {
+  const std::string sid = in.sid.ToString();
+  const std::string room_sid = in.room_sid.ToString();
+  out->set_sid(sid);
+  out->set_account_sid(in.account_sid.ToString());
+  out->set_room_sid(room_sid);
+  out->set_identity(in.identity);
+  out->set_status(static_cast<v1::ParticipantStatus>(in.status));
+  service::ToProto(in.date_created, out->mutable_date_created());
+  service::ToProto(in.date_updated, out->mutable_date_updated());
+  service::ToProto(in.start_time, out->mutable_start_time());
+  if (in.end_time) service::ToProto(*in.end_time, out->mutable_end_time());
+  if (in.duration) out->set_duration(*in.duration);
+  std::string url = absl::StrCat(base_url_, "/v1/Rooms/", room_sid, "/Participants/", sid);
+  v1::ParticipantLinks* links = out->mutable_links();
+  links->set_published_tracks(absl::StrCat(url, "/PublishedTracks"));
+  links->set_subscribed_tracks(absl::StrCat(url, "/SubscribedTracks"));
+  links->set_subscribe_rules(absl::StrCat(url, "/SubscribeRules"));
+  links->set_anonymize(absl::StrCat(url, "/Anonymize"));
+  out->set_url(std::move(url));
+  out->set_disconnect_reason(static_cast<v1::DisconnectReason>(in.disconnect_reason));
+  out->set_revision(in.revision);
+}
+
+void Converter::ToProto(const state::Room& in, int32_t participant_count, v1::Room* out) const {
+  const std::string sid = in.sid.ToString();
+  out->set_sid(sid);
+  out->set_account_sid(in.account_sid.ToString());
+  out->set_unique_name(in.unique_name);
+  out->set_status(static_cast<v1::RoomStatus>(in.status));
+  service::ToProto(in.date_created, out->mutable_date_created());
+  service::ToProto(in.date_updated, out->mutable_date_updated());
+  if (in.end_time) service::ToProto(*in.end_time, out->mutable_end_time());
+  if (in.duration) out->set_duration(*in.duration);
+  out->set_max_participants(in.max_participants);
+  out->set_max_participant_duration(in.max_participant_duration);
+  out->set_empty_room_timeout(in.empty_room_timeout);
+  out->set_unused_room_timeout(in.unused_room_timeout);
+  out->set_status_callback(in.status_callback);
+  out->set_status_callback_method(in.status_callback_method);
+  std::string url = absl::StrCat(base_url_, "/v1/Rooms/", sid);
+  out->mutable_links()->set_participants(absl::StrCat(url, "/Participants"));
+  out->set_url(std::move(url));
+  out->set_participant_count(participant_count);
+  out->set_revision(in.revision);
+  out->set_ad_hoc(in.ad_hoc);
+}
+
+std::string Converter::SerializeChangeSet(const std::vector<state::Change>& changes) const {
+  v1::WatchResponse response;
+  v1::ChangeSet* set = response.mutable_changes();
+  if (!changes.empty()) set->set_revision(changes.front().revision);
+  // Within a revision a room's count follows its participants' changes.
+  for (const state::Change& change : changes) {
+    v1::Change* out = set->add_changes();
+    out->set_revision(change.revision);
+    out->set_type(static_cast<v1::ChangeType>(change.type));
+    service::ToProto(change.time, out->mutable_time());
+    if (const auto* participant = std::get_if<state::Participant>(&change.resource)) {
+      ToProto(*participant, out->mutable_participant());
+      out->set_previous_status(static_cast<v1::ParticipantStatus>(change.previous_status));
+    } else {
+      // Rooms appear in changes only when created or ended, with nobody active.
+      ToProto(std::get<state::Room>(change.resource), 0, out->mutable_room());
+    }
+  }
+  return response.SerializeAsString();
+}
+
+absl::StatusOr<state::Event> Converter::FromProto(const v1::Event& in,
+                                                  absl::string_view field) const {
+  state::Event event;
+  ASSIGN_OR_RETURN(event.account_sid,
+                   Account(in.account_sid(), absl::StrCat(field, ".account_sid")));
+  event.event_id = in.event_id();
+  if (in.type() < 0 || in.type() > state::kMaxEventType) {
+    return Invalid(absl::StrCat(field, ".type"), absl::StrCat("unknown event type ", in.type()));
+  }
+  event.type = static_cast<state::EventType>(in.type());
+  ASSIGN_OR_RETURN(event.occurred_at, service::FromProto(in.occurred_at(), in.has_occurred_at(),
+                                                         absl::StrCat(field, ".occurred_at")));
+  event.room = in.room();
+  event.participant_sid = in.participant_sid();
+  event.identity = in.identity();
+  if (in.reason() < 0 || in.reason() > state::kMaxDisconnectReason) {
+    return Invalid(absl::StrCat(field, ".reason"),
+                   absl::StrCat("unknown disconnect reason ", in.reason()));
+  }
+  event.reason = static_cast<state::DisconnectReason>(in.reason());
+  return event;
+}
+
+std::string EncodePageToken(const state::PageKey& key, uint64_t filter_hash) {
+  std::string raw;
+  auto put64 = [&raw](uint64_t value) {
+    for (int i = 0; i < 8; ++i) raw.push_back(static_cast<char>(value >> (8 * i)));
+  };
+  put64(1);  // token format version
+  put64(static_cast<uint64_t>(absl::ToUnixNanos(key.date_created)));
+  raw.append(key.sid.prefix().data(), key.sid.prefix().size());
+  raw.append(reinterpret_cast<const char*>(key.sid.bytes().data()), key.sid.bytes().size());
+  put64(filter_hash);
+  return absl::WebSafeBase64Escape(raw);
+}
+
+absl::StatusOr<state::PageKey> DecodePageToken(absl::string_view token, uint64_t filter_hash) {
+  std::string raw;
+  constexpr size_t kSize = 8 + 8 + 2 + 16 + 8;
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() != kSize) {
+    return Invalid("page_token", "is not a token this server issued");
+  }
+  auto get64 = [&raw](size_t at) {
+    uint64_t value = 0;
+    for (int i = 0; i < 8; ++i) value |= uint64_t{static_cast<uint8_t>(raw[at + i])} << (8 * i);
+    return value;
+  };
+  if (get64(0) != 1) return Invalid("page_token", "is not a token this server issued");
+  if (get64(34) != filter_hash) {
+    return Invalid("page_token", "was issued for a query with different filters");
+  }
+  state::Sid::Bytes bytes{};
+  std::copy(raw.begin() + 18, raw.begin() + 34, bytes.begin());
+  return state::PageKey{absl::FromUnixNanos(static_cast<int64_t>(get64(8))),
+                        state::Sid(absl::string_view(raw.data() + 16, 2), bytes)};
+}
+
+absl::StatusOr<int32_t> PageSize(int32_t requested) {
+  if (requested == 0) return kDefaultPageSize;
+  if (requested < 1 || requested > kMaxPageSize) {
+    return Invalid("page_size", absl::StrCat("must be between 1 and ", kMaxPageSize, ", got ",
+                                             requested));
+  }
+  return requested;
+}
+
+}  // namespace rollcall::service

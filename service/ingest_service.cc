@@ -1,0 +1,226 @@
+#include "service/ingest_service.h"
+
+#include <deque>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "service/grpc_status.h"
+
+namespace rollcall::service {
+namespace {
+
+v1::EventOutcome OutcomeToProto(state::Disposition disposition) {
+  switch (disposition) {
+    case state::Disposition::kApplied:
+      return v1::EVENT_OUTCOME_APPLIED;
+    case state::Disposition::kDuplicate:
+      return v1::EVENT_OUTCOME_DUPLICATE;
+    case state::Disposition::kIgnored:
+      return v1::EVENT_OUTCOME_IGNORED;
+  }
+  return v1::EVENT_OUTCOME_UNSPECIFIED;
+}
+
+// How many messages a stream may have in the applier at once. Reading ahead keeps the
+// applier's batches full; the bound keeps one stream from queueing without limit.
+constexpr int kStreamReadAhead = 4;
+
+// One StreamEvents call. Reads run ahead of results by up to kStreamReadAhead messages;
+// responses are written one at a time, in request order. Deletes itself once gRPC is done
+// with it and no applier callback is outstanding.
+class StreamEventsReactor final
+    : public grpc::ServerBidiReactor<v1::StreamEventsRequest, v1::StreamEventsResponse> {
+ public:
+  StreamEventsReactor(Applier& applier, const Converter& converter)
+      : applier_(applier), converter_(converter) {
+    absl::MutexLock lock(&mu_);
+    StartReadLocked();
+  }
+
+  void OnReadDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    if (!ok) {
+      half_closed_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    Submit(request_);
+    if (in_applier_ < kStreamReadAhead) StartReadLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    responses_.pop_front();
+    if (!ok) {
+      broken_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    WriteNextLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    MaybeFinishLocked();
+  }
+
+  void OnDone() override {
+    bool last;
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      last = in_applier_ == 0;
+    }
+    if (last) delete this;
+  }
+
+ private:
+  void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reading_ || half_closed_ || broken_) return;
+    reading_ = true;
+    request_.Clear();
+    StartRead(&request_);
+  }
+
+  // Converts and submits one request's events. Malformed events get their error result here;
+  // the rest go to the applier together.
+  void Submit(const v1::StreamEventsRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto response = std::make_shared<v1::StreamEventsResponse>();
+    const int count = request.events_size();
+    std::vector<state::Input> inputs;
+    std::vector<int> slots;  // result index of each submitted input
+    for (int i = 0; i < count; ++i) {
+      v1::EventResult* result = response->add_results();
+      result->set_event_id(request.events(i).event_id());
+      if (count > kMaxEventsPerMessage) {
+        result->set_code(grpc::StatusCode::INVALID_ARGUMENT);
+        result->set_message(absl::StrCat("events: at most ", kMaxEventsPerMessage,
+                                         " events per message, got ", count));
+        continue;
+      }
+      absl::StatusOr<state::Event> event = converter_.FromProto(request.events(i), "event");
+      if (!event.ok()) {
+        FillResult(converter_, event.status(), result);
+        continue;
+      }
+      inputs.emplace_back(*std::move(event));
+      slots.push_back(i);
+    }
+    responses_.emplace_back();
+    Pending* pending = &responses_.back();
+    pending->response = response;
+    if (inputs.empty()) {
+      pending->ready = true;
+      WriteNextLocked();
+      return;
+    }
+    ++in_applier_;
+    applier_.Submit(std::move(inputs), [this, pending, slots = std::move(slots)](
+                                           std::vector<Applier::Result> results) {
+      for (size_t k = 0; k < results.size(); ++k) {
+        FillResult(converter_, results[k], pending->response->mutable_results(slots[k]));
+      }
+      bool last;
+      {
+        absl::MutexLock lock(&mu_);
+        pending->ready = true;
+        --in_applier_;
+        WriteNextLocked();
+        StartReadLocked();
+        MaybeFinishLocked();
+        last = done_ && in_applier_ == 0;
+      }
+      if (last) delete this;
+    });
+  }
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || broken_ || responses_.empty() || !responses_.front().ready) {
+      MaybeFinishLocked();
+      return;
+    }
+    writing_ = true;
+    StartWrite(responses_.front().response.get());
+  }
+
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || reading_ || writing_ || in_applier_ > 0) return;
+    if (broken_) {
+      finished_ = true;
+      Finish(grpc::Status::CANCELLED);
+    } else if (half_closed_ && responses_.empty()) {
+      finished_ = true;
+      Finish(grpc::Status::OK);
+    }
+  }
+
+  struct Pending {
+    std::shared_ptr<v1::StreamEventsResponse> response;
+    bool ready = false;
+  };
+
+  Applier& applier_;
+  const Converter& converter_;
+  absl::Mutex mu_;
+  v1::StreamEventsRequest request_ ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> responses_ ABSL_GUARDED_BY(mu_);  // in request order
+  int in_applier_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool half_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+void FillResult(const Converter& converter, const Applier::Result& result,
+                v1::EventResult* out) {
+  if (!result.ok()) {
+    out->set_code(static_cast<int32_t>(result.status().code()));
+    out->set_message(std::string(result.status().message()));
+    return;
+  }
+  out->set_code(0);
+  out->set_outcome(OutcomeToProto(result->disposition));
+  out->set_revision(result->revision);
+  if (result->participant) converter.ToProto(*result->participant, out->mutable_participant());
+}
+
+grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext* context,
+                                                     const v1::RecordEventRequest* request,
+                                                     v1::RecordEventResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<state::Event> event = converter_.FromProto(request->event(), "event");
+  if (!event.ok()) {
+    reactor->Finish(ToGrpcStatus(event.status()));
+    return reactor;
+  }
+  std::vector<state::Input> inputs;
+  inputs.emplace_back(*std::move(event));
+  applier_.Submit(std::move(inputs), [this, reactor, response](std::vector<Applier::Result> results) {
+    const Applier::Result& result = results.front();
+    if (!result.ok()) {
+      reactor->Finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    response->set_outcome(OutcomeToProto(result->disposition));
+    response->set_revision(result->revision);
+    if (result->participant) converter_.ToProto(*result->participant, response->mutable_participant());
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::StreamEventsRequest, v1::StreamEventsResponse>*
+IngestService::StreamEvents(grpc::CallbackServerContext* /*context*/) {
+  return new StreamEventsReactor(applier_, converter_);
+}
+
+}  // namespace rollcall::service

@@ -1,0 +1,179 @@
+// rollcalld: flags (each with a ROLLCALL_* environment fallback), logging, signals, Server.
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "service/server.h"
+#include "spdlog/pattern_formatter.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, data_dir, "./data", "Directory of the embedded store");
+ABSL_FLAG(std::string, store, "rocksdb", "rocksdb (durable) or memory (nothing survives a restart)");
+ABSL_FLAG(bool, sync, true, "fsync each group commit; false trades crash safety for speed");
+ABSL_FLAG(std::string, public_base_url, "http://localhost:8080", "Base of url/links fields");
+ABSL_FLAG(std::string, default_account, "AC00000000000000000000000000000000",
+          "Account used when a request names none");
+ABSL_FLAG(int32_t, max_room_participants, 50, "Upper bound of a room's max_participants");
+ABSL_FLAG(absl::Duration, reconnect_timeout, absl::Seconds(30),
+          "How long a participant may stay RECONNECTING");
+ABSL_FLAG(absl::Duration, max_room_duration, absl::Hours(24), "Rooms end after this long");
+ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(10),
+          "How far ahead of the server clock an event's occurred_at may be");
+ABSL_FLAG(absl::Duration, dedupe_window, absl::Hours(24), "How long event_ids are remembered");
+ABSL_FLAG(absl::Duration, retention, absl::Hours(24 * 30),
+          "How long completed rooms and their participants are kept");
+ABSL_FLAG(uint64_t, watch_history, 1000000, "Revisions of change log kept for watchers");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20),
+          "On SIGTERM, how long in-flight calls get to finish");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
+          "Connections are asked to reconnect after this long, so clients rebalance");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::Minutes(1), "HTTP/2 keepalive ping interval");
+ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "Largest gRPC message accepted or sent");
+ABSL_FLAG(std::string, log_format, "text", "text or json");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
+ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once serving");
+
+namespace {
+
+// The ROLLCALL_* fallback: each flag not given on the command line may come from the
+// environment, e.g. ROLLCALL_DATA_DIR for --data_dir. Environment values are placed before
+// the command line's, so the command line wins.
+std::vector<std::string> WithEnvironment(int argc, char** argv) {
+  static const char* const kFlags[] = {
+      "listen", "data_dir", "store", "sync", "public_base_url", "default_account",
+      "max_room_participants", "reconnect_timeout", "max_room_duration", "max_clock_skew",
+      "dedupe_window", "retention", "watch_history", "shutdown_grace", "max_connection_age",
+      "keepalive_time", "max_message_bytes", "log_format", "log_level", "port_file"};
+  std::vector<std::string> args = {argv[0]};
+  for (const char* flag : kFlags) {
+    const std::string variable = absl::StrCat("ROLLCALL_", absl::AsciiStrToUpper(flag));
+    if (const char* value = std::getenv(variable.c_str())) {
+      args.push_back(absl::StrCat("--", flag, "=", value));
+    }
+  }
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return args;
+}
+
+// Writes the message as a JSON string body (quotes, backslashes and controls escaped).
+class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*tm*/,
+              spdlog::memory_buf_t& dest) override {
+    for (const char c : msg.payload) {
+      switch (c) {
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            const std::string escaped = absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
+            dest.append(std::string_view(escaped));
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
+};
+
+void SetUpLogging(const std::string& format, const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("rollcalld");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  if (format == "json") {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"%n","msg":"%*"})");
+    spdlog::set_formatter(std::move(formatter));
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %L %v", spdlog::pattern_time_type::utc);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "rollcalld: tracks who is in which video room.\n"
+      "Every flag also reads ROLLCALL_<FLAG> from the environment.");
+  std::vector<std::string> args = WithEnvironment(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+
+  const std::string log_format = absl::GetFlag(FLAGS_log_format);
+  if (log_format != "text" && log_format != "json") {
+    std::fprintf(stderr, "--log_format: must be text or json, got %s\n", log_format.c_str());
+    return 2;
+  }
+  SetUpLogging(log_format, absl::GetFlag(FLAGS_log_level));
+
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  rollcall::service::ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.store = absl::GetFlag(FLAGS_store);
+  options.sync = absl::GetFlag(FLAGS_sync);
+  options.public_base_url = absl::GetFlag(FLAGS_public_base_url);
+  options.default_account = absl::GetFlag(FLAGS_default_account);
+  options.limits.max_room_participants = absl::GetFlag(FLAGS_max_room_participants);
+  options.limits.reconnect_timeout = absl::GetFlag(FLAGS_reconnect_timeout);
+  options.limits.max_room_duration = absl::GetFlag(FLAGS_max_room_duration);
+  options.limits.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
+  options.applier.dedupe_window = absl::GetFlag(FLAGS_dedupe_window);
+  options.applier.retention = absl::GetFlag(FLAGS_retention);
+  options.applier.watch_history = absl::GetFlag(FLAGS_watch_history);
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  if (options.limits.max_room_participants < 1) {
+    spdlog::critical("--max_room_participants: must be at least 1");
+    return 2;
+  }
+  if (!options.sync) spdlog::warn("--sync=false: acknowledged events can be lost in a crash");
+
+  auto server = rollcall::service::Server::Start(options);
+  if (!server.ok()) {
+    spdlog::critical("cannot start: {}", server.status().ToString());
+    return 1;
+  }
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
+    const std::string temp = port_file + ".tmp";
+    std::ofstream(temp) << (*server)->port() << "\n";
+    std::rename(temp.c_str(), port_file.c_str());
+  }
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  server->reset();
+  return 0;
+}

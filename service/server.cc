@@ -1,0 +1,131 @@
+#include "service/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "service/ingest_service.h"
+#include "service/query_services.h"
+#include "service/random_ids.h"
+#include "spdlog/spdlog.h"
+#include "state/clock.h"
+#include "state/status_macros.h"
+
+namespace rollcall::service {
+
+// Health service names (DESIGN.md §5): "" and "liveness" say the process is alive,
+// "readiness" says it takes traffic.
+inline constexpr const char* kLiveness = "liveness";
+inline constexpr const char* kReadiness = "readiness";
+
+struct Server::Parts {
+  ServerOptions options;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<state::Roster> roster;
+  RandomIds ids;
+  state::SystemClock clock;
+  std::unique_ptr<Converter> converter;
+  std::unique_ptr<Applier> applier;
+  std::unique_ptr<IngestService> ingest;
+  std::unique_ptr<ParticipantService> participants;
+  std::unique_ptr<RoomService> rooms;
+  std::unique_ptr<grpc::Server> grpc_server;
+  int port = 0;
+  bool shut_down = false;
+};
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  auto parts = std::make_unique<Parts>();
+  parts->options = options;
+  ASSIGN_OR_RETURN(state::Sid account, state::Sid::Parse(options.default_account,
+                                                         state::kAccountPrefix,
+                                                         "--default_account"));
+  parts->converter = std::make_unique<Converter>(options.public_base_url, account);
+
+  if (options.store == "memory") {
+    parts->store = std::make_unique<store::MemoryStore>();
+  } else if (options.store == "rocksdb") {
+    store::RocksOptions rocks;
+    rocks.path = options.data_dir;
+    rocks.sync = options.sync;
+    ASSIGN_OR_RETURN(parts->store, store::OpenRocksStore(rocks));
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--store: must be rocksdb or memory, got ", options.store));
+  }
+  const absl::Time load_start = absl::Now();
+  parts->roster = std::make_unique<state::Roster>(options.limits);
+  ASSIGN_OR_RETURN(store::LoadStats loaded, parts->store->Load(*parts->roster));
+  spdlog::info("loaded {} rooms, {} participants, {} event ids at revision {} in {}",
+               loaded.rooms, loaded.participants, loaded.dedupe, loaded.revision,
+               absl::FormatDuration(absl::Now() - load_start));
+
+  parts->applier = std::make_unique<Applier>(options.applier, *parts->store, *parts->roster,
+                                             parts->ids, parts->clock, *parts->converter);
+  parts->ingest = std::make_unique<IngestService>(*parts->applier, *parts->converter);
+  parts->participants = std::make_unique<ParticipantService>(*parts->applier, *parts->converter);
+  parts->rooms = std::make_unique<RoomService>(*parts->applier, *parts->converter);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
+                           &parts->port);
+  builder.RegisterService(parts->ingest.get());
+  builder.RegisterService(parts->participants.get());
+  builder.RegisterService(parts->rooms.get());
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age_grace)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+
+  parts->applier->Start();
+  parts->grpc_server = builder.BuildAndStart();
+  if (parts->grpc_server == nullptr || parts->port == 0) {
+    parts->applier->Stop();
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address, " (in use, or no such address)"));
+  }
+  grpc::HealthCheckServiceInterface* health = parts->grpc_server->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(kLiveness, true);
+  health->SetServingStatus(kReadiness, true);
+  spdlog::info("rollcalld serving on port {} (store {}, data {})", parts->port, options.store,
+               options.data_dir);
+  return std::unique_ptr<Server>(new Server(std::move(parts)));
+}
+
+Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Server::~Server() { Shutdown(absl::Seconds(5)); }
+
+int Server::port() const { return parts_->port; }
+
+Applier& Server::applier() { return *parts_->applier; }
+
+void Server::Shutdown(absl::Duration grace) {
+  if (parts_->shut_down) return;
+  parts_->shut_down = true;
+  spdlog::info("shutting down: readiness NOT_SERVING, {} for in-flight calls",
+               absl::FormatDuration(grace));
+  parts_->grpc_server->GetHealthCheckService()->SetServingStatus(kReadiness, false);
+  parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  parts_->applier->Stop();
+  if (absl::Status flushed = parts_->store->Flush(); !flushed.ok()) {
+    spdlog::error("store flush failed: {}", flushed.ToString());
+  }
+  spdlog::info("shut down at revision {}", parts_->store->revision());
+}
+
+}  // namespace rollcall::service
