@@ -48,10 +48,11 @@ class Revision {
   }
   // The latest version of a participant or room in this revision.
   const Participant& LastParticipant() const {
-    for (auto it = changes_.rbegin(); it != changes_.rend(); ++it) {
-      if (const auto* p = std::get_if<Participant>(&it->resource)) return *p;
-    }
-    std::abort();  // callers add a participant change first
+    auto last = std::find_if(changes_.rbegin(), changes_.rend(), [](const Change& change) {
+      return std::holds_alternative<Participant>(change.resource);
+    });
+    if (last == changes_.rend()) std::abort();  // callers add a participant change first
+    return std::get<Participant>(last->resource);
   }
 
   Outcome Applied() && {

@@ -226,9 +226,10 @@ void Roster::Upsert(const Participant& participant) {
   const bool later_departure =
       !is_active && (!departed || stored.date_updated > *departed);
   if (inserted || was_active != is_active || later_departure) {
+    const bool created = inserted;  // lambdas cannot capture structured bindings before C++20
     UpdateRoomTimers(stored.room_sid, [&] {
       RoomActivity& activity = activity_[stored.room_sid];
-      if (inserted) ++activity.sessions;
+      if (created) ++activity.sessions;
       if (is_active && !was_active) {
         ++activity.active;
         ++active_total_;

@@ -16,7 +16,7 @@ int HexValue(char c) {
 }  // namespace
 
 Sid::Sid(absl::string_view prefix, const Bytes& bytes) : bytes_(bytes) {
-  prefix_[0] = prefix.size() > 0 ? prefix[0] : '\0';
+  prefix_[0] = !prefix.empty() ? prefix[0] : '\0';
   prefix_[1] = prefix.size() > 1 ? prefix[1] : '\0';
 }
 
