@@ -1,0 +1,862 @@
+// The `rollcall` subcommands. Each handler validates its flags first (usage errors, exit 2,
+// before any RPC), then builds one request, calls the stub with the --timeout deadline and
+// prints the result in the chosen output format.
+#include "cli/commands.h"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "cli/exit_code.h"
+#include "cli/interrupt.h"
+#include "cli/watch_resume.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+#include "rollcall/v1/ingest_service.grpc.pb.h"
+#include "rollcall/v1/participant_service.grpc.pb.h"
+#include "rollcall/v1/room_service.grpc.pb.h"
+#include "rollcall/v1/watch_service.grpc.pb.h"
+
+namespace rollcall::cli {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Shared helpers.
+
+constexpr Choice<v1::ParticipantStatus> kParticipantStatuses[] = {
+    {"connected", v1::PARTICIPANT_STATUS_CONNECTED},
+    {"reconnecting", v1::PARTICIPANT_STATUS_RECONNECTING},
+    {"disconnected", v1::PARTICIPANT_STATUS_DISCONNECTED},
+};
+
+constexpr Choice<v1::RoomStatus> kRoomStatuses[] = {
+    {"in-progress", v1::ROOM_STATUS_IN_PROGRESS},
+    {"completed", v1::ROOM_STATUS_COMPLETED},
+    {"failed", v1::ROOM_STATUS_FAILED},
+};
+
+constexpr Choice<v1::DisconnectReason> kDisconnectReasons[] = {
+    {"client_initiated", v1::DISCONNECT_REASON_CLIENT_INITIATED},
+    {"duplicate_identity", v1::DISCONNECT_REASON_DUPLICATE_IDENTITY},
+    {"removed", v1::DISCONNECT_REASON_REMOVED},
+    {"reconnect_timeout", v1::DISCONNECT_REASON_RECONNECT_TIMEOUT},
+    {"session_limit", v1::DISCONNECT_REASON_SESSION_LIMIT},
+    {"room_ended", v1::DISCONNECT_REASON_ROOM_ENDED},
+};
+
+constexpr Choice<absl::string_view> kCallbackMethods[] = {{"GET", "GET"}, {"POST", "POST"}};
+
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+constexpr int64_t kInt32Min = std::numeric_limits<int32_t>::min();
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
+  // ToUnixSeconds rounds toward the infinite past, so nanos is always in [0, 1e9).
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  ts->set_seconds(seconds);
+  ts->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+}
+
+// A fresh idempotency key: "cli-" + 32 hex digits from 128 bits of OS randomness.
+absl::StatusOr<std::string> FreshEventId() {
+  char bytes[16];
+  size_t got = 0;
+  while (got < sizeof(bytes)) {
+    ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(absl::StrCat("getrandom failed (errno ", errno, ")"));
+    }
+    got += static_cast<size_t>(n);
+  }
+  return absl::StrCat("cli-", absl::BytesToHexString(absl::string_view(bytes, sizeof(bytes))));
+}
+
+void SetDeadline(const CommandEnv& env, grpc::ClientContext* context) {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + env.options().timeout));
+}
+
+// Prints `rollcall: <CODE>: <message>` (one line) and returns the status's exit code.
+int ReportRpcError(const grpc::Status& status, CommandEnv& env, absl::string_view suffix = "") {
+  const std::string message = absl::StrReplaceAll(status.error_message(), {{"\n", " "}});
+  env.err() << "rollcall: " << StatusCodeName(status.error_code()) << (message.empty() ? "" : ": ")
+            << message << suffix << std::endl;
+  return ExitCodeFor(status.error_code());
+}
+
+int ReportInternal(const absl::Status& status, CommandEnv& env) {
+  env.err() << "rollcall: " << status.message() << std::endl;
+  return kExitError;
+}
+
+// Writes `message` as one JSON line; false (after reporting) if it cannot be rendered.
+bool PrintJson(const google::protobuf::Message& message, CommandEnv& env) {
+  absl::StatusOr<std::string> line = JsonLine(message);
+  if (!line.ok()) {
+    ReportInternal(line.status(), env);
+    return false;
+  }
+  env.out() << *line;
+  return true;
+}
+
+int PrintParticipant(const v1::Participant& p, CommandEnv& env) {
+  if (env.options().format == OutputFormat::kJson) return PrintJson(p, env) ? kExitOk : kExitError;
+  env.out() << ParticipantTable({p});
+  return kExitOk;
+}
+
+int PrintRoom(const v1::Room& r, CommandEnv& env) {
+  if (env.options().format == OutputFormat::kJson) return PrintJson(r, env) ? kExitOk : kExitError;
+  env.out() << RoomTable({r});
+  return kExitOk;
+}
+
+// Parses an optional flag with `parse`, storing the result through `set`. Returns the
+// parse error, if any.
+template <typename Parse, typename Set>
+absl::Status OptionalFlag(const ParsedArgs& args, absl::string_view flag, Parse parse, Set set) {
+  std::optional<std::string> value = args.Get(flag);
+  if (!value.has_value()) return absl::OkStatus();
+  auto parsed = parse(flag, *value);
+  if (!parsed.ok()) return parsed.status();
+  set(*std::move(parsed));
+  return absl::OkStatus();
+}
+
+absl::Status NonEmptyFlag(const ParsedArgs& args, absl::string_view flag) {
+  std::optional<std::string> value = args.Get(flag);
+  if (value.has_value() && value->empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("flag ", flag, " must not be empty"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int32_t> ParseInt32(absl::string_view flag, absl::string_view value) {
+  absl::StatusOr<int64_t> n = ParseIntValue(flag, value, kInt32Min, kInt32Max);
+  if (!n.ok()) return n.status();
+  return static_cast<int32_t>(*n);
+}
+
+absl::StatusOr<int64_t> ParseInt64(absl::string_view flag, absl::string_view value) {
+  return ParseIntValue(flag, value, std::numeric_limits<int64_t>::min(),
+                       std::numeric_limits<int64_t>::max());
+}
+
+// Follows pages of a List RPC. Without --all, prints one page (and, in table mode, the next
+// page token on stderr). With --all, follows next_page_token to the end: JSON lines are
+// printed page by page; a table is printed once, aligned over every row.
+template <typename Request, typename Response, typename Record, typename Call, typename Records,
+          typename Table>
+int ListPages(CommandEnv& env, Request request, bool all, Call call, Records records, Table table) {
+  const bool json = env.options().format == OutputFormat::kJson;
+  std::vector<Record> rows;
+  for (;;) {
+    grpc::ClientContext context;
+    SetDeadline(env, &context);
+    Response response;
+    grpc::Status status = call(&context, request, &response);
+    if (!status.ok()) return ReportRpcError(status, env);
+    for (const Record& record : records(response)) {
+      if (json) {
+        if (!PrintJson(record, env)) return kExitError;
+      } else {
+        rows.push_back(record);
+      }
+    }
+    if (!all || response.next_page_token().empty()) {
+      if (!json) {
+        env.out() << table(absl::MakeConstSpan(rows));
+        if (!all && !response.next_page_token().empty()) {
+          env.out().flush();
+          env.err() << "next page: --page-token " << response.next_page_token() << std::endl;
+        }
+      }
+      return kExitOk;
+    }
+    request.set_page_token(response.next_page_token());
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// event connect | reconnecting | reconnected | disconnect
+
+int RunEvent(v1::EventType type, const ParsedArgs& args, CommandEnv& env) {
+  v1::RecordEventRequest request;
+  v1::Event* e = request.mutable_event();
+  e->set_type(type);
+  e->set_account_sid(env.options().account);
+
+  absl::StatusOr<std::string> room = args.GetRequired("--room");
+  if (!room.ok()) return env.UsageError(room.status());
+  e->set_room(*room);
+
+  if (type == v1::EVENT_TYPE_PARTICIPANT_CONNECTED) {
+    absl::StatusOr<std::string> identity = args.GetRequired("--identity");
+    if (!identity.ok()) return env.UsageError(identity.status());
+    e->set_identity(*identity);
+    if (absl::Status s = NonEmptyFlag(args, "--participant"); !s.ok()) return env.UsageError(s);
+    e->set_participant_sid(args.GetOr("--participant", ""));
+  } else {
+    absl::StatusOr<std::string> participant = args.GetRequired("--participant");
+    if (!participant.ok()) return env.UsageError(participant.status());
+    e->set_participant_sid(*participant);
+  }
+
+  if (type == v1::EVENT_TYPE_PARTICIPANT_DISCONNECTED) {
+    absl::Status s = OptionalFlag(
+        args, "--reason",
+        [](absl::string_view f, absl::string_view v) {
+          return ParseChoiceValue<v1::DisconnectReason>(f, v, kDisconnectReasons);
+        },
+        [e](v1::DisconnectReason r) { e->set_reason(r); });
+    if (!s.ok()) return env.UsageError(s);
+  }
+
+  absl::Time at = absl::Now();
+  if (absl::Status s = OptionalFlag(args, "--at", ParseTimeValue, [&at](absl::Time t) { at = t; });
+      !s.ok()) {
+    return env.UsageError(s);
+  }
+  SetTimestamp(at, e->mutable_occurred_at());
+
+  if (std::optional<std::string> id = args.Get("--event-id"); id.has_value()) {
+    if (id->empty())
+      return env.UsageError(absl::InvalidArgumentError("flag --event-id must not be empty"));
+    e->set_event_id(*id);
+  } else {
+    absl::StatusOr<std::string> fresh = FreshEventId();
+    if (!fresh.ok()) return ReportInternal(fresh.status(), env);
+    e->set_event_id(*fresh);
+  }
+
+  auto stub = v1::IngestService::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  v1::RecordEventResponse response;
+  grpc::Status status = stub->RecordEvent(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  if (env.options().format == OutputFormat::kJson) {
+    return PrintJson(response, env) ? kExitOk : kExitError;
+  }
+  env.out() << RecordEventTable(response);
+  return kExitOk;
+}
+
+int RunEventConnect(const ParsedArgs& args, CommandEnv& env) {
+  return RunEvent(v1::EVENT_TYPE_PARTICIPANT_CONNECTED, args, env);
+}
+int RunEventReconnecting(const ParsedArgs& args, CommandEnv& env) {
+  return RunEvent(v1::EVENT_TYPE_PARTICIPANT_RECONNECTING, args, env);
+}
+int RunEventReconnected(const ParsedArgs& args, CommandEnv& env) {
+  return RunEvent(v1::EVENT_TYPE_PARTICIPANT_RECONNECTED, args, env);
+}
+int RunEventDisconnect(const ParsedArgs& args, CommandEnv& env) {
+  return RunEvent(v1::EVENT_TYPE_PARTICIPANT_DISCONNECTED, args, env);
+}
+
+// ---------------------------------------------------------------------------------------
+// participants list | get | kick | anonymize
+
+int RunParticipantsList(const ParsedArgs& args, CommandEnv& env) {
+  v1::ListParticipantsRequest request;
+  request.set_account_sid(env.options().account);
+  request.set_room(args.GetOr("--room", ""));
+  request.set_identity(args.GetOr("--identity", ""));
+  request.set_page_token(args.GetOr("--page-token", ""));
+  for (absl::string_view flag : {"--room", "--identity", "--page-token"}) {
+    if (absl::Status s = NonEmptyFlag(args, flag); !s.ok()) return env.UsageError(s);
+  }
+  absl::Status s = OptionalFlag(
+      args, "--status",
+      [](absl::string_view f, absl::string_view v) {
+        return ParseChoiceListValue<v1::ParticipantStatus>(f, v, kParticipantStatuses);
+      },
+      [&request](const std::vector<v1::ParticipantStatus>& statuses) {
+        for (v1::ParticipantStatus st : statuses) request.add_statuses(st);
+      });
+  if (s.ok()) {
+    s = OptionalFlag(args, "--created-after", ParseTimeValue, [&request](absl::Time t) {
+      SetTimestamp(t, request.mutable_date_created_after());
+    });
+  }
+  if (s.ok()) {
+    s = OptionalFlag(args, "--created-before", ParseTimeValue, [&request](absl::Time t) {
+      SetTimestamp(t, request.mutable_date_created_before());
+    });
+  }
+  if (s.ok()) {
+    s = OptionalFlag(args, "--page-size", ParseInt32,
+                     [&request](int32_t n) { request.set_page_size(n); });
+  }
+  if (!s.ok()) return env.UsageError(s);
+
+  auto stub = v1::ParticipantService::NewStub(env.channel());
+  return ListPages<v1::ListParticipantsRequest, v1::ListParticipantsResponse, v1::Participant>(
+      env, std::move(request), args.Has("--all"),
+      [&stub](grpc::ClientContext* c, const v1::ListParticipantsRequest& req,
+              v1::ListParticipantsResponse* resp) { return stub->ListParticipants(c, req, resp); },
+      [](const v1::ListParticipantsResponse& resp) -> const auto& { return resp.participants(); },
+      [](absl::Span<const v1::Participant> rows) { return ParticipantTable(rows); });
+}
+
+// The participant SID from the one positional argument, or a usage error.
+absl::StatusOr<std::string> ParticipantArg(const ParsedArgs& args) {
+  if (args.positionals().empty()) {
+    return absl::InvalidArgumentError("missing participant SID (PA…) argument");
+  }
+  if (args.positionals()[0].empty()) {
+    return absl::InvalidArgumentError("participant SID argument must not be empty");
+  }
+  return args.positionals()[0];
+}
+
+int RunParticipantsGet(const ParsedArgs& args, CommandEnv& env) {
+  v1::GetParticipantRequest request;
+  request.set_account_sid(env.options().account);
+  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return env.UsageError(s);
+  request.set_room(args.GetOr("--room", ""));
+  const bool by_sid = !args.positionals().empty();
+  const bool by_identity = args.Has("--identity");
+  if (by_sid == by_identity) {
+    return env.UsageError(absl::InvalidArgumentError(
+        "give either a participant SID (PA…) or --identity with --room, not both"));
+  }
+  if (by_sid) {
+    absl::StatusOr<std::string> sid = ParticipantArg(args);
+    if (!sid.ok()) return env.UsageError(sid.status());
+    request.set_participant_sid(*sid);
+  } else {
+    absl::StatusOr<std::string> identity = args.GetRequired("--identity");
+    if (!identity.ok()) return env.UsageError(identity.status());
+    if (!args.Has("--room")) {
+      return env.UsageError(absl::InvalidArgumentError("flag --identity needs --room"));
+    }
+    request.set_identity(*identity);
+  }
+  auto stub = v1::ParticipantService::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  v1::GetParticipantResponse response;
+  grpc::Status status = stub->GetParticipant(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  return PrintParticipant(response.participant(), env);
+}
+
+int RunParticipantsKick(const ParsedArgs& args, CommandEnv& env) {
+  v1::UpdateParticipantRequest request;
+  request.set_account_sid(env.options().account);
+  absl::StatusOr<std::string> sid = ParticipantArg(args);
+  if (!sid.ok()) return env.UsageError(sid.status());
+  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return env.UsageError(s);
+  request.set_participant_sid(*sid);
+  request.set_room(args.GetOr("--room", ""));
+  request.set_status(v1::PARTICIPANT_STATUS_DISCONNECTED);
+  auto stub = v1::ParticipantService::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  v1::UpdateParticipantResponse response;
+  grpc::Status status = stub->UpdateParticipant(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  return PrintParticipant(response.participant(), env);
+}
+
+int RunParticipantsAnonymize(const ParsedArgs& args, CommandEnv& env) {
+  v1::AnonymizeParticipantRequest request;
+  request.set_account_sid(env.options().account);
+  absl::StatusOr<std::string> sid = ParticipantArg(args);
+  if (!sid.ok()) return env.UsageError(sid.status());
+  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return env.UsageError(s);
+  request.set_participant_sid(*sid);
+  request.set_room(args.GetOr("--room", ""));
+  auto stub = v1::ParticipantService::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  v1::AnonymizeParticipantResponse response;
+  grpc::Status status = stub->AnonymizeParticipant(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  return PrintParticipant(response.participant(), env);
+}
+
+// ---------------------------------------------------------------------------------------
+// rooms create | list | get | end
+
+int RunRoomsCreate(const ParsedArgs& args, CommandEnv& env) {
+  v1::CreateRoomRequest request;
+  request.set_account_sid(env.options().account);
+  if (!args.positionals().empty()) request.set_unique_name(args.positionals()[0]);
+  absl::Status s = OptionalFlag(args, "--max-participants", ParseInt32,
+                                [&request](int32_t n) { request.set_max_participants(n); });
+  if (s.ok()) {
+    s = OptionalFlag(args, "--max-participant-duration", ParseInt64,
+                     [&request](int64_t n) { request.set_max_participant_duration(n); });
+  }
+  if (s.ok()) {
+    s = OptionalFlag(args, "--empty-room-timeout", ParseInt32,
+                     [&request](int32_t n) { request.set_empty_room_timeout(n); });
+  }
+  if (s.ok()) {
+    s = OptionalFlag(args, "--unused-room-timeout", ParseInt32,
+                     [&request](int32_t n) { request.set_unused_room_timeout(n); });
+  }
+  if (s.ok()) s = NonEmptyFlag(args, "--status-callback");
+  if (s.ok()) {
+    s = OptionalFlag(
+        args, "--status-callback-method",
+        [](absl::string_view f, absl::string_view v) {
+          return ParseChoiceValue<absl::string_view>(f, v, kCallbackMethods);
+        },
+        [&request](absl::string_view m) { request.set_status_callback_method(std::string(m)); });
+  }
+  if (!s.ok()) return env.UsageError(s);
+  request.set_status_callback(args.GetOr("--status-callback", ""));
+
+  auto stub = v1::RoomService::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  v1::CreateRoomResponse response;
+  grpc::Status status = stub->CreateRoom(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  return PrintRoom(response.room(), env);
+}
+
+int RunRoomsList(const ParsedArgs& args, CommandEnv& env) {
+  v1::ListRoomsRequest request;
+  request.set_account_sid(env.options().account);
+  for (absl::string_view flag : {"--name", "--page-token"}) {
+    if (absl::Status s = NonEmptyFlag(args, flag); !s.ok()) return env.UsageError(s);
+  }
+  request.set_unique_name(args.GetOr("--name", ""));
+  request.set_page_token(args.GetOr("--page-token", ""));
+  absl::Status s = OptionalFlag(
+      args, "--status",
+      [](absl::string_view f, absl::string_view v) {
+        return ParseChoiceListValue<v1::RoomStatus>(f, v, kRoomStatuses);
+      },
+      [&request](const std::vector<v1::RoomStatus>& statuses) {
+        for (v1::RoomStatus st : statuses) request.add_statuses(st);
+      });
+  if (s.ok()) {
+    s = OptionalFlag(args, "--created-after", ParseTimeValue, [&request](absl::Time t) {
+      SetTimestamp(t, request.mutable_date_created_after());
+    });
+  }
+  if (s.ok()) {
+    s = OptionalFlag(args, "--created-before", ParseTimeValue, [&request](absl::Time t) {
+      SetTimestamp(t, request.mutable_date_created_before());
+    });
+  }
+  if (s.ok()) {
+    s = OptionalFlag(args, "--page-size", ParseInt32,
+                     [&request](int32_t n) { request.set_page_size(n); });
+  }
+  if (!s.ok()) return env.UsageError(s);
+
+  auto stub = v1::RoomService::NewStub(env.channel());
+  return ListPages<v1::ListRoomsRequest, v1::ListRoomsResponse, v1::Room>(
+      env, std::move(request), args.Has("--all"),
+      [&stub](grpc::ClientContext* c, const v1::ListRoomsRequest& req,
+              v1::ListRoomsResponse* resp) { return stub->ListRooms(c, req, resp); },
+      [](const v1::ListRoomsResponse& resp) -> const auto& { return resp.rooms(); },
+      [](absl::Span<const v1::Room> rows) { return RoomTable(rows); });
+}
+
+absl::StatusOr<std::string> RoomArg(const ParsedArgs& args) {
+  if (args.positionals().empty() || args.positionals()[0].empty()) {
+    return absl::InvalidArgumentError("missing ROOM argument (a room SID or unique name)");
+  }
+  return args.positionals()[0];
+}
+
+int RunRoomsGet(const ParsedArgs& args, CommandEnv& env) {
+  absl::StatusOr<std::string> room = RoomArg(args);
+  if (!room.ok()) return env.UsageError(room.status());
+  v1::GetRoomRequest request;
+  request.set_account_sid(env.options().account);
+  request.set_room(*room);
+  auto stub = v1::RoomService::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  v1::GetRoomResponse response;
+  grpc::Status status = stub->GetRoom(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  return PrintRoom(response.room(), env);
+}
+
+int RunRoomsEnd(const ParsedArgs& args, CommandEnv& env) {
+  absl::StatusOr<std::string> room = RoomArg(args);
+  if (!room.ok()) return env.UsageError(room.status());
+  v1::UpdateRoomRequest request;
+  request.set_account_sid(env.options().account);
+  request.set_room(*room);
+  request.set_status(v1::ROOM_STATUS_COMPLETED);
+  auto stub = v1::RoomService::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  v1::UpdateRoomResponse response;
+  grpc::Status status = stub->UpdateRoom(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  return PrintRoom(response.room(), env);
+}
+
+// ---------------------------------------------------------------------------------------
+// watch
+
+// The state a SIGINT must reach: the stream to cancel and the backoff sleep to cut short.
+class WatchInterrupt {
+ public:
+  void Interrupt() {
+    absl::MutexLock lock(&mu_);
+    interrupted_ = true;
+    if (context_ != nullptr) context_->TryCancel();
+  }
+  bool interrupted() {
+    absl::MutexLock lock(&mu_);
+    return interrupted_;
+  }
+  // Registers the context of the running stream (nullptr when none); cancels it at once
+  // if an interrupt already arrived.
+  void SetContext(grpc::ClientContext* context) {
+    absl::MutexLock lock(&mu_);
+    context_ = context;
+    if (context_ != nullptr && interrupted_) context_->TryCancel();
+  }
+  // Sleeps for `d` or until interrupted; true when interrupted.
+  bool SleepFor(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&interrupted_), d);
+    return interrupted_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool interrupted_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+// Waits until the channel is connected (true) or its first connection attempt fails, the
+// deadline passes or an interrupt arrives (false).
+bool Connect(grpc::Channel& channel, absl::Time deadline, WatchInterrupt& interrupt) {
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) return false;
+    const absl::Time now = absl::Now();
+    if (now >= deadline || interrupt.interrupted()) return false;
+    // Short slices, so an interrupt is noticed promptly.
+    channel.WaitForStateChange(
+        state, absl::ToChronoTime(std::min(deadline, now + absl::Milliseconds(100))));
+    state = channel.GetState(/*try_to_connect=*/true);
+  }
+  return true;
+}
+
+std::string CompactRevision(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto it = trailers.find("rollcall-compact-revision");
+  if (it == trailers.end()) return "";
+  return {it->second.data(), it->second.size()};
+}
+
+int RunWatch(const ParsedArgs& args, CommandEnv& env) {
+  v1::WatchRequest request;
+  request.set_account_sid(env.options().account);
+  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return env.UsageError(s);
+  request.set_room(args.GetOr("--room", ""));
+  request.set_send_initial_state(args.Has("--initial"));
+  if (args.Has("--from") && args.Has("--initial")) {
+    return env.UsageError(absl::InvalidArgumentError(
+        "flag --from cannot be combined with --initial (the snapshot's changes follow it)"));
+  }
+  absl::Status s = OptionalFlag(args, "--from", ParseUintValue,
+                                [&request](uint64_t rev) { request.set_start_revision(rev); });
+  std::optional<int64_t> max_changes;
+  if (s.ok()) {
+    s = OptionalFlag(
+        args, "--max-changes",
+        [](absl::string_view f, absl::string_view v) {
+          return ParseIntValue(f, v, 1, std::numeric_limits<int64_t>::max());
+        },
+        [&max_changes](int64_t n) { max_changes = n; });
+  }
+  if (!s.ok()) return env.UsageError(s);
+  const bool resume = !args.Has("--no-resume");
+  const bool show_progress = args.Has("--progress");
+  const bool json = env.options().format == OutputFormat::kJson;
+
+  WatchInterrupt interrupt;
+  InterruptHandler on_signal([&interrupt] { interrupt.Interrupt(); });
+
+  std::shared_ptr<grpc::Channel> channel = env.channel();
+  if (!Connect(*channel, absl::Now() + env.options().timeout, interrupt)) {
+    if (interrupt.interrupted()) return kExitOk;
+    env.err() << "rollcall: UNAVAILABLE: cannot connect to " << env.options().server << std::endl;
+    return kExitUnavailable;
+  }
+  auto stub = v1::WatchService::NewStub(channel);
+
+  if (!json) env.out() << WatchTableHeader() << std::flush;
+  WatchCursor cursor(request);
+  Backoff backoff;
+  int64_t changes_printed = 0;
+  bool resumed = false;
+  for (;;) {
+    grpc::ClientContext context;
+    interrupt.SetContext(&context);
+    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader =
+        stub->Watch(&context, resumed ? cursor.ResumeRequest() : request);
+    v1::WatchResponse response;
+    bool done = false;  // --max-changes reached, or output failed
+    int exit_code = kExitOk;
+    while (!done && reader->Read(&response)) {
+      backoff.Reset();
+      cursor.Observe(response);
+      std::vector<std::string> lines;
+      if (json) {
+        absl::StatusOr<std::vector<std::string>> rendered = WatchJsonLines(response, show_progress);
+        if (!rendered.ok()) {
+          exit_code = ReportInternal(rendered.status(), env);
+          done = true;
+          break;
+        }
+        lines = *std::move(rendered);
+      } else {
+        lines = WatchTableLines(response, show_progress);
+      }
+      // Only changes count towards --max-changes; snapshot and marker lines do not.
+      const bool counts = response.kind_case() == v1::WatchResponse::kChanges;
+      for (const std::string& line : lines) {
+        env.out() << line;
+        if (counts && max_changes.has_value() && ++changes_printed >= *max_changes) {
+          done = true;
+          break;
+        }
+      }
+      env.out().flush();
+      if (!env.out()) {  // e.g. a full disk; a closed pipe usually ends us with SIGPIPE first
+        env.err() << "rollcall: cannot write output" << std::endl;
+        exit_code = kExitError;
+        done = true;
+      }
+    }
+    if (done) context.TryCancel();
+    grpc::Status status = reader->Finish();
+    interrupt.SetContext(nullptr);
+    if (done) return exit_code;
+    if (interrupt.interrupted()) return kExitOk;
+
+    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+      const std::string compact = CompactRevision(context);
+      return ReportRpcError(
+          status, env,
+          compact.empty() ? "" : absl::StrCat(" (oldest retained revision: ", compact, ")"));
+    }
+    if (!resume || !IsResumable(status.error_code())) {
+      if (status.ok()) {
+        env.err() << "rollcall: watch: the server ended the stream" << std::endl;
+        return kExitUnavailable;
+      }
+      return ReportRpcError(status, env);
+    }
+    const absl::Duration delay = backoff.Next();
+    resumed = true;
+    env.err() << "rollcall: watch: " << StatusCodeName(status.error_code()) << ": "
+              << absl::StrReplaceAll(status.error_message(), {{"\n", " "}}) << "; resuming from "
+              << (cursor.NextStartRevision() == 0
+                      ? std::string("now")
+                      : absl::StrCat("revision ", cursor.NextStartRevision()))
+              << " in " << absl::FormatDuration(delay) << std::endl;
+    if (interrupt.SleepFor(delay)) return kExitOk;
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// CommandEnv
+
+std::shared_ptr<grpc::Channel> CommandEnv::channel() {
+  if (channel_ == nullptr) {
+    grpc::ChannelArguments arguments;
+    arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+    channel_ =
+        grpc::CreateCustomChannel(options_.server, grpc::InsecureChannelCredentials(), arguments);
+  }
+  return channel_;
+}
+
+int CommandEnv::UsageError(const absl::Status& status) {
+  err_ << "rollcall: " << status.message() << " (see 'rollcall " << command_.FullName()
+       << " --help')" << std::endl;
+  return kExitUsage;
+}
+
+// ---------------------------------------------------------------------------------------
+// The command table.
+
+const std::vector<Command>& Commands() {
+  static const auto* commands = [] {
+    const FlagSpec room_required{"--room", "ROOM", "room SID (RM…) or unique name (required)"};
+    const FlagSpec event_id{"--event-id", "ID",
+                            "idempotency key (default: a fresh random \"cli-\" + 32 hex digits)"};
+    const FlagSpec at{"--at", "TIME", "when it happened, RFC 3339 (default: now)"};
+    const FlagSpec participant_required{"--participant", "PA…", "participant SID (required)"};
+    const FlagSpec room_optional{"--room", "ROOM",
+                                 "room SID or unique name; the participant must be in it"};
+    const FlagSpec page_size{"--page-size", "N", "records per page, 1–1000 (server default 50)"};
+    const FlagSpec page_token{"--page-token", "TOKEN", "continue from a previous page"};
+    const FlagSpec all{"--all", "", "follow next_page_token to the last page"};
+    const FlagSpec created_after{"--created-after", "TIME",
+                                 "only records created strictly after TIME (RFC 3339)"};
+    const FlagSpec created_before{"--created-before", "TIME",
+                                  "only records created strictly before TIME (RFC 3339)"};
+    return new std::vector<Command>{
+        {"event",
+         "connect",
+         "--room ROOM --identity IDENTITY [flags]",
+         "record PARTICIPANT_CONNECTED (creates the participant, and an ad-hoc room if needed)",
+         {room_required,
+          {"--identity", "IDENTITY", "the participant's application-defined identity (required)"},
+          {"--participant", "PA…", "choose the new participant's SID (default: server-generated)"},
+          event_id,
+          at},
+         0,
+         RunEventConnect},
+        {"event",
+         "reconnecting",
+         "--room ROOM --participant PA… [flags]",
+         "record PARTICIPANT_RECONNECTING (CONNECTED → RECONNECTING)",
+         {room_required, participant_required, event_id, at},
+         0,
+         RunEventReconnecting},
+        {"event",
+         "reconnected",
+         "--room ROOM --participant PA… [flags]",
+         "record PARTICIPANT_RECONNECTED (RECONNECTING → CONNECTED)",
+         {room_required, participant_required, event_id, at},
+         0,
+         RunEventReconnected},
+        {"event",
+         "disconnect",
+         "--room ROOM --participant PA… [flags]",
+         "record PARTICIPANT_DISCONNECTED",
+         {room_required,
+          participant_required,
+          {"--reason", "REASON",
+           "client_initiated|duplicate_identity|removed|reconnect_timeout|session_limit|"
+           "room_ended (default: client_initiated)"},
+          event_id,
+          at},
+         0,
+         RunEventDisconnect},
+        {"participants",
+         "list",
+         "[flags]",
+         "list participant sessions, oldest first",
+         {{"--room", "ROOM", "only this room (SID or unique name)"},
+          {"--status", "S[,S…]", "only these statuses: connected,reconnecting,disconnected"},
+          {"--identity", "IDENTITY", "only this identity"},
+          created_after,
+          created_before,
+          page_size,
+          page_token,
+          all},
+         0,
+         RunParticipantsList},
+        {"participants",
+         "get",
+         "PA… [--room ROOM] | --room ROOM --identity IDENTITY",
+         "show one participant, by SID or by the identity of an active participant",
+         {room_optional,
+          {"--identity", "IDENTITY", "look up the active participant with this identity"}},
+         1,
+         RunParticipantsGet},
+        {"participants",
+         "kick",
+         "PA… [--room ROOM]",
+         "remove an active participant (DISCONNECTED, reason REMOVED)",
+         {room_optional},
+         1,
+         RunParticipantsKick},
+        {"participants",
+         "anonymize",
+         "PA… [--room ROOM]",
+         "replace a disconnected participant's identity with its SID",
+         {room_optional},
+         1,
+         RunParticipantsAnonymize},
+        {"rooms",
+         "create",
+         "[UNIQUE_NAME] [flags]",
+         "create an in-progress room",
+         {{"--max-participants", "N", "most active participants at once (server default 50)"},
+          {"--max-participant-duration", "SECONDS", "longest session, 600–86400 (default 14400)"},
+          {"--empty-room-timeout", "MINUTES",
+           "close this long after the last participant left, 1–60 (default 5)"},
+          {"--unused-room-timeout", "MINUTES",
+           "close this long after creation if nobody joined, 1–60 (default 5)"},
+          {"--status-callback", "URL", "absolute http(s) URL for status callbacks"},
+          {"--status-callback-method", "GET|POST",
+           "HTTP method of status callbacks (default POST)"}},
+         1,
+         RunRoomsCreate},
+        {"rooms",
+         "list",
+         "[flags]",
+         "list rooms, oldest first",
+         {{"--status", "S[,S…]", "only these statuses: in-progress,completed,failed"},
+          {"--name", "NAME", "only rooms with this unique name"},
+          created_after,
+          created_before,
+          page_size,
+          page_token,
+          all},
+         0,
+         RunRoomsList},
+        {"rooms",
+         "get",
+         "ROOM",
+         "show one room (SID, or unique name of an in-progress room)",
+         {},
+         1,
+         RunRoomsGet},
+        {"rooms",
+         "end",
+         "ROOM",
+         "end an in-progress room (COMPLETED); its participants are disconnected (ROOM_ENDED)",
+         {},
+         1,
+         RunRoomsEnd},
+        {"watch",
+         "",
+         "[flags]",
+         "stream changes as they happen; resumes across disconnects without gaps",
+         {{"--room", "ROOM", "only this room (default: every room of the account)"},
+          {"--from", "REV", "start at revision REV, inclusive (default: from now)"},
+          {"--initial", "",
+           "first print the current rooms and active participants (INITIAL), then "
+           "INITIAL_STATE_END"},
+          {"--no-resume", "", "exit when the stream breaks instead of reconnecting"},
+          {"--progress", "", "also print the server's idle-stream PROGRESS heartbeats"},
+          {"--max-changes", "N", "exit 0 after printing N changes"}},
+         0,
+         RunWatch},
+    };
+  }();
+  return *commands;
+}
+
+}  // namespace rollcall::cli

@@ -1,0 +1,14 @@
+// rollcall: the command-line client of rollcalld. Everything but reading argv and the
+// environment lives in rollcall_cli_lib (see dispatch.h); exit codes are in exit_code.h.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/dispatch.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const char* server_env = std::getenv("ROLLCALL_SERVER");
+  return rollcall::cli::RunCli(args, server_env == nullptr ? "" : server_env, std::cout, std::cerr);
+}
