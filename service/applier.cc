@@ -24,7 +24,7 @@ class BatchWriter {
       }
     }
     if (outcome.dedupe) batch_.dedupe.push_back(*outcome.dedupe);
-    batch_.log.push_back({outcome.revision, converter_.SerializeChangeSet(outcome.changes)});
+    batch_.log.push_back({outcome.revision, EncodeLogPayload(outcome.changes, converter_)});
     batch_.revision = outcome.revision;
   }
 

@@ -52,7 +52,7 @@ class Applier {
   // Gets one result per submitted input, in order. Runs on the applier thread: keep it short.
   using Done = std::function<void(std::vector<Result>)>;
   // After each durable batch: its change-log entries in revision order (payload = serialized
-  // rollcall.v1.WatchResponse). Runs on the applier thread.
+  // scope header + rollcall.v1.WatchResponse, see EncodeLogPayload). Runs on the applier thread.
   using CommitListener = std::function<void(const std::vector<store::LogEntry>&)>;
 
   // `roster` must already hold what `store` holds (Store::Load).

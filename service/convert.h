@@ -61,6 +61,19 @@ absl::StatusOr<state::RoomStatus> RoomStatusFromProto(int value, absl::string_vi
 std::string EncodePageToken(const state::PageKey& key, uint64_t filter_hash);
 absl::StatusOr<state::PageKey> DecodePageToken(absl::string_view token, uint64_t filter_hash);
 
+// A change-log entry's payload: the revision's scope, then the WatchResponse sent to watchers.
+//   account SID (2 prefix bytes + 16) | room SID (2 + 16) | serialized rollcall.v1.WatchResponse
+// Every revision touches exactly one room, so the scope is enough to filter watchers without
+// parsing the message.
+struct LogScope {
+  state::Sid account_sid;
+  state::Sid room_sid;
+  absl::string_view response;  // points into the payload
+};
+std::string EncodeLogPayload(const std::vector<state::Change>& changes,
+                             const Converter& converter);
+absl::StatusOr<LogScope> DecodeLogPayload(absl::string_view payload);
+
 // page_size: 0 means the default (50); otherwise 1..1000.
 absl::StatusOr<int32_t> PageSize(int32_t requested);
 

@@ -34,6 +34,12 @@ ABSL_FLAG(absl::Duration, dedupe_window, absl::Hours(24), "How long event_ids ar
 ABSL_FLAG(absl::Duration, retention, absl::Hours(24 * 30),
           "How long completed rooms and their participants are kept");
 ABSL_FLAG(uint64_t, watch_history, 1000000, "Revisions of change log kept for watchers");
+ABSL_FLAG(absl::Duration, watch_progress_interval, absl::Seconds(10),
+          "Idle watch streams get a progress message this often");
+ABSL_FLAG(uint64_t, watch_max_lag, 100000,
+          "A watcher further behind than this many revisions ends with RESOURCE_EXHAUSTED");
+ABSL_FLAG(uint64_t, watch_max_queue_bytes, 4 << 20,
+          "Bytes queued per watcher before it stops being fed and catches up from the log");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20),
           "On SIGTERM, how long in-flight calls get to finish");
 ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
@@ -53,7 +59,8 @@ std::vector<std::string> WithEnvironment(int argc, char** argv) {
   static const char* const kFlags[] = {
       "listen", "data_dir", "store", "sync", "public_base_url", "default_account",
       "max_room_participants", "reconnect_timeout", "max_room_duration", "max_clock_skew",
-      "dedupe_window", "retention", "watch_history", "shutdown_grace", "max_connection_age",
+      "dedupe_window", "retention", "watch_history", "watch_progress_interval", "watch_max_lag",
+      "watch_max_queue_bytes", "shutdown_grace", "max_connection_age",
       "keepalive_time", "max_message_bytes", "log_format", "log_level", "port_file"};
   std::vector<std::string> args = {argv[0]};
   for (const char* flag : kFlags) {
@@ -150,6 +157,9 @@ int main(int argc, char** argv) {
   options.applier.dedupe_window = absl::GetFlag(FLAGS_dedupe_window);
   options.applier.retention = absl::GetFlag(FLAGS_retention);
   options.applier.watch_history = absl::GetFlag(FLAGS_watch_history);
+  options.watch.progress_interval = absl::GetFlag(FLAGS_watch_progress_interval);
+  options.watch.max_lag = absl::GetFlag(FLAGS_watch_max_lag);
+  options.watch.max_queue_bytes = absl::GetFlag(FLAGS_watch_max_queue_bytes);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);

@@ -27,6 +27,8 @@ struct Server::Parts {
   state::SystemClock clock;
   std::unique_ptr<Converter> converter;
   std::unique_ptr<Applier> applier;
+  std::unique_ptr<WatchHub> watch_hub;
+  std::unique_ptr<WatchService> watch;
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<ParticipantService> participants;
   std::unique_ptr<RoomService> rooms;
@@ -63,6 +65,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 
   parts->applier = std::make_unique<Applier>(options.applier, *parts->store, *parts->roster,
                                              parts->ids, parts->clock, *parts->converter);
+  parts->watch_hub = std::make_unique<WatchHub>(options.watch, *parts->store, *parts->applier,
+                                                *parts->converter);
+  parts->applier->SetCommitListener(
+      [hub = parts->watch_hub.get()](const std::vector<store::LogEntry>& entries) {
+        hub->Publish(entries);
+      });
+  parts->watch = std::make_unique<WatchService>(*parts->watch_hub);
   parts->ingest = std::make_unique<IngestService>(*parts->applier, *parts->converter);
   parts->participants = std::make_unique<ParticipantService>(*parts->applier, *parts->converter);
   parts->rooms = std::make_unique<RoomService>(*parts->applier, *parts->converter);
@@ -75,6 +84,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(parts->ingest.get());
   builder.RegisterService(parts->participants.get());
   builder.RegisterService(parts->rooms.get());
+  builder.RegisterService(parts->watch.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
@@ -114,12 +124,15 @@ int Server::port() const { return parts_->port; }
 
 Applier& Server::applier() { return *parts_->applier; }
 
+WatchHub& Server::watch_hub() { return *parts_->watch_hub; }
+
 void Server::Shutdown(absl::Duration grace) {
   if (parts_->shut_down) return;
   parts_->shut_down = true;
   spdlog::info("shutting down: readiness NOT_SERVING, {} for in-flight calls",
                absl::FormatDuration(grace));
   parts_->grpc_server->GetHealthCheckService()->SetServingStatus(kReadiness, false);
+  parts_->watch_hub->Shutdown();
   parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   parts_->applier->Stop();
   if (absl::Status flushed = parts_->store->Flush(); !flushed.ok()) {

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/applier.h"
+#include "service/watch_hub.h"
 #include "state/limits.h"
 #include "state/sid.h"
 
@@ -24,6 +25,7 @@ struct ServerOptions {
   std::string default_account = "AC00000000000000000000000000000000";
   state::Limits limits;
   ApplierOptions applier;
+  WatchOptions watch;
   int max_message_bytes = 4 << 20;
   absl::Duration max_connection_age = absl::Minutes(30);
   absl::Duration max_connection_age_grace = absl::Minutes(5);
@@ -37,10 +39,12 @@ class Server {
   ~Server();
 
   int port() const;
-  // Graceful stop: readiness NOT_SERVING, then in-flight calls get up to `grace` to finish.
+  // Graceful stop: readiness NOT_SERVING, watch streams end UNAVAILABLE, in-flight calls get
+  // up to `grace` to finish, the applier drains, the store flushes.
   void Shutdown(absl::Duration grace);
 
   Applier& applier();
+  WatchHub& watch_hub();
 
  private:
   struct Parts;
