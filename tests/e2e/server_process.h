@@ -1,0 +1,175 @@
+// ServerProcess: the real rollcalld binary, started on port 0 in a temp dir, for end-to-end
+// tests. Start waits (with a deadline) for the port file the server writes once serving;
+// Kill sends SIGKILL (a crash); Stop sends SIGTERM and returns the exit status. The data
+// directory outlives restarts of the same ServerProcess.
+#ifndef ROLLCALL_TESTS_E2E_SERVER_PROCESS_H_
+#define ROLLCALL_TESTS_E2E_SERVER_PROCESS_H_
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace rollcall::testing {
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+inline bool WaitUntil(const std::function<bool()>& condition,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+// A fresh directory under the test temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = ::testing::TempDir() + "rollcall-e2e-XXXXXX";
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class ServerProcess {
+ public:
+  // `flags` are extra rollcalld flags, e.g. {"--reconnect_timeout=2s"}.
+  explicit ServerProcess(std::vector<std::string> flags = {}) : flags_(std::move(flags)) {}
+  ~ServerProcess() {
+    if (pid_ > 0) Kill();
+  }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  std::string data_dir() const { return dir_.path() + "/data"; }
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return pid_; }
+  std::string log_path() const { return dir_.path() + "/rollcalld.log"; }
+  void set_flags(std::vector<std::string> flags) { flags_ = std::move(flags); }
+
+  // Starts the server and waits until it serves. Returns false (with a gtest failure) if it
+  // does not come up in time.
+  bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    const std::string port_file = dir_.path() + "/port";
+    std::filesystem::remove(port_file);
+    std::vector<std::string> args = {ROLLCALLD_PATH, "--listen=127.0.0.1:0",
+                                     "--port_file=" + port_file, "--data_dir=" + data_dir(),
+                                     "--shutdown_grace=10s"};
+    args.insert(args.end(), flags_.begin(), flags_.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int log = open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2(log, STDERR_FILENO);
+      dup2(log, STDOUT_FILENO);
+      std::vector<char*> argv;
+      for (std::string& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    const bool up = WaitUntil(
+        [&] {
+          std::ifstream in(port_file);
+          return in >> port_ && port_ > 0;
+        },
+        timeout);
+    EXPECT_TRUE(up) << "rollcalld did not start; log:\n" << Log();
+    channel_.reset();
+    return up;
+  }
+
+  // SIGKILL: nothing is flushed, as in a crash or power loss of the process.
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    channel_.reset();
+  }
+
+  // SIGTERM and wait; returns the exit code (or 128 + signal).
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    return Wait();
+  }
+
+  // Sends SIGTERM without waiting (for drain tests).
+  void SendTerm() { ::kill(pid_, SIGTERM); }
+
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    channel_.reset();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  std::shared_ptr<grpc::Channel> Channel() {
+    if (!channel_) {
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(64 << 20);
+      channel_ = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+    }
+    return channel_;
+  }
+  // A channel of its own (its own connection), for concurrent clients.
+  std::shared_ptr<grpc::Channel> NewChannel() const {
+    grpc::ChannelArguments args;
+    args.SetInt("rollcall.test.unique", ++unique_);
+    return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  }
+
+  std::string Log() const {
+    std::ifstream in(log_path());
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  TempDir dir_;
+  std::vector<std::string> flags_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+  mutable int unique_ = 0;
+};
+
+// A deadline for one RPC.
+inline std::unique_ptr<grpc::ClientContext> Deadline(std::chrono::seconds seconds =
+                                                         std::chrono::seconds(10)) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + seconds);
+  return context;
+}
+
+}  // namespace rollcall::testing
+
+#endif  // ROLLCALL_TESTS_E2E_SERVER_PROCESS_H_
