@@ -1,0 +1,214 @@
+#include "store/codec.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "state/status_macros.h"
+#include "store/records.pb.h"
+
+namespace rollcall::store {
+namespace {
+
+constexpr int64_t kInfinitePastNanos = std::numeric_limits<int64_t>::min();
+constexpr int64_t kInfiniteFutureNanos = std::numeric_limits<int64_t>::max();
+
+void SetSid(const state::Sid& sid, std::string* field) {
+  if (sid == state::Sid()) {
+    field->clear();
+    return;
+  }
+  // prefix() is empty for a prefix-less SID; keep the width fixed so decoding is positional.
+  const absl::string_view prefix = sid.prefix();
+  char buffer[kEncodedSidBytes] = {};
+  for (size_t i = 0; i < prefix.size() && i < 2; ++i) buffer[i] = prefix[i];
+  for (size_t i = 0; i < kSidBytes; ++i) buffer[2 + i] = static_cast<char>(sid.bytes()[i]);
+  field->assign(buffer, sizeof(buffer));
+}
+
+absl::Status CorruptField(absl::string_view record, absl::string_view field) {
+  return absl::DataLossError(absl::StrCat("stored ", record, " has a malformed ", field));
+}
+
+absl::Status GetSid(absl::string_view bytes, absl::string_view record, absl::string_view field,
+                    state::Sid* out) {
+  if (!DecodeSid(bytes, out)) return CorruptField(record, field);
+  return absl::OkStatus();
+}
+
+template <typename Enum>
+absl::Status GetEnum(uint32_t value, int max, absl::string_view record, absl::string_view field,
+                     Enum* out) {
+  if (value > static_cast<uint32_t>(max)) return CorruptField(record, field);
+  *out = static_cast<Enum>(value);
+  return absl::OkStatus();
+}
+
+// Scratch messages: a message keeps its string fields' capacity across Clear() and parses.
+ParticipantRecord& ParticipantScratch() {
+  thread_local ParticipantRecord message;
+  return message;
+}
+RoomRecord& RoomScratch() {
+  thread_local RoomRecord message;
+  return message;
+}
+DedupeRecord& DedupeScratch() {
+  thread_local DedupeRecord message;
+  return message;
+}
+
+template <typename Message>
+bool Parse(absl::string_view bytes, Message& message) {
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
+  return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+}  // namespace
+
+std::string EncodeSid(const state::Sid& sid) {
+  std::string out;
+  SetSid(sid, &out);
+  return out;
+}
+
+bool DecodeSid(absl::string_view bytes, state::Sid* out) {
+  if (bytes.empty()) {
+    *out = state::Sid();
+    return true;
+  }
+  if (bytes.size() != kEncodedSidBytes) return false;
+  state::Sid::Bytes raw;
+  for (size_t i = 0; i < kSidBytes; ++i) raw[i] = static_cast<uint8_t>(bytes[2 + i]);
+  *out = state::Sid(bytes.substr(0, 2), raw);
+  return true;
+}
+
+int64_t EncodeTime(absl::Time time) {
+  if (time == absl::InfinitePast()) return kInfinitePastNanos;
+  if (time == absl::InfiniteFuture()) return kInfiniteFutureNanos;
+  return absl::ToUnixNanos(time);
+}
+
+absl::Time DecodeTime(int64_t unix_nanos) {
+  if (unix_nanos == kInfinitePastNanos) return absl::InfinitePast();
+  if (unix_nanos == kInfiniteFutureNanos) return absl::InfiniteFuture();
+  return absl::FromUnixNanos(unix_nanos);
+}
+
+void Encode(const state::Participant& participant, std::string* out) {
+  ParticipantRecord& m = ParticipantScratch();
+  m.Clear();
+  SetSid(participant.sid, m.mutable_sid());
+  SetSid(participant.account_sid, m.mutable_account_sid());
+  SetSid(participant.room_sid, m.mutable_room_sid());
+  m.mutable_identity()->assign(participant.identity);
+  m.set_status(static_cast<uint32_t>(participant.status));
+  m.set_date_created(EncodeTime(participant.date_created));
+  m.set_date_updated(EncodeTime(participant.date_updated));
+  m.set_start_time(EncodeTime(participant.start_time));
+  if (participant.end_time) m.set_end_time(EncodeTime(*participant.end_time));
+  if (participant.duration) m.set_duration(*participant.duration);
+  m.set_disconnect_reason(static_cast<uint32_t>(participant.disconnect_reason));
+  m.set_revision(participant.revision);
+  m.set_last_event_time(EncodeTime(participant.last_event_time));
+  if (participant.reconnecting_since) {
+    m.set_reconnecting_since(EncodeTime(*participant.reconnecting_since));
+  }
+  m.SerializeToString(out);
+}
+
+void Encode(const state::Room& room, std::string* out) {
+  RoomRecord& m = RoomScratch();
+  m.Clear();
+  SetSid(room.sid, m.mutable_sid());
+  SetSid(room.account_sid, m.mutable_account_sid());
+  m.mutable_unique_name()->assign(room.unique_name);
+  m.set_status(static_cast<uint32_t>(room.status));
+  m.set_date_created(EncodeTime(room.date_created));
+  m.set_date_updated(EncodeTime(room.date_updated));
+  if (room.end_time) m.set_end_time(EncodeTime(*room.end_time));
+  if (room.duration) m.set_duration(*room.duration);
+  m.set_max_participants(room.max_participants);
+  m.set_max_participant_duration(room.max_participant_duration);
+  m.set_empty_room_timeout(room.empty_room_timeout);
+  m.set_unused_room_timeout(room.unused_room_timeout);
+  m.mutable_status_callback()->assign(room.status_callback);
+  m.mutable_status_callback_method()->assign(room.status_callback_method);
+  m.set_ad_hoc(room.ad_hoc);
+  m.set_revision(room.revision);
+  m.SerializeToString(out);
+}
+
+void Encode(const state::DedupeEntry& entry, std::string* out) {
+  DedupeRecord& m = DedupeScratch();
+  m.Clear();
+  SetSid(entry.account_sid, m.mutable_account_sid());
+  m.mutable_event_id()->assign(entry.event_id);
+  m.set_fingerprint(entry.fingerprint);
+  m.set_revision(entry.revision);
+  SetSid(entry.participant_sid, m.mutable_participant_sid());
+  m.set_recorded_at(EncodeTime(entry.recorded_at));
+  m.SerializeToString(out);
+}
+
+absl::Status Decode(absl::string_view bytes, state::Participant* out) {
+  constexpr absl::string_view kRecord = "participant";
+  ParticipantRecord& m = ParticipantScratch();
+  if (!Parse(bytes, m)) return absl::DataLossError("stored participant does not parse");
+  RETURN_IF_ERROR(GetSid(m.sid(), kRecord, "sid", &out->sid));
+  RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
+  RETURN_IF_ERROR(GetSid(m.room_sid(), kRecord, "room_sid", &out->room_sid));
+  out->identity.assign(m.identity());
+  RETURN_IF_ERROR(
+      GetEnum(m.status(), state::kMaxParticipantStatus, kRecord, "status", &out->status));
+  out->date_created = DecodeTime(m.date_created());
+  out->date_updated = DecodeTime(m.date_updated());
+  out->start_time = DecodeTime(m.start_time());
+  out->end_time = m.has_end_time() ? std::optional(DecodeTime(m.end_time())) : std::nullopt;
+  out->duration = m.has_duration() ? std::optional(m.duration()) : std::nullopt;
+  RETURN_IF_ERROR(GetEnum(m.disconnect_reason(), state::kMaxDisconnectReason, kRecord,
+                          "disconnect_reason", &out->disconnect_reason));
+  out->revision = m.revision();
+  out->last_event_time = DecodeTime(m.last_event_time());
+  out->reconnecting_since =
+      m.has_reconnecting_since() ? std::optional(DecodeTime(m.reconnecting_since())) : std::nullopt;
+  return absl::OkStatus();
+}
+
+absl::Status Decode(absl::string_view bytes, state::Room* out) {
+  constexpr absl::string_view kRecord = "room";
+  RoomRecord& m = RoomScratch();
+  if (!Parse(bytes, m)) return absl::DataLossError("stored room does not parse");
+  RETURN_IF_ERROR(GetSid(m.sid(), kRecord, "sid", &out->sid));
+  RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
+  out->unique_name.assign(m.unique_name());
+  RETURN_IF_ERROR(GetEnum(m.status(), state::kMaxRoomStatus, kRecord, "status", &out->status));
+  out->date_created = DecodeTime(m.date_created());
+  out->date_updated = DecodeTime(m.date_updated());
+  out->end_time = m.has_end_time() ? std::optional(DecodeTime(m.end_time())) : std::nullopt;
+  out->duration = m.has_duration() ? std::optional(m.duration()) : std::nullopt;
+  out->max_participants = m.max_participants();
+  out->max_participant_duration = m.max_participant_duration();
+  out->empty_room_timeout = m.empty_room_timeout();
+  out->unused_room_timeout = m.unused_room_timeout();
+  out->status_callback.assign(m.status_callback());
+  out->status_callback_method.assign(m.status_callback_method());
+  out->ad_hoc = m.ad_hoc();
+  out->revision = m.revision();
+  return absl::OkStatus();
+}
+
+absl::Status Decode(absl::string_view bytes, state::DedupeEntry* out) {
+  constexpr absl::string_view kRecord = "dedupe entry";
+  DedupeRecord& m = DedupeScratch();
+  if (!Parse(bytes, m)) return absl::DataLossError("stored dedupe entry does not parse");
+  RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
+  out->event_id.assign(m.event_id());
+  out->fingerprint = m.fingerprint();
+  out->revision = m.revision();
+  RETURN_IF_ERROR(GetSid(m.participant_sid(), kRecord, "participant_sid", &out->participant_sid));
+  out->recorded_at = DecodeTime(m.recorded_at());
+  return absl::OkStatus();
+}
+
+}  // namespace rollcall::store

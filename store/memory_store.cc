@@ -1,0 +1,82 @@
+// MemoryStore: the Store contract over plain containers, for tests that need no disk.
+#include <algorithm>
+#include <utility>
+
+#include "state/status_macros.h"
+#include "store/contract.h"
+#include "store/store.h"
+
+namespace rollcall::store {
+
+absl::Status MemoryStore::Write(const WriteBatch& batch) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(internal::CheckBatch(batch, revision_, log_.empty() ? 0 : log_.rbegin()->first));
+  if (!fail_writes_.ok()) return fail_writes_;
+  if (batch.empty()) return absl::OkStatus();
+
+  for (const state::Sid& sid : batch.erased_participants) participants_.erase(sid);
+  for (const state::Sid& sid : batch.erased_rooms) rooms_.erase(sid);
+  for (const auto& [account_sid, event_id] : batch.erased_dedupe) {
+    dedupe_.erase(DedupeKey(account_sid, event_id));
+  }
+  for (const state::Room& room : batch.rooms) rooms_.insert_or_assign(room.sid, room);
+  for (const state::Participant& participant : batch.participants) {
+    participants_.insert_or_assign(participant.sid, participant);
+  }
+  for (const state::DedupeEntry& entry : batch.dedupe) {
+    dedupe_.insert_or_assign(DedupeKey(entry.account_sid, entry.event_id), entry);
+  }
+  for (const LogEntry& entry : batch.log)
+    log_.emplace_hint(log_.end(), entry.revision, entry.payload);
+  if (batch.compact_log_before != 0) {
+    log_.erase(log_.begin(), log_.lower_bound(batch.compact_log_before));
+  }
+  if (batch.revision != 0) revision_ = batch.revision;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LoadStats> MemoryStore::Load(state::Roster& roster) {
+  absl::ReaderMutexLock lock(&mu_);
+  RETURN_IF_ERROR(internal::CheckEmpty(roster));
+  for (const auto& [sid, room] : rooms_) roster.Restore(room);
+  for (const auto& [sid, participant] : participants_) roster.Restore(participant);
+  std::vector<state::DedupeEntry> dedupe;
+  dedupe.reserve(dedupe_.size());
+  for (const auto& [key, entry] : dedupe_) dedupe.push_back(entry);
+  internal::SortForRestore(dedupe);
+  for (const state::DedupeEntry& entry : dedupe) roster.Restore(entry);
+  roster.RestoreRevision(revision_);
+  return LoadStats{.rooms = rooms_.size(),
+                   .participants = participants_.size(),
+                   .dedupe = dedupe_.size(),
+                   .revision = revision_};
+}
+
+absl::StatusOr<std::vector<LogEntry>> MemoryStore::ReadLog(uint64_t from,
+                                                           size_t max_entries) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<LogEntry> entries;
+  for (auto it = log_.lower_bound(from); it != log_.end() && entries.size() < max_entries; ++it) {
+    entries.push_back(LogEntry{.revision = it->first, .payload = it->second});
+  }
+  return entries;
+}
+
+uint64_t MemoryStore::LogStart() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return log_.empty() ? revision_ + 1 : log_.begin()->first;
+}
+
+uint64_t MemoryStore::revision() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return revision_;
+}
+
+absl::Status MemoryStore::Flush() { return absl::OkStatus(); }
+
+void MemoryStore::FailWrites(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  fail_writes_ = std::move(status);
+}
+
+}  // namespace rollcall::store

@@ -1,0 +1,203 @@
+// Store: durable storage for rollcall's records, head revision and change log (DESIGN.md §6, §7),
+// behind an interface with two implementations: RocksDB, the embedded default, and MemoryStore,
+// an in-memory fake with the same semantics for fast tests.
+//
+// Contract
+//  - One writer. The service's applier thread is the only caller of Write, Load and Flush;
+//    ReadLog, LogStart and revision may be called from any thread, concurrently with Write.
+//  - Write is all-or-nothing: every change of a WriteBatch becomes visible, and survives a
+//    crash, together, or none does. Within a batch the erasures apply before the upserts (a key
+//    both erased and upserted ends up upserted), and log compaction applies after the appends.
+//  - Durability: with `sync` on (the default), a Write that returns OK is in the fsynced
+//    write-ahead log and survives a process kill and a power loss. With `sync` off it survives
+//    a process kill only.
+//  - Failure: an I/O error, including a full disk, returns UNAVAILABLE and applies nothing: reads,
+//    revision() and LogStart() still show the state before the batch. RocksDB then stops taking
+//    writes. After a full disk it resumes by itself once there is room (it polls free space
+//    every 5 s); until then Write stays UNAVAILABLE. Other errors (a failed fsync leaves the WAL in
+//    an unknown state) cannot be resumed in place: Write stays UNAVAILABLE until the store is
+//    reopened. A failed batch was never acknowledged, but if its bytes reached the disk before the
+//    error (a write that landed, then an fsync that failed), a reopen may recover it, as after a
+//    crash just before the acknowledgement.
+//  - A stored value that does not decode is DATA_LOSS. A batch that breaks Write's rules (log
+//    revisions not ascending, the head revision going backwards) is rejected before any I/O.
+//
+// RocksDB layout
+//
+//   column family "default": records and metadata; a key is a one-byte tag, ':' and a body
+//   +-------------------------------------------+--------------------------------------------+
+//   | key                                       | value                                      |
+//   +-------------------------------------------+--------------------------------------------+
+//   | "m:revision"                              | head revision, uint64 big-endian (8 bytes) |
+//   | "m:log_start"                             | oldest log entry's revision, uint64 BE;    |
+//   |                                           | absent while the change log is empty       |
+//   | "d:" | account bytes (16) | event_id (1+) | DedupeRecord                               |
+//   | "p:" | participant sid bytes (16)         | ParticipantRecord                          |
+//   | "r:" | room sid bytes (16)                | RoomRecord                                 |
+//   +-------------------------------------------+--------------------------------------------+
+//   Keys hold a SID's 16 raw bytes only: the tag implies its prefix (AC, PA, RM).
+//
+//   column family "log": the change log, one entry per revision, kept apart so that scanning
+//   records at start-up never reads log payloads, and log compaction's range tombstones never
+//   sit in front of record reads
+//   +-------------------------------------------+--------------------------------------------+
+//   | revision, uint64 big-endian (8 bytes)     | LogEntry::payload, opaque here             |
+//   +-------------------------------------------+--------------------------------------------+
+//   Big-endian, so byte order is revision order: ReadLog is one Seek and a forward scan, and
+//   compaction is one DeleteRange.
+//
+// Record encoding (store/records.proto, proto3; store/codec.cc is the only converter)
+//
+//   ParticipantRecord               RoomRecord                         DedupeRecord
+//   -----------------------------   --------------------------------   -------------------------
+//    1 sid                 sid        1 sid                    sid       1 account_sid     sid
+//    2 account_sid         sid        2 account_sid            sid       2 event_id        bytes
+//    3 room_sid            sid        3 unique_name            bytes     3 fingerprint     fixed64
+//    4 identity            bytes      4 status                 enum      4 revision        uint64
+//    5 status              enum       5 date_created           time      5 participant_sid sid
+//    6 date_created        time       6 date_updated           time      6 recorded_at     time
+//    7 date_updated        time       7 end_time               time?
+//    8 start_time          time       8 duration               int64?
+//    9 end_time            time?      9 max_participants       int32
+//   10 duration            int64?    10 max_participant_dur..  int64
+//   11 disconnect_reason   enum      11 empty_room_timeout     int32
+//   12 revision            uint64    12 unused_room_timeout    int32
+//   13 last_event_time     time      13 status_callback        bytes
+//   14 reconnecting_since  time?     14 status_callback_method bytes
+//                                    15 ad_hoc                 bool
+//                                    16 revision               uint64
+//
+//   sid    bytes: empty for the empty Sid, else prefix (2 ASCII) | raw bytes (16), 18 bytes
+//   time   sfixed64 unix nanoseconds; absl::InfinitePast / InfiniteFuture are INT64_MIN / MAX,
+//          so every absl::Time made from unix nanoseconds round-trips exactly
+//   T?     a proto3 `optional` field, absent for std::nullopt (zero is a value, not absence)
+//   enum   uint32 holding the state:: enumerator; out of range reads as DATA_LOSS
+#ifndef ROLLCALL_STORE_STORE_H_
+#define ROLLCALL_STORE_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "state/records.h"
+#include "state/roster.h"
+#include "state/sid.h"
+
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
+namespace rollcall::store {
+
+// One change-log entry: a revision and its changes, serialized by the service (opaque here).
+struct LogEntry {
+  uint64_t revision = 0;
+  std::string payload;
+
+  friend bool operator==(const LogEntry&, const LogEntry&) = default;
+};
+
+// Everything one group commit writes, atomically.
+struct WriteBatch {
+  uint64_t revision = 0;  // the head revision after this batch (0: unchanged)
+  std::vector<state::Participant> participants;  // upserts
+  std::vector<state::Room> rooms;                // upserts
+  std::vector<state::DedupeEntry> dedupe;        // upserts
+  std::vector<LogEntry> log;                     // appended, ascending revisions
+  std::vector<state::Sid> erased_participants;
+  std::vector<state::Sid> erased_rooms;
+  std::vector<std::pair<state::Sid, std::string>> erased_dedupe;  // (account, event_id)
+  uint64_t compact_log_before = 0;  // delete log entries with revision < this (0: none)
+
+  // True when the batch would change nothing; writing it does no I/O.
+  bool empty() const;
+};
+
+struct LoadStats {
+  size_t rooms = 0, participants = 0, dedupe = 0;
+  uint64_t revision = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies the batch atomically; durable before returning when sync is on. An I/O error
+  // (including a full disk) returns UNAVAILABLE and leaves nothing of the batch applied.
+  // INVALID_ARGUMENT, writing nothing, when the batch's revision is below revision(), or its
+  // log revisions are not ascending, after the newest stored entry and at most the new head.
+  virtual absl::Status Write(const WriteBatch& batch) = 0;
+
+  // Restores every room, participant, dedupe entry and the revision into an empty roster
+  // (FAILED_PRECONDITION otherwise). Rooms come first, then participants, then dedupe entries
+  // in (recorded_at, revision) order, the order Roster::ExpireDedupe expects.
+  virtual absl::StatusOr<LoadStats> Load(state::Roster& roster) = 0;
+
+  // Log entries with revision >= from, ascending, at most max_entries of them. Compaction may
+  // run between LogStart() and ReadLog(), so a caller that needs `from` itself checks that the
+  // first entry returned is `from`.
+  virtual absl::StatusOr<std::vector<LogEntry>> ReadLog(uint64_t from,
+                                                        size_t max_entries) const = 0;
+
+  // The oldest revision still in the change log; revision()+1 when the log is empty.
+  virtual uint64_t LogStart() const = 0;
+
+  // The head revision written so far.
+  virtual uint64_t revision() const = 0;
+
+  // Flushes memtables so a restart replays little; called on clean shutdown.
+  virtual absl::Status Flush() = 0;
+};
+
+struct RocksOptions {
+  std::string path;  // directory; created if missing
+  bool sync = true;  // fsync the WAL on every Write (--sync)
+  size_t block_cache_bytes = 64 << 20;
+  rocksdb::Env* env = nullptr;  // for tests (fault injection); nullptr = default
+};
+
+// Opens (creating if missing) the RocksDB store at options.path. UNAVAILABLE when the
+// directory cannot be opened (another process holds its lock, permissions, I/O errors);
+// DATA_LOSS when the database or its metadata is corrupt.
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& options);
+
+// An in-memory Store with the same semantics, for fast tests. FailWrites makes the next
+// Write calls fail with `status` (nothing applied) until cleared with OkStatus().
+// Thread-safe: one writer and any number of concurrent readers.
+class MemoryStore final : public Store {
+ public:
+  MemoryStore() = default;
+
+  absl::Status Write(const WriteBatch& batch) override;
+  absl::StatusOr<LoadStats> Load(state::Roster& roster) override;
+  absl::StatusOr<std::vector<LogEntry>> ReadLog(uint64_t from, size_t max_entries) const override;
+  uint64_t LogStart() const override;
+  uint64_t revision() const override;
+  absl::Status Flush() override;
+
+  void FailWrites(absl::Status status);
+
+ private:
+  using DedupeKey = std::pair<state::Sid, std::string>;  // (account, event_id)
+
+  mutable absl::Mutex mu_;
+  absl::Status fail_writes_ ABSL_GUARDED_BY(mu_);
+  uint64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<state::Sid, state::Participant> participants_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<state::Sid, state::Room> rooms_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<DedupeKey, state::DedupeEntry> dedupe_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::string> log_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace rollcall::store
+
+#endif  // ROLLCALL_STORE_STORE_H_
