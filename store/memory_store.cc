@@ -26,8 +26,9 @@ absl::Status MemoryStore::Write(const WriteBatch& batch) {
   for (const state::DedupeEntry& entry : batch.dedupe) {
     dedupe_.insert_or_assign(DedupeKey(entry.account_sid, entry.event_id), entry);
   }
-  for (const LogEntry& entry : batch.log)
+  for (const LogEntry& entry : batch.log) {
     log_.emplace_hint(log_.end(), entry.revision, entry.payload);
+  }
   if (batch.compact_log_before != 0) {
     log_.erase(log_.begin(), log_.lower_bound(batch.compact_log_before));
   }

@@ -32,7 +32,10 @@ namespace {
 
 constexpr size_t kWriteBufferBytes = 32 << 20;
 constexpr size_t kLoadReadaheadBytes = 8 << 20;
-constexpr uint64_t kMaxTotalWalBytes = 256 << 20;
+// Bounds the WAL (and so the replay after a crash) when one column family is quiet.
+constexpr uint64_t kMaxTotalWalBytes = 128 << 20;
+// A batch buffer grown past this by an unusually large batch is released after the write.
+constexpr size_t kMaxRetainedBatchBytes = 16 << 20;
 
 // RocksDB's errors become absl ones here and nowhere else. Corruption is DATA_LOSS; every other
 // failure (I/O, a full disk, a held lock, a database stopped by an earlier error) is UNAVAILABLE.
@@ -112,7 +115,7 @@ class RocksStore final : public Store {
   absl::Status Resume() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The oldest stored log entry at or after `revision`, 0 if none (reads the database).
   absl::StatusOr<uint64_t> FirstLogEntryAtOrAfter(uint64_t revision) const;
-  // Scans one key prefix of the records family, handing each value to `visit`.
+  // Scans one key prefix of the records family, handing each key and value to `visit`.
   template <typename Visit>
   absl::Status ScanPrefix(const rocksdb::Snapshot* snapshot, absl::string_view prefix,
                           Visit visit) const;
@@ -277,7 +280,10 @@ absl::Status RocksStore::Write(const WriteBatch& batch) {
   }
   RETURN_IF_ERROR(FromRocks(status, "building the write batch"));
 
+  if (wb.Count() == 0) return absl::OkStatus();  // e.g. compaction of nothing: skip the fsync
+
   status = db_->Write(write_options_, &wb);
+  if (wb.GetDataSize() > kMaxRetainedBatchBytes) scratch_ = rocksdb::WriteBatch();
   if (!status.ok()) {
     failed_ = true;
     return FromRocks(status, "writing to the store");
@@ -301,7 +307,7 @@ absl::Status RocksStore::ScanPrefix(const rocksdb::Snapshot* snapshot, absl::str
   read.iterate_upper_bound = &upper_bound;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, records()));
   for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
-    RETURN_IF_ERROR(visit(ToView(it->value())));
+    RETURN_IF_ERROR(visit(ToView(it->key()), ToView(it->value())));
   }
   return FromRocks(it->status(), absl::StrCat("scanning ", prefix, " records"));
 }
@@ -315,27 +321,42 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
   LoadStats stats;
   stats.revision = revision();
 
-  // Rooms before participants: restoring a room re-derives timers of participants already in it.
+  // A record must sit under its own key: a mismatch is damage the codec cannot see.
+  std::string expected;
+  auto check_key = [&expected](absl::string_view key) {
+    if (key == expected) return absl::OkStatus();
+    return absl::DataLossError("stored record does not match its key");
+  };
+  // Rooms first: the roster re-derives a room's participants' timers when a room arrives after
+  // them, which costs nothing when none are there yet.
   state::Room room;
-  RETURN_IF_ERROR(ScanPrefix(snapshot.snapshot(), keys::kRoomPrefix, [&](absl::string_view v) {
-    RETURN_IF_ERROR(Decode(v, &room));
-    roster.Restore(room);
-    ++stats.rooms;
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(ScanPrefix(snapshot.snapshot(), keys::kRoomPrefix,
+                             [&](absl::string_view key, absl::string_view value) {
+                               RETURN_IF_ERROR(Decode(value, &room));
+                               keys::RoomKey(room.sid, &expected);
+                               RETURN_IF_ERROR(check_key(key));
+                               roster.Restore(room);
+                               ++stats.rooms;
+                               return absl::OkStatus();
+                             }));
   state::Participant participant;
-  RETURN_IF_ERROR(
-      ScanPrefix(snapshot.snapshot(), keys::kParticipantPrefix, [&](absl::string_view v) {
-        RETURN_IF_ERROR(Decode(v, &participant));
-        roster.Restore(participant);
-        ++stats.participants;
-        return absl::OkStatus();
-      }));
+  RETURN_IF_ERROR(ScanPrefix(snapshot.snapshot(), keys::kParticipantPrefix,
+                             [&](absl::string_view key, absl::string_view value) {
+                               RETURN_IF_ERROR(Decode(value, &participant));
+                               keys::ParticipantKey(participant.sid, &expected);
+                               RETURN_IF_ERROR(check_key(key));
+                               roster.Restore(participant);
+                               ++stats.participants;
+                               return absl::OkStatus();
+                             }));
   std::vector<state::DedupeEntry> dedupe;
-  RETURN_IF_ERROR(ScanPrefix(snapshot.snapshot(), keys::kDedupePrefix, [&](absl::string_view v) {
-    RETURN_IF_ERROR(Decode(v, &dedupe.emplace_back()));
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(ScanPrefix(snapshot.snapshot(), keys::kDedupePrefix,
+                             [&](absl::string_view key, absl::string_view value) {
+                               state::DedupeEntry& entry = dedupe.emplace_back();
+                               RETURN_IF_ERROR(Decode(value, &entry));
+                               keys::DedupeKey(entry.account_sid, entry.event_id, &expected);
+                               return check_key(key);
+                             }));
   internal::SortForRestore(dedupe);
   for (const state::DedupeEntry& entry : dedupe) roster.Restore(entry);
   stats.dedupe = dedupe.size();
@@ -395,8 +416,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& option
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
-  db_options.max_total_wal_size = kMaxTotalWalBytes;  // bounds the WAL a quiet family pins
-  db_options.bytes_per_sync = 1 << 20;                // smooths flush and compaction writeback
+  db_options.max_total_wal_size = kMaxTotalWalBytes;
+  db_options.bytes_per_sync = 1 << 20;  // smooths flush and compaction writeback
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 8 << 20;
   if (options.env != nullptr) db_options.env = options.env;

@@ -1,0 +1,250 @@
+// Codec round trips: every field of every stored record, set and unset, survives exactly; and
+// malformed bytes are DATA_LOSS, never a half-decoded record.
+#include "store/codec.h"
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "store/keys.h"
+#include "tests/store/records_for_tests.h"
+
+namespace rollcall::store {
+namespace {
+
+using test_records::At;
+using test_records::ParticipantSid;
+
+template <typename Record>
+Record RoundTrip(const Record& record) {
+  std::string bytes;
+  Encode(record, &bytes);
+  Record decoded;
+  const absl::Status status = Decode(bytes, &decoded);
+  EXPECT_TRUE(status.ok()) << status;
+  return decoded;
+}
+
+// A participant with every field, optional ones included, set to a distinct non-default value.
+state::Participant FullParticipant() {
+  state::Participant p = test_records::DisconnectedParticipant(7, 3, 42);
+  p.reconnecting_since = At(40, 11);  // normally cleared on disconnect; here it must survive
+  p.disconnect_reason = state::DisconnectReason::kRoomEnded;
+  return p;
+}
+
+TEST(CodecTest, ParticipantWithEveryFieldSetRoundTrips) {
+  const state::Participant p = FullParticipant();
+  ASSERT_TRUE(p.end_time && p.duration && p.reconnecting_since);
+  EXPECT_EQ(RoundTrip(p), p);
+}
+
+TEST(CodecTest, ParticipantWithOptionalsUnsetRoundTrips) {
+  const state::Participant p = test_records::ConnectedParticipant(1, 1);
+  ASSERT_FALSE(p.end_time || p.duration || p.reconnecting_since);
+  const state::Participant decoded = RoundTrip(p);
+  EXPECT_EQ(decoded, p);
+  EXPECT_FALSE(decoded.end_time.has_value());
+  EXPECT_FALSE(decoded.duration.has_value());
+  EXPECT_FALSE(decoded.reconnecting_since.has_value());
+}
+
+// Zero is a value, not absence: an optional set to the epoch or to 0 stays set.
+TEST(CodecTest, OptionalsSetToZeroStaySet) {
+  state::Participant p;
+  p.end_time = absl::UnixEpoch();
+  p.duration = 0;
+  p.reconnecting_since = absl::UnixEpoch();
+  EXPECT_EQ(RoundTrip(p), p);
+
+  state::Room room;
+  room.end_time = absl::UnixEpoch();
+  room.duration = 0;
+  EXPECT_EQ(RoundTrip(room), room);
+}
+
+TEST(CodecTest, DefaultRecordsRoundTrip) {
+  EXPECT_EQ(RoundTrip(state::Participant()), state::Participant());
+  EXPECT_EQ(RoundTrip(state::Room()), state::Room());
+  EXPECT_EQ(RoundTrip(state::DedupeEntry()), state::DedupeEntry());
+}
+
+// Each row changes one participant field; the change must survive the round trip. This names the
+// field that an encoder forgot, where a whole-record comparison only says "not equal".
+TEST(CodecTest, EachParticipantFieldSurvivesOnItsOwn) {
+  const std::vector<std::pair<std::string, std::function<void(state::Participant&)>>> rows = {
+      {"sid", [](auto& p) { p.sid = ParticipantSid(99); }},
+      {"account_sid", [](auto& p) { p.account_sid = test_records::Account(99); }},
+      {"room_sid", [](auto& p) { p.room_sid = test_records::RoomSid(99); }},
+      {"identity", [](auto& p) { p.identity = std::string("a\0b", 3); }},
+      {"status", [](auto& p) { p.status = state::ParticipantStatus::kReconnecting; }},
+      {"date_created", [](auto& p) { p.date_created = At(-5, 1); }},
+      {"date_updated", [](auto& p) { p.date_updated = At(1000, 2); }},
+      {"start_time", [](auto& p) { p.start_time = At(3, 3); }},
+      {"end_time", [](auto& p) { p.end_time = At(4, 4); }},
+      {"duration", [](auto& p) { p.duration = std::numeric_limits<int64_t>::max(); }},
+      {"disconnect_reason",
+       [](auto& p) { p.disconnect_reason = state::DisconnectReason::kSessionLimit; }},
+      {"revision", [](auto& p) { p.revision = std::numeric_limits<uint64_t>::max(); }},
+      {"last_event_time", [](auto& p) { p.last_event_time = At(6, 6); }},
+      {"reconnecting_since", [](auto& p) { p.reconnecting_since = At(7, 7); }},
+  };
+  for (const auto& [field, mutate] : rows) {
+    state::Participant p = test_records::ConnectedParticipant(1, 1);
+    const state::Participant before = p;
+    mutate(p);
+    EXPECT_NE(p, before) << field << ": the row does not change the record";
+    EXPECT_EQ(RoundTrip(p), p) << field;
+  }
+}
+
+TEST(CodecTest, EachRoomFieldSurvivesOnItsOwn) {
+  const std::vector<std::pair<std::string, std::function<void(state::Room&)>>> rows = {
+      {"sid", [](auto& r) { r.sid = test_records::RoomSid(99); }},
+      {"account_sid", [](auto& r) { r.account_sid = test_records::Account(99); }},
+      {"unique_name", [](auto& r) { r.unique_name = "another name"; }},
+      {"status", [](auto& r) { r.status = state::RoomStatus::kFailed; }},
+      {"date_created", [](auto& r) { r.date_created = At(1, 1); }},
+      {"date_updated", [](auto& r) { r.date_updated = At(2, 2); }},
+      {"end_time", [](auto& r) { r.end_time = At(3, 3); }},
+      {"duration", [](auto& r) { r.duration = -1; }},
+      {"max_participants", [](auto& r) { r.max_participants = 50; }},
+      {"max_participant_duration", [](auto& r) { r.max_participant_duration = 86400; }},
+      {"empty_room_timeout", [](auto& r) { r.empty_room_timeout = 60; }},
+      {"unused_room_timeout", [](auto& r) { r.unused_room_timeout = 1; }},
+      {"status_callback", [](auto& r) { r.status_callback = "https://x.test/cb"; }},
+      {"status_callback_method", [](auto& r) { r.status_callback_method = "GET"; }},
+      {"ad_hoc", [](auto& r) { r.ad_hoc = !r.ad_hoc; }},
+      {"revision", [](auto& r) { r.revision = 1234567; }},
+  };
+  for (const auto& [field, mutate] : rows) {
+    state::Room room = test_records::InProgressRoom(1);
+    const state::Room before = room;
+    mutate(room);
+    EXPECT_NE(room, before) << field << ": the row does not change the record";
+    EXPECT_EQ(RoundTrip(room), room) << field;
+  }
+}
+
+TEST(CodecTest, RoomsRoundTrip) {
+  const state::Room in_progress = test_records::InProgressRoom(3);
+  const state::Room completed = test_records::CompletedRoom(4);
+  ASSERT_TRUE(in_progress.ad_hoc);
+  ASSERT_FALSE(completed.ad_hoc);
+  EXPECT_EQ(RoundTrip(in_progress), in_progress);
+  EXPECT_EQ(RoundTrip(completed), completed);
+}
+
+TEST(CodecTest, DedupeEntryRoundTrips) {
+  state::DedupeEntry entry = test_records::Dedupe(2, "evt-\xF0\x9F\x98\x80", 77, At(5, 5));
+  entry.fingerprint = std::numeric_limits<uint64_t>::max();
+  EXPECT_EQ(RoundTrip(entry), entry);
+  entry.participant_sid = state::Sid();  // an event that named no participant
+  entry.fingerprint = 0;
+  EXPECT_EQ(RoundTrip(entry), entry);
+}
+
+TEST(CodecTest, TimesAreLosslessAtNanosecondsAndInfinities) {
+  for (absl::Time t : {absl::UnixEpoch(), At(0, 1), At(0, 999999999), At(-1700000000 - 5, 3),
+                       absl::FromUnixNanos(std::numeric_limits<int64_t>::min() + 1),
+                       absl::FromUnixNanos(std::numeric_limits<int64_t>::max() - 1),
+                       absl::InfinitePast(), absl::InfiniteFuture()}) {
+    EXPECT_EQ(DecodeTime(EncodeTime(t)), t) << t;
+  }
+  state::Participant p;
+  p.date_created = absl::InfinitePast();
+  p.end_time = absl::InfiniteFuture();
+  EXPECT_EQ(RoundTrip(p), p);
+}
+
+TEST(CodecTest, SidEncoding) {
+  EXPECT_EQ(EncodeSid(state::Sid()), "");
+  const state::Sid sid = ParticipantSid(0x0102);
+  const std::string bytes = EncodeSid(sid);
+  ASSERT_EQ(bytes.size(), kEncodedSidBytes);
+  EXPECT_EQ(bytes.substr(0, 2), "PA");
+  state::Sid decoded;
+  ASSERT_TRUE(DecodeSid(bytes, &decoded));
+  EXPECT_EQ(decoded, sid);
+  EXPECT_EQ(decoded.ToString(), sid.ToString());
+  EXPECT_FALSE(DecodeSid("PA0123", &decoded));
+}
+
+TEST(CodecTest, EncodeReplacesTheBuffer) {
+  std::string bytes(1000, 'x');
+  const state::Room room = test_records::InProgressRoom(1);
+  Encode(room, &bytes);
+  std::string fresh;
+  Encode(room, &fresh);
+  EXPECT_EQ(bytes, fresh);
+}
+
+TEST(CodecTest, GarbageIsDataLoss) {
+  state::Participant p;
+  EXPECT_EQ(Decode("\xff\xff\xff", &p).code(), absl::StatusCode::kDataLoss);
+  state::Room room;
+  EXPECT_EQ(Decode(std::string("\x0a\x05", 2), &room).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(CodecTest, OutOfRangeEnumIsDataLoss) {
+  state::Participant p;
+  // Field 5 (status), varint 9: beyond kMaxParticipantStatus.
+  EXPECT_EQ(Decode(std::string("\x28\x09", 2), &p).code(), absl::StatusCode::kDataLoss);
+  // Field 11 (disconnect_reason), varint 7: beyond kMaxDisconnectReason.
+  EXPECT_EQ(Decode(std::string("\x58\x07", 2), &p).code(), absl::StatusCode::kDataLoss);
+  state::Room room;
+  // Field 4 (status), varint 4: beyond kMaxRoomStatus.
+  EXPECT_EQ(Decode(std::string("\x20\x04", 2), &room).code(), absl::StatusCode::kDataLoss);
+  // In range decodes.
+  EXPECT_TRUE(Decode(std::string("\x20\x03", 2), &room).ok());
+  EXPECT_EQ(room.status, state::RoomStatus::kFailed);
+}
+
+TEST(CodecTest, WrongLengthSidIsDataLoss) {
+  state::DedupeEntry entry;
+  // Field 1 (account_sid), 3 bytes.
+  const absl::Status status = Decode(std::string("\x0a\x03"
+                                                 "ABC",
+                                                 5),
+                                     &entry);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(status.message().find("account_sid"), absl::string_view::npos) << status;
+}
+
+TEST(KeysTest, BigEndianRevisionsSortNumerically) {
+  uint64_t previous = 0;
+  std::string previous_key = keys::Uint64(0);
+  for (uint64_t value : {1ULL, 255ULL, 256ULL, 65536ULL, 1ULL << 40, ~0ULL}) {
+    const std::string key = keys::Uint64(value);
+    EXPECT_LT(previous_key, key) << previous << " vs " << value;
+    uint64_t parsed = 0;
+    ASSERT_TRUE(keys::ParseUint64(key, &parsed));
+    EXPECT_EQ(parsed, value);
+    previous = value;
+    previous_key = key;
+  }
+  uint64_t parsed = 0;
+  EXPECT_FALSE(keys::ParseUint64("1234567", &parsed));
+}
+
+TEST(KeysTest, RecordKeysAreTagPlusRawBytes) {
+  const state::Sid sid = ParticipantSid(5);
+  std::string key;
+  keys::ParticipantKey(sid, &key);
+  ASSERT_EQ(key.size(), 2 + kSidBytes);
+  EXPECT_EQ(key.substr(0, 2), "p:");
+  EXPECT_EQ(key.substr(2), std::string(reinterpret_cast<const char*>(sid.bytes().data()), 16));
+  keys::RoomKey(test_records::RoomSid(5), &key);
+  EXPECT_EQ(key.substr(0, 2), "r:");
+  keys::DedupeKey(test_records::Account(1), "evt", &key);
+  EXPECT_EQ(key.size(), 2 + kSidBytes + 3);
+  EXPECT_EQ(key.substr(0, 2), "d:");
+  EXPECT_EQ(key.substr(2 + kSidBytes), "evt");
+  EXPECT_EQ(keys::PrefixEnd("p:"), "p;");
+}
+
+}  // namespace
+}  // namespace rollcall::store

@@ -1,0 +1,453 @@
+// What only the RocksDB store has: the on-disk layout documented in store.h, open errors,
+// corruption, failing fsyncs, data in SST files as well as memtables, and surviving SIGKILL.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "state/limits.h"
+#include "state/roster.h"
+#include "store/codec.h"
+#include "store/keys.h"
+#include "store/store.h"
+#include "tests/store/fault_file_system.h"
+#include "tests/store/records_for_tests.h"
+#include "tests/store/scratch_dir.h"
+
+namespace rollcall::store {
+namespace {
+
+using test_records::Account;
+using test_records::At;
+using test_records::CompactBefore;
+using test_records::ParticipantSid;
+using test_records::RevisionOnly;
+
+std::unique_ptr<Store> OpenOk(const RocksOptions& options) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksStore(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+std::string Bytes(const state::Sid& sid) {
+  return {reinterpret_cast<const char*>(sid.bytes().data()), sid.bytes().size()};
+}
+
+// Every key and value of both column families, read with RocksDB's own API.
+struct RawContents {
+  std::map<std::string, std::string> records;
+  std::map<std::string, std::string> log;
+};
+
+RawContents ReadRaw(const std::string& path) {
+  RawContents contents;
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"log", rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Status opened =
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, families, &handles, &db);
+  EXPECT_TRUE(opened.ok()) << opened.ToString();
+  if (!opened.ok()) return contents;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    std::map<std::string, std::string>& out = i == 0 ? contents.records : contents.log;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      out[it->key().ToString()] = it->value().ToString();
+    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    EXPECT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+  }
+  delete db;
+  return contents;
+}
+
+TEST(RocksStoreTest, OnDiskLayoutIsTheDocumentedOne) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  const state::Room room = test_records::InProgressRoom(1);
+  const state::Participant participant = test_records::ConnectedParticipant(1, 1);
+  const state::DedupeEntry dedupe = test_records::Dedupe(1, "evt-1", 1, At(1));
+  {
+    std::unique_ptr<Store> store = OpenOk({.path = path});
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    batch.revision = 3;
+    batch.rooms = {room};
+    batch.participants = {participant};
+    batch.dedupe = {dedupe};
+    batch.log = {{.revision = 1, .payload = "one"},
+                 {.revision = 2, .payload = "two"},
+                 {.revision = 3, .payload = "three"}};
+    batch.compact_log_before = 2;
+    ASSERT_TRUE(store->Write(batch).ok());
+  }
+  const RawContents raw = ReadRaw(path);
+
+  std::string participant_value;
+  std::string room_value;
+  std::string dedupe_value;
+  Encode(participant, &participant_value);
+  Encode(room, &room_value);
+  Encode(dedupe, &dedupe_value);
+  const std::map<std::string, std::string> expected_records = {
+      {"m:revision", keys::Uint64(3)},
+      {"m:log_start", keys::Uint64(2)},
+      {"p:" + Bytes(participant.sid), participant_value},
+      {"r:" + Bytes(room.sid), room_value},
+      {"d:" + Bytes(Account(1)) + "evt-1", dedupe_value},
+  };
+  EXPECT_EQ(raw.records, expected_records);
+  const std::map<std::string, std::string> expected_log = {
+      {std::string("\0\0\0\0\0\0\0\x02", 8), "two"},
+      {std::string("\0\0\0\0\0\0\0\x03", 8), "three"},
+  };
+  EXPECT_EQ(raw.log, expected_log);
+}
+
+TEST(RocksStoreTest, EmptyingTheLogRemovesLogStart) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  {
+    std::unique_ptr<Store> store = OpenOk({.path = path});
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    batch.revision = 2;
+    batch.log = {{.revision = 1, .payload = "a"}, {.revision = 2, .payload = "b"}};
+    ASSERT_TRUE(store->Write(batch).ok());
+    ASSERT_TRUE(store->Write(CompactBefore(3)).ok());
+    EXPECT_EQ(store->LogStart(), 3u);
+  }
+  const RawContents raw = ReadRaw(path);
+  EXPECT_EQ(raw.records.count("m:log_start"), 0u);
+  EXPECT_EQ(raw.records.at("m:revision"), keys::Uint64(2));
+  EXPECT_TRUE(raw.log.empty());
+}
+
+TEST(RocksStoreTest, CreatesMissingParentDirectories) {
+  test_records::ScratchDir dir;
+  std::unique_ptr<Store> store = OpenOk({.path = dir.Sub("a/b/c")});
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->Write(RevisionOnly(1)).ok());
+}
+
+TEST(RocksStoreTest, OpenErrorsAreStatusesNotCrashes) {
+  test_records::ScratchDir dir;
+  EXPECT_EQ(OpenRocksStore({.path = ""}).status().code(), absl::StatusCode::kInvalidArgument);
+
+  const std::string file = dir.Sub("plain-file");
+  std::ofstream(file) << "not a directory";
+  EXPECT_EQ(OpenRocksStore({.path = file}).status().code(), absl::StatusCode::kUnavailable);
+
+  // A second process (here: a second open) cannot take the directory's lock.
+  std::unique_ptr<Store> first = OpenOk({.path = dir.Sub("db")});
+  ASSERT_NE(first, nullptr);
+  const absl::StatusOr<std::unique_ptr<Store>> second = OpenRocksStore({.path = dir.Sub("db")});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+}
+
+// Writes `value` under `key` in the records family with RocksDB's own API, behind the store.
+void PutRaw(const std::string& path, const std::string& key, const std::string& value) {
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"log", rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, families, &handles, &db).ok());
+  EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[0], key, value).ok());
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    EXPECT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+  }
+  delete db;
+}
+
+absl::StatusCode LoadCode(const std::string& path) {
+  std::unique_ptr<Store> store = OpenOk({.path = path});
+  if (store == nullptr) return absl::StatusCode::kUnknown;
+  state::Roster roster{state::Limits{}};
+  return store->Load(roster).status().code();
+}
+
+TEST(RocksStoreTest, UndecodableRecordIsDataLoss) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  { ASSERT_NE(OpenOk({.path = path}), nullptr); }
+  PutRaw(path, "p:" + Bytes(ParticipantSid(1)), "\xff\xff\xff");
+  EXPECT_EQ(LoadCode(path), absl::StatusCode::kDataLoss);
+}
+
+TEST(RocksStoreTest, RecordUnderAnotherKeyIsDataLoss) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  { ASSERT_NE(OpenOk({.path = path}), nullptr); }
+  std::string value;
+  Encode(test_records::ConnectedParticipant(2, 1), &value);
+  PutRaw(path, "p:" + Bytes(ParticipantSid(1)), value);
+  EXPECT_EQ(LoadCode(path), absl::StatusCode::kDataLoss);
+}
+
+TEST(RocksStoreTest, MalformedMetadataIsDataLoss) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  { ASSERT_NE(OpenOk({.path = path}), nullptr); }
+  PutRaw(path, "m:revision", "seven");
+  const absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksStore({.path = path});
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
+}
+
+// Records in SST files (after a flush) and in the memtable load alike, at a scale that spans
+// many data blocks.
+TEST(RocksStoreTest, LoadReadsFlushedAndUnflushedRecords) {
+  constexpr uint64_t kParticipants = 20000;
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  {
+    std::unique_ptr<Store> store = OpenOk({.path = path, .sync = false});
+    ASSERT_NE(store, nullptr);
+    for (uint64_t first = 1; first <= kParticipants; first += 1000) {
+      WriteBatch batch;
+      batch.revision = first + 999;
+      if (first == 1) batch.rooms = {test_records::InProgressRoom(1)};
+      for (uint64_t n = first; n < first + 1000; ++n) {
+        batch.participants.push_back(n % 3 == 0 ? test_records::DisconnectedParticipant(n, 1, n)
+                                                : test_records::ConnectedParticipant(n, 1, n));
+        batch.log.push_back({.revision = n, .payload = absl::StrCat("payload ", n)});
+      }
+      ASSERT_TRUE(store->Write(batch).ok());
+      if (first == 10001) {
+        ASSERT_TRUE(store->Flush().ok());
+      }
+    }
+  }
+  std::unique_ptr<Store> store = OpenOk({.path = path});
+  ASSERT_NE(store, nullptr);
+  state::Roster roster{state::Limits{.max_room_participants = 100000}};
+  absl::StatusOr<LoadStats> stats = store->Load(roster);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->participants, kParticipants);
+  EXPECT_EQ(stats->revision, kParticipants);
+  for (uint64_t n = 1; n <= kParticipants; ++n) {
+    const state::Participant* found = roster.FindParticipant(ParticipantSid(n));
+    ASSERT_NE(found, nullptr) << n;
+    EXPECT_EQ(*found, n % 3 == 0 ? test_records::DisconnectedParticipant(n, 1, n)
+                                 : test_records::ConnectedParticipant(n, 1, n));
+  }
+  absl::StatusOr<std::vector<LogEntry>> log = store->ReadLog(9990, 20);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 20u);
+  EXPECT_EQ(log->front().revision, 9990u);
+  EXPECT_EQ(log->back().payload, "payload 10009");
+}
+
+// sync off: a clean close (and Flush) still keeps everything.
+TEST(RocksStoreTest, UnsyncedWritesSurviveACleanClose) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  {
+    std::unique_ptr<Store> store = OpenOk({.path = path, .sync = false});
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    batch.revision = 1;
+    batch.participants = {test_records::ReconnectingParticipant(1, 1, 1)};
+    ASSERT_TRUE(store->Write(batch).ok());
+    ASSERT_TRUE(store->Flush().ok());
+  }
+  std::unique_ptr<Store> store = OpenOk({.path = path});
+  ASSERT_NE(store, nullptr);
+  state::Roster roster{state::Limits{}};
+  ASSERT_TRUE(store->Load(roster).ok());
+  ASSERT_NE(roster.FindParticipant(ParticipantSid(1)), nullptr);
+  EXPECT_EQ(*roster.FindParticipant(ParticipantSid(1)),
+            test_records::ReconnectingParticipant(1, 1, 1));
+}
+
+// A device whose fsync fails: the write is refused and nothing shows, and the store does not
+// pretend to recover from it (the WAL's state is unknown) until it is reopened.
+TEST(RocksStoreTest, FailedFsyncIsUnavailableUntilReopened) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  auto [env, faults] = fault_injection::NewFaultEnv();
+  std::unique_ptr<Store> store = OpenOk({.path = path, .env = env.get()});
+  ASSERT_NE(store, nullptr);
+  WriteBatch first;
+  first.revision = 1;
+  first.log = {{.revision = 1, .payload = "one"}};
+  first.participants = {test_records::ConnectedParticipant(1, 1, 1)};
+  ASSERT_TRUE(store->Write(first).ok());
+
+  faults->FailSyncs(rocksdb::IOStatus::IOError("simulated fsync failure"));
+  WriteBatch second;
+  second.revision = 2;
+  second.log = {{.revision = 2, .payload = "two"}};
+  second.participants = {test_records::ConnectedParticipant(2, 1, 2)};
+  const absl::Status failed = store->Write(second);
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
+  EXPECT_NE(failed.message().find("simulated fsync failure"), absl::string_view::npos) << failed;
+  EXPECT_EQ(store->revision(), 1u);
+  absl::StatusOr<std::vector<LogEntry>> log = store->ReadLog(0, 10);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->size(), 1u);
+  {
+    state::Roster roster{state::Limits{}};
+    absl::StatusOr<LoadStats> stats = store->Load(roster);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->participants, 1u);
+    EXPECT_EQ(roster.FindParticipant(ParticipantSid(2)), nullptr);
+  }
+
+  faults->Heal();
+  const absl::Status after = store->Write(second);
+  EXPECT_EQ(after.code(), absl::StatusCode::kUnavailable) << after;
+  EXPECT_EQ(store->revision(), 1u);
+
+  // Reopening is the way back; the acknowledged batch is there. (The refused one may be too:
+  // its bytes reached the WAL before the fsync failed, as after a crash before acknowledging.)
+  store.reset();
+  store = OpenOk({.path = path, .env = env.get()});
+  ASSERT_NE(store, nullptr);
+  EXPECT_GE(store->revision(), 1u);
+  state::Roster roster{state::Limits{}};
+  ASSERT_TRUE(store->Load(roster).ok());
+  ASSERT_NE(roster.FindParticipant(ParticipantSid(1)), nullptr);
+  EXPECT_EQ(*roster.FindParticipant(ParticipantSid(1)), first.participants[0]);
+  second.revision = store->revision() + 1;
+  second.log = {{.revision = second.revision, .payload = "again"}};
+  EXPECT_TRUE(store->Write(second).ok());
+}
+
+// A full disk: writes fail UNAVAILABLE without applying anything, and once there is room again
+// RocksDB's recovery (which polls free space every 5 s) resumes the store in place.
+TEST(RocksStoreTest, FullDiskRecoversInPlaceOnceThereIsRoom) {
+  test_records::ScratchDir dir;
+  auto [env, faults] = fault_injection::NewFaultEnv();
+  std::unique_ptr<Store> store = OpenOk({.path = dir.Sub("db"), .env = env.get()});
+  ASSERT_NE(store, nullptr);
+  WriteBatch first;
+  first.revision = 1;
+  first.log = {{.revision = 1, .payload = "one"}};
+  ASSERT_TRUE(store->Write(first).ok());
+
+  faults->FailWrites(rocksdb::IOStatus::NoSpace("simulated full disk"));
+  WriteBatch second;
+  second.revision = 2;
+  second.log = {{.revision = 2, .payload = "two"}};
+  second.participants = {test_records::ConnectedParticipant(2, 1, 2)};
+  const absl::Status failed = store->Write(second);
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
+  EXPECT_NE(failed.message().find("No space"), absl::string_view::npos) << failed;
+  const absl::Status still = store->Write(second);
+  EXPECT_EQ(still.code(), absl::StatusCode::kUnavailable) << still;
+  EXPECT_EQ(store->revision(), 1u);
+
+  faults->Heal();
+  ASSERT_TRUE(faults->AwaitFreeSpaceQuerySinceHeal(absl::Seconds(30)));
+  // The recovery runs right after that query; retry until it has finished.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  absl::Status status = store->Write(second);
+  while (!status.ok() && absl::Now() < deadline) {
+    std::this_thread::yield();
+    status = store->Write(second);
+  }
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(store->revision(), 2u);
+  absl::StatusOr<std::vector<LogEntry>> log = store->ReadLog(0, 10);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->size(), 2u);
+  state::Roster roster{state::Limits{}};
+  ASSERT_TRUE(store->Load(roster).ok());
+  EXPECT_NE(roster.FindParticipant(ParticipantSid(2)), nullptr);
+}
+
+// Kills a writer process with SIGKILL at an arbitrary moment: every revision it reported as
+// acknowledged is in the store afterwards, whole.
+TEST(RocksStoreTest, AcknowledgedWritesSurviveSigkill) {
+  constexpr int kAcksBeforeKill = 40;
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  std::string helper = ROLLCALL_STORE_KILL_HELPER;
+  char* argv[] = {helper.data(), const_cast<char*>(path.c_str()), nullptr};
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv, environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+
+  // Read acknowledgements until enough have arrived, kill, then drain what was already written.
+  std::string output;
+  char buffer[4096];
+  bool killed = false;
+  while (true) {
+    const ssize_t n = read(out[0], buffer, sizeof(buffer));
+    if (n <= 0) break;
+    output.append(buffer, static_cast<size_t>(n));
+    if (!killed && std::count(output.begin(), output.end(), '\n') >= kAcksBeforeKill) {
+      ASSERT_EQ(kill(pid, SIGKILL), 0);
+      killed = true;
+    }
+  }
+  close(out[0]);
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(pid, &wait_status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(wait_status)) << "helper exited on its own: " << output;
+  EXPECT_EQ(WTERMSIG(wait_status), SIGKILL);
+
+  // A line cut short by the kill would be a prefix of a number: only whole lines count.
+  output.resize(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
+  uint64_t acknowledged = 0;
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    uint64_t revision = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(line, &revision)) << line;
+    EXPECT_EQ(revision, acknowledged + 1);
+    acknowledged = revision;
+  }
+  ASSERT_GE(acknowledged, static_cast<uint64_t>(kAcksBeforeKill));
+
+  std::unique_ptr<Store> store = OpenOk({.path = path});
+  ASSERT_NE(store, nullptr);
+  const uint64_t revision = store->revision();
+  EXPECT_GE(revision, acknowledged);
+  EXPECT_LE(revision, acknowledged + 1);  // at most the one batch in flight when killed
+  state::Roster roster{state::Limits{.max_room_participants = 100000}};
+  absl::StatusOr<LoadStats> stats = store->Load(roster);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->participants, revision);
+  for (uint64_t r = 1; r <= revision; ++r) {
+    const state::Participant* found = roster.FindParticipant(ParticipantSid(r));
+    ASSERT_NE(found, nullptr) << r;
+    EXPECT_EQ(*found, test_records::ConnectedParticipant(r, 1, r));
+  }
+  absl::StatusOr<std::vector<LogEntry>> log = store->ReadLog(1, 100000);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), revision);
+  EXPECT_EQ(log->back(),
+            (LogEntry{.revision = revision, .payload = absl::StrCat("rev ", revision)}));
+}
+
+}  // namespace
+}  // namespace rollcall::store
