@@ -132,7 +132,7 @@ std::string Converter::SerializeChangeSet(const std::vector<state::Change>& chan
   return response.SerializeAsString();
 }
 
-absl::StatusOr<state::Event> Converter::FromProto(const v1::Event& in,
+absl::StatusOr<state::Event> Converter::FromProto(const wire::Event& in,
                                                   absl::string_view field) const {
   state::Event event;
   ASSIGN_OR_RETURN(event.account_sid,

@@ -16,6 +16,7 @@
 #include "rollcall/v1/participant.pb.h"
 #include "rollcall/v1/room.pb.h"
 #include "rollcall/v1/watch_service.pb.h"
+#include "service/ingest_wire.pb.h"
 #include "state/records.h"
 #include "state/roster.h"
 #include "state/sid.h"
@@ -38,8 +39,10 @@ class Converter {
   void ToProto(const state::Room& in, int32_t participant_count, v1::Room* out) const;
   // A whole revision's changes as the watch message, serialized once and stored as-is.
   std::string SerializeChangeSet(const std::vector<state::Change>& changes) const;
-  // `field` prefixes error messages, e.g. "event".
-  absl::StatusOr<state::Event> FromProto(const v1::Event& in, absl::string_view field) const;
+  // An event as parsed from the wire mirror of rollcall.v1.Event (service/ingest_wire.proto):
+  // strings arrive as raw bytes and state/ validation names any bad one. `field` prefixes
+  // error messages, e.g. "event".
+  absl::StatusOr<state::Event> FromProto(const wire::Event& in, absl::string_view field) const;
 
  private:
   std::string base_url_;

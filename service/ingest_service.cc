@@ -6,7 +6,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "service/byte_buffers.h"
 #include "service/grpc_status.h"
+#include "state/validation.h"
 
 namespace rollcall::service {
 namespace {
@@ -30,8 +32,7 @@ constexpr int kStreamReadAhead = 4;
 // One StreamEvents call. Reads run ahead of results by up to kStreamReadAhead messages;
 // responses are written one at a time, in request order. Deletes itself once gRPC is done
 // with it and no applier callback is outstanding.
-class StreamEventsReactor final
-    : public grpc::ServerBidiReactor<v1::StreamEventsRequest, v1::StreamEventsResponse> {
+class StreamEventsReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   StreamEventsReactor(Applier& applier, const Converter& converter)
       : applier_(applier), converter_(converter) {
@@ -47,7 +48,17 @@ class StreamEventsReactor final
       MaybeFinishLocked();
       return;
     }
-    Submit(request_);
+    wire::StreamEventsRequest request;
+    if (!ParseFrom(request_, &request)) {
+      // Not even protobuf: nothing to attribute to an event, so the stream ends once the
+      // responses already owed have been written.
+      half_closed_ = true;  // read no further
+      end_status_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "request: is not a StreamEventsRequest message");
+      MaybeFinishLocked();
+      return;
+    }
+    Submit(request);
     if (in_applier_ < kStreamReadAhead) StartReadLocked();
   }
 
@@ -89,14 +100,18 @@ class StreamEventsReactor final
 
   // Converts and submits one request's events. Malformed events get their error result here;
   // the rest go to the applier together.
-  void Submit(const v1::StreamEventsRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void Submit(const wire::StreamEventsRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto response = std::make_shared<v1::StreamEventsResponse>();
     const int count = request.events_size();
     std::vector<state::Input> inputs;
     std::vector<int> slots;  // result index of each submitted input
     for (int i = 0; i < count; ++i) {
       v1::EventResult* result = response->add_results();
-      result->set_event_id(request.events(i).event_id());
+      // The id is echoed as sent; a client matches results by position, and ids with
+      // malformed UTF-8 cannot go into a proto3 string.
+      if (state::IsCleanUtf8(request.events(i).event_id())) {
+        result->set_event_id(request.events(i).event_id());
+      }
       if (count > kMaxEventsPerMessage) {
         result->set_code(grpc::StatusCode::INVALID_ARGUMENT);
         result->set_message(absl::StrCat("events: at most ", kMaxEventsPerMessage,
@@ -145,7 +160,8 @@ class StreamEventsReactor final
       return;
     }
     writing_ = true;
-    StartWrite(responses_.front().response.get());
+    current_ = Serialize(*responses_.front().response);
+    StartWrite(&current_);
   }
 
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -155,7 +171,7 @@ class StreamEventsReactor final
       Finish(grpc::Status::CANCELLED);
     } else if (half_closed_ && responses_.empty()) {
       finished_ = true;
-      Finish(grpc::Status::OK);
+      Finish(end_status_);
     }
   }
 
@@ -167,7 +183,9 @@ class StreamEventsReactor final
   Applier& applier_;
   const Converter& converter_;
   absl::Mutex mu_;
-  v1::StreamEventsRequest request_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer request_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);  // the response being written
+  grpc::Status end_status_ ABSL_GUARDED_BY(mu_);   // OK, or why the stream stopped reading
   std::deque<Pending> responses_ ABSL_GUARDED_BY(mu_);  // in request order
   int in_applier_ ABSL_GUARDED_BY(mu_) = 0;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
@@ -194,32 +212,42 @@ void FillResult(const Converter& converter, const Applier::Result& result,
 }
 
 grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext* context,
-                                                     const v1::RecordEventRequest* request,
-                                                     v1::RecordEventResponse* response) {
+                                                     const grpc::ByteBuffer* request_bytes,
+                                                     grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<state::Event> event = converter_.FromProto(request->event(), "event");
+  wire::RecordEventRequest request;
+  if (!ParseFrom(*request_bytes, &request)) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "request: is not a RecordEventRequest message"));
+    return reactor;
+  }
+  absl::StatusOr<state::Event> event = converter_.FromProto(request.event(), "event");
   if (!event.ok()) {
     reactor->Finish(ToGrpcStatus(event.status()));
     return reactor;
   }
   std::vector<state::Input> inputs;
   inputs.emplace_back(*std::move(event));
-  applier_.Submit(std::move(inputs), [this, reactor, response](std::vector<Applier::Result> results) {
+  applier_.Submit(std::move(inputs), [this, reactor, response_bytes](
+                                         std::vector<Applier::Result> results) {
     const Applier::Result& result = results.front();
     if (!result.ok()) {
       reactor->Finish(ToGrpcStatus(result.status()));
       return;
     }
-    response->set_outcome(OutcomeToProto(result->disposition));
-    response->set_revision(result->revision);
-    if (result->participant) converter_.ToProto(*result->participant, response->mutable_participant());
+    v1::RecordEventResponse response;
+    response.set_outcome(OutcomeToProto(result->disposition));
+    response.set_revision(result->revision);
+    if (result->participant) {
+      converter_.ToProto(*result->participant, response.mutable_participant());
+    }
+    *response_bytes = Serialize(response);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::StreamEventsRequest, v1::StreamEventsResponse>*
-IngestService::StreamEvents(grpc::CallbackServerContext* /*context*/) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::StreamEvents(grpc::CallbackServerContext* /*context*/) {
   return new StreamEventsReactor(applier_, converter_);
 }
 

@@ -1,7 +1,9 @@
 // IngestService: media servers' events in. RecordEvent is one event per call; StreamEvents
 // carries up to 1,000 events per message and answers each message with their results in
 // order. Neither blocks a gRPC thread: both hand inputs to the Applier and finish from its
-// completion callback.
+// completion callback. Both run on gRPC's raw API and parse requests through the mirrors of
+// service/ingest_wire.proto, so malformed UTF-8 is an event's INVALID_ARGUMENT naming the
+// field, not a request protobuf refuses to parse.
 #ifndef ROLLCALL_SERVICE_INGEST_SERVICE_H_
 #define ROLLCALL_SERVICE_INGEST_SERVICE_H_
 
@@ -13,15 +15,17 @@ namespace rollcall::service {
 
 inline constexpr int kMaxEventsPerMessage = 1000;
 
-class IngestService final : public v1::IngestService::CallbackService {
+class IngestService final
+    : public v1::IngestService::WithRawCallbackMethod_RecordEvent<
+          v1::IngestService::WithRawCallbackMethod_StreamEvents<v1::IngestService::Service>> {
  public:
   IngestService(Applier& applier, const Converter& converter)
       : applier_(applier), converter_(converter) {}
 
   grpc::ServerUnaryReactor* RecordEvent(grpc::CallbackServerContext* context,
-                                        const v1::RecordEventRequest* request,
-                                        v1::RecordEventResponse* response) override;
-  grpc::ServerBidiReactor<v1::StreamEventsRequest, v1::StreamEventsResponse>* StreamEvents(
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamEvents(
       grpc::CallbackServerContext* context) override;
 
  private:

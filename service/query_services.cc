@@ -54,6 +54,16 @@ grpc::ServerUnaryReactor* ParticipantService::GetParticipant(
     v1::GetParticipantResponse* response) {
   return Answer(context, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(state::Sid account, converter_.Account(request->account_sid()));
+    // Exactly one of participant_sid and identity; a malformed identity is INVALID_ARGUMENT
+    // as in ListParticipants, not a lookup that finds nothing.
+    if (!request->participant_sid().empty() && !request->identity().empty()) {
+      return absl::InvalidArgumentError(
+          "identity: must not be set together with participant_sid (set exactly one)");
+    }
+    if (!request->identity().empty()) {
+      RETURN_IF_ERROR(
+          state::ValidateText(request->identity(), state::kMaxIdentityBytes, "identity"));
+    }
     return applier_.Read([&](const state::Roster& roster) -> absl::Status {
       const state::Participant* participant = nullptr;
       if (!request->participant_sid().empty()) {

@@ -1,0 +1,41 @@
+// Protobuf messages to and from grpc::ByteBuffer, for the services on gRPC's raw API (ingest
+// parses through wire-compatible mirrors; watch sends bytes serialized once).
+#ifndef ROLLCALL_SERVICE_BYTE_BUFFERS_H_
+#define ROLLCALL_SERVICE_BYTE_BUFFERS_H_
+
+#include <grpcpp/support/byte_buffer.h>
+
+#include <string>
+#include <vector>
+
+#include "google/protobuf/message_lite.h"
+
+namespace rollcall::service {
+
+// The buffer's bytes as one string (a copy).
+inline std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (!buffer.Dump(&slices).ok()) return bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes;
+}
+
+inline bool ParseFrom(const grpc::ByteBuffer& buffer, google::protobuf::MessageLite* message) {
+  return message->ParseFromString(Flatten(buffer));
+}
+
+inline grpc::ByteBuffer ToByteBuffer(std::string bytes) {
+  grpc::Slice slice(std::move(bytes));
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+inline grpc::ByteBuffer Serialize(const google::protobuf::MessageLite& message) {
+  return ToByteBuffer(message.SerializeAsString());
+}
+
+}  // namespace rollcall::service
+
+#endif  // ROLLCALL_SERVICE_BYTE_BUFFERS_H_

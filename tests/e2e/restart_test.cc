@@ -1,0 +1,304 @@
+// End-to-end tests of what survives a restart of the real rollcalld (RocksDB store): retries
+// stay idempotent, every record, index and the revision counter come back as they were, and
+// timers derived from persisted state fire after a restart, overdue ones at start-up with the
+// time they were due. Both a clean stop (SIGTERM) and a crash (SIGKILL) are covered: an
+// acknowledged write is durable either way.
+#include <chrono>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server_process.h"
+
+namespace rollcall::testing {
+namespace {
+
+using ::testing::ElementsAreArray;
+
+constexpr auto kSecond = std::chrono::milliseconds(1000);
+
+enum class Halt { kStop, kKill };
+
+std::string HaltName(const ::testing::TestParamInfo<Halt>& info) {
+  return info.param == Halt::kStop ? "Sigterm" : "Sigkill";
+}
+void PrintTo(Halt how, std::ostream* out) { *out << (how == Halt::kStop ? "SIGTERM" : "SIGKILL"); }
+
+// Stops the server the way the test asks; a clean stop must exit 0.
+void HaltServer(ServerProcess& server, Halt how) {
+  if (how == Halt::kStop) {
+    EXPECT_EQ(server.Stop(), 0) << server.Log();
+  } else {
+    server.Kill();
+  }
+}
+
+// Waits, on the test's clock only, until `deadline` has passed.
+void WaitPast(SystemTime deadline) {
+  ASSERT_TRUE(WaitUntil([&] { return std::chrono::system_clock::now() > deadline; },
+                        std::chrono::seconds(60)));
+}
+
+class RestartTest : public ::testing::TestWithParam<Halt> {};
+
+INSTANTIATE_TEST_SUITE_P(Halts, RestartTest, ::testing::Values(Halt::kStop, Halt::kKill), HaltName);
+
+// (a) Retries are idempotent across a restart.
+TEST_P(RestartTest, RetriedEventsAreDuplicatesAfterRestart) {
+  ServerProcess server({"--reconnect_timeout=10m"});  // no timer fires during the test
+  ASSERT_TRUE(server.Start());
+  // Channels of their own, closed before the stop, so the drain does not wait for them.
+  auto client = std::make_unique<Client>(server.NewChannel());
+  client->CreateRoom("retry-room");
+  const Timestamp t0 = Plus(Now(), -60 * kSecond);
+  std::vector<v1::Event> events = {ConnectedEvent("retry-room", "alice", t0),
+                                   ConnectedEvent("retry-room", "bob", t0)};
+  std::vector<v1::RecordEventResponse> originals;
+  for (const v1::Event& event : events) originals.push_back(client->MustApply(event));
+  events.push_back(
+      ReconnectingEvent("retry-room", originals[0].participant().sid(), Plus(t0, kSecond)));
+  originals.push_back(client->MustApply(events.back()));
+  events.push_back(
+      DisconnectedEvent("retry-room", originals[1].participant().sid(), Plus(t0, 2 * kSecond)));
+  originals.push_back(client->MustApply(events.back()));
+  // One more through a stream, so both ingest paths are covered.
+  events.push_back(ConnectedEvent("retry-room", "carol", t0));
+  const std::vector<v1::EventResult> streamed = client->StreamOnce({events.back()});
+  ASSERT_EQ(streamed.size(), 1u);
+  v1::RecordEventResponse carol;
+  carol.set_outcome(streamed[0].outcome());
+  carol.set_revision(streamed[0].revision());
+  *carol.mutable_participant() = streamed[0].participant();
+  originals.push_back(carol);
+  const uint64_t last = originals.back().revision();
+  const std::vector<std::string> before = client->Snapshot();
+
+  client.reset();
+  HaltServer(server, GetParam());
+  ASSERT_TRUE(server.Start());
+  client = std::make_unique<Client>(server.Channel());
+
+  for (size_t i = 0; i < events.size(); ++i) {
+    SCOPED_TRACE("event " + std::to_string(i));
+    const v1::RecordEventResponse retry = client->MustRecord(events[i]);
+    EXPECT_EQ(retry.outcome(), v1::EVENT_OUTCOME_DUPLICATE);
+    EXPECT_EQ(retry.revision(), originals[i].revision());
+    EXPECT_EQ(retry.participant().sid(), originals[i].participant().sid());
+  }
+  // Retried as one stream message too.
+  const std::vector<v1::EventResult> results = client->StreamOnce(events);
+  ASSERT_EQ(results.size(), events.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ(results[i].outcome(), v1::EVENT_OUTCOME_DUPLICATE) << i;
+    EXPECT_EQ(results[i].revision(), originals[i].revision()) << i;
+    EXPECT_EQ(results[i].participant().sid(), originals[i].participant().sid()) << i;
+  }
+  // The same event_id with other content is still recognised.
+  v1::Event changed = events[0];
+  changed.set_identity("mallory");
+  EXPECT_EQ(client->Record(changed).error_code(), grpc::ALREADY_EXISTS);
+
+  // Nothing changed, and the revision counter continues without a gap.
+  EXPECT_EQ(client->Snapshot(), before);
+  EXPECT_EQ(client->Probe(), last + 1);
+}
+
+// (d) Every record, every index and the revision are the same after a restart.
+TEST_P(RestartTest, RecordsAndRevisionSurviveRestart) {
+  ServerProcess server({"--reconnect_timeout=10m"});  // no timer fires during the test
+  ASSERT_TRUE(server.Start());
+  const std::string other_account = NewAccountSid();
+  // Channels of their own, closed before the stop, so the drain does not wait for them.
+  auto client = std::make_unique<Client>(server.NewChannel());
+  auto other = std::make_unique<Client>(server.NewChannel(), other_account);
+  const Timestamp t0 = Plus(Now(), -120 * kSecond);
+
+  // A varied store: created, ad-hoc and completed rooms; participants in every status and
+  // reason; an anonymized one; a full room; another account.
+  client->CreateRoom("main", 3);
+  const std::string a = client->Connect("main", "a", t0).participant().sid();
+  const std::string b = client->Connect("main", "b", t0).participant().sid();
+  client->Reconnecting("main", b, Plus(t0, kSecond));
+  client->Connect("main", "a", Plus(t0, 2 * kSecond));  // replaces a: DUPLICATE_IDENTITY
+  const std::string c = client->Connect("main", "c", t0).participant().sid();  // full now
+  client->Kick(c);
+  client->Anonymize(a);
+  client->Connect("main", "c2", t0);
+  const std::string adhoc = client->Connect("adhoc", "x", t0).participant().sid();
+  client->Disconnect("adhoc-ended", client->Connect("adhoc-ended", "y", t0).participant().sid(),
+                     Plus(t0, 3 * kSecond));  // the ad-hoc room completes with it
+  client->CreateRoom("ended");
+  client->Connect("ended", "w", t0);
+  client->EndRoom("ended");
+  v1::CreateRoomRequest settings;
+  settings.set_unique_name("settings");
+  settings.set_max_participants(7);
+  settings.set_max_participant_duration(3600);
+  settings.set_empty_room_timeout(30);
+  settings.set_unused_room_timeout(45);
+  settings.set_status_callback("https://example.com/cb");
+  settings.set_status_callback_method("GET");
+  client->MustCreateRoom(settings);
+  other->CreateRoom("main");
+  other->Connect("main", "a", t0);
+
+  const std::vector<std::string> mine = client->Snapshot();
+  const std::vector<std::string> theirs = other->Snapshot();
+  ASSERT_EQ(mine.size(), 13u);  // 8 participants, 5 rooms
+  // A page token taken before the restart, and the page it leads to.
+  v1::ListParticipantsRequest paged;
+  paged.set_page_size(3);
+  v1::ListParticipantsResponse first_page;
+  ASSERT_TRUE(client->ListParticipants(paged, &first_page).ok());
+  ASSERT_FALSE(first_page.next_page_token().empty());
+  paged.set_page_token(first_page.next_page_token());
+  v1::ListParticipantsResponse second_page;
+  ASSERT_TRUE(client->ListParticipants(paged, &second_page).ok());
+  const uint64_t revision = client->Probe();
+
+  client.reset();
+  other.reset();
+  HaltServer(server, GetParam());
+  ASSERT_TRUE(server.Start());
+  client = std::make_unique<Client>(server.Channel());
+  other = std::make_unique<Client>(server.Channel(), other_account);
+
+  EXPECT_THAT(client->Snapshot(), ElementsAreArray(mine));
+  EXPECT_THAT(other->Snapshot(), ElementsAreArray(theirs));
+  v1::ListParticipantsResponse resumed;
+  ASSERT_TRUE(client->ListParticipants(paged, &resumed).ok());
+  EXPECT_EQ(resumed.DebugString(), second_page.DebugString());
+
+  // The indexes came back too: names of in-progress rooms, active identities, room counts.
+  EXPECT_EQ(client->Room("main").participant_count(), 3);
+  v1::GetParticipantRequest by_identity;
+  by_identity.set_room("adhoc");
+  by_identity.set_identity("x");
+  v1::Participant found;
+  ASSERT_TRUE(client->GetParticipant(by_identity, &found).ok());
+  EXPECT_EQ(found.sid(), adhoc);
+  v1::CreateRoomRequest taken;
+  taken.set_unique_name("main");
+  v1::CreateRoomResponse ignored;
+  EXPECT_EQ(client->CreateRoom(taken, &ignored).error_code(), grpc::ALREADY_EXISTS);
+  EXPECT_EQ(client->Record(ConnectedEvent("main", "d")).error_code(), grpc::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(client->Record(ConnectedEvent(client->Room("adhoc").sid(), "x2")).error_code(),
+            grpc::OK);
+  EXPECT_EQ(client->Probe(), revision + 2);
+}
+
+// (b) A RECONNECTING participant's timer survives a crash and fires on time after it.
+TEST(RestartTimers, ReconnectTimeoutFiresAfterACrash) {
+  constexpr auto kTimeout = std::chrono::seconds(3);
+  ServerProcess server({"--reconnect_timeout=3s"});
+  ASSERT_TRUE(server.Start());
+  Client client(server.Channel());
+  client.CreateRoom("flaky");
+  const std::string sid = client.Connect("flaky", "wobbly").participant().sid();
+  const Timestamp lost = Now();
+  const v1::Participant reconnecting = client.Reconnecting("flaky", sid, lost).participant();
+  const SystemTime deadline = FromTimestamp(lost) + kTimeout;
+  ASSERT_EQ(reconnecting.status(), v1::PARTICIPANT_STATUS_RECONNECTING);
+  server.Kill();
+  ASSERT_LT(std::chrono::system_clock::now(), deadline) << "too slow to crash before the deadline";
+
+  ASSERT_TRUE(server.Start());
+  Client after(server.Channel());
+  v1::Participant p;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        p = after.Participant(sid);
+        return p.status() == v1::PARTICIPANT_STATUS_DISCONNECTED;
+      },
+      std::chrono::seconds(15)))
+      << p.DebugString();
+  const SystemTime seen = std::chrono::system_clock::now();
+  EXPECT_EQ(p.disconnect_reason(), v1::DISCONNECT_REASON_RECONNECT_TIMEOUT);
+  EXPECT_TRUE(SameTime(p.end_time(), lost)) << "end_time is when reconnecting began";
+  // It fired by the server's clock at the deadline: not before, and within a few seconds.
+  EXPECT_GE(FromTimestamp(p.date_updated()), deadline);
+  EXPECT_LE(FromTimestamp(p.date_updated()), deadline + std::chrono::seconds(5));
+  EXPECT_LE(seen, deadline + std::chrono::seconds(8));
+  EXPECT_EQ(after.Room("flaky").participant_count(), 0);
+}
+
+// (b) The same timer, overdue while the server was down, fires at start-up.
+TEST(RestartTimers, OverdueReconnectTimeoutFiresAtStartup) {
+  ServerProcess server({"--reconnect_timeout=2s"});
+  ASSERT_TRUE(server.Start());
+  Client client(server.Channel());
+  client.CreateRoom("flaky");
+  const std::string sid = client.Connect("flaky", "wobbly").participant().sid();
+  const Timestamp lost = Now();
+  client.Reconnecting("flaky", sid, lost);
+  server.Kill();
+  WaitPast(FromTimestamp(lost) + std::chrono::milliseconds(2500));
+
+  ASSERT_TRUE(server.Start());
+  const SystemTime started = std::chrono::system_clock::now();
+  Client after(server.Channel());
+  v1::Participant p;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        p = after.Participant(sid);
+        return p.status() == v1::PARTICIPANT_STATUS_DISCONNECTED;
+      },
+      std::chrono::seconds(3)))
+      << p.DebugString();
+  EXPECT_EQ(p.disconnect_reason(), v1::DISCONNECT_REASON_RECONNECT_TIMEOUT);
+  EXPECT_TRUE(SameTime(p.end_time(), lost));
+  EXPECT_LE(FromTimestamp(p.date_updated()), started + std::chrono::seconds(2));
+}
+
+// (c) A room's maximum-duration timer that fell due while the server was down fires at
+// start-up, with the time it was due.
+TEST(RestartTimers, OverdueRoomTimerFiresAtStartup) {
+  constexpr auto kMaxDuration = std::chrono::seconds(5);
+  ServerProcess server({"--max_room_duration=5s"});
+  ASSERT_TRUE(server.Start());
+  Client client(server.Channel());
+  const v1::Room room = client.CreateRoom("brief");
+  const Timestamp t0 = Now();
+  const std::string a = client.Connect("brief", "a", t0).participant().sid();
+  const std::string b = client.Connect("brief", "b", t0).participant().sid();
+  client.Reconnecting("brief", b, Plus(t0, std::chrono::milliseconds(10)));
+  const SystemTime due = FromTimestamp(room.date_created()) + kMaxDuration;
+  ASSERT_EQ(client.Room("brief").status(), v1::ROOM_STATUS_IN_PROGRESS);
+  server.Kill();
+  ASSERT_LT(std::chrono::system_clock::now(), due) << "too slow to crash before the deadline";
+  WaitPast(due + std::chrono::milliseconds(500));
+
+  ASSERT_TRUE(server.Start());
+  const SystemTime started = std::chrono::system_clock::now();
+  Client after(server.Channel());
+  v1::Room ended;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        ended = after.Room(room.sid());
+        return ended.status() == v1::ROOM_STATUS_COMPLETED;
+      },
+      std::chrono::seconds(2)))
+      << ended.DebugString();
+  EXPECT_TRUE(SameTime(ended.end_time(), ToTimestamp(due))) << ended.DebugString();
+  EXPECT_EQ(ended.duration(), 5);
+  EXPECT_EQ(ended.participant_count(), 0);
+  EXPECT_GE(FromTimestamp(ended.date_updated()), due);
+  EXPECT_LE(FromTimestamp(ended.date_updated()), started + std::chrono::seconds(2));
+  for (const std::string& sid : {a, b}) {
+    const v1::Participant p = after.Participant(sid);
+    EXPECT_EQ(p.status(), v1::PARTICIPANT_STATUS_DISCONNECTED) << sid;
+    EXPECT_EQ(p.disconnect_reason(), v1::DISCONNECT_REASON_ROOM_ENDED) << sid;
+    EXPECT_TRUE(SameTime(p.end_time(), ended.end_time())) << sid;
+    EXPECT_EQ(p.revision(), ended.revision()) << sid;
+  }
+  // Nobody can join the ended room, and the name is free for a new one.
+  EXPECT_EQ(after.Record(ConnectedEvent(room.sid(), "late")).error_code(),
+            grpc::FAILED_PRECONDITION);
+  EXPECT_NE(after.CreateRoom("brief").sid(), room.sid());
+}
+
+}  // namespace
+}  // namespace rollcall::testing
