@@ -37,7 +37,8 @@ ABSL_FLAG(uint64_t, watch_history, 1000000, "Revisions of change log kept for wa
 ABSL_FLAG(absl::Duration, watch_progress_interval, absl::Seconds(10),
           "Idle watch streams get a progress message this often");
 ABSL_FLAG(uint64_t, watch_max_lag, 100000,
-          "A watcher further behind than this many revisions ends with RESOURCE_EXHAUSTED");
+          "A watcher further behind than this many revisions, and not closing in, ends with "
+          "RESOURCE_EXHAUSTED");
 ABSL_FLAG(uint64_t, watch_max_queue_bytes, 4 << 20,
           "Bytes queued per watcher before it stops being fed and catches up from the log");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20),

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "service/byte_buffers.h"
 #include "service/grpc_status.h"
 #include "spdlog/spdlog.h"
 #include "state/lookup.h"
@@ -16,10 +17,6 @@ constexpr char kCompactRevisionTrailer[] = "rollcall-compact-revision";
 constexpr char kResumeRevisionTrailer[] = "rollcall-resume-revision";
 constexpr size_t kInitialStateRecordsPerMessage = 500;
 
-grpc::ByteBuffer ToByteBuffer(std::string bytes) {
-  grpc::Slice slice(std::move(bytes));
-  return grpc::ByteBuffer(&slice, 1);
-}
 
 // A stream that failed before it started: finishes at once and deletes itself when done.
 class FailedWatch final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
@@ -121,10 +118,17 @@ class Watcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     absl::MutexLock lock(&mu_);
     return done_;
   }
-  void SetLive(bool live) {
+  // From the hub (hub mutex held): catch-up from the ring. Taking everything to the head makes
+  // the watcher live (nothing can be published meanwhile); otherwise its queue is full and the
+  // drain continues the catch-up. One critical section: a drain finishing right after the take
+  // must see catching_up_ cleared, or nobody would resume the catch-up.
+  template <typename It>
+  void CatchUpFrom(It begin, It end, size_t max_bytes) {
     absl::MutexLock lock(&mu_);
-    live_ = live;
     catching_up_ = false;
+    if (finished_) return;
+    TakeLocked(begin, end, max_bytes);
+    live_ = taken_all_;
   }
   void CatchUpFinished() {
     bool again = false;
@@ -144,23 +148,32 @@ class Watcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     if (needs) catching_up_ = true;
     return needs;
   }
-  // Lagging watchers past the limit end; idle ones get a progress message.
+  // Watchers past the lag limit that are not catching up end; idle ones get a progress
+  // message. Catching up means closer to the head than at the previous sweep: a watch started
+  // (or resumed from a trailer) far behind gets to catch up as long as it keeps consuming,
+  // while one that does not read stays put or falls further behind.
   void Tick(uint64_t head, const WatchOptions& options, absl::Time now, bool& ended_slow) {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
-    if (!live_ && head >= next_ && head - next_ + 1 > options.max_lag) {
+    const uint64_t lag = !live_ && head >= next_ ? head - next_ + 1 : 0;
+    const bool catching_up = lag < lag_at_last_tick_;
+    lag_at_last_tick_ = lag;
+    if (lag > options.max_lag && !catching_up) {
+      const uint64_t resume = ResumeRevisionLocked();
       EndLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                              absl::StrCat("watcher fell more than ", options.max_lag,
                                           " revisions behind; last revision received ",
-                                          last_received_, "; resume from ",
-                                          last_received_ + 1)),
+                                          writing_ && current_revision_ > 0 ? current_revision_
+                                                                            : last_received_,
+                                          "; resume from ", resume)),
                 true);
       ended_slow = true;
       return;
     }
     if (live_ && queue_.empty() && !writing_ && now - last_write_ >= options.progress_interval) {
       v1::WatchResponse progress;
-      progress.mutable_progress()->set_revision(next_ - 1);
+      // The store's revision, even for a watch waiting for a later start revision.
+      progress.mutable_progress()->set_revision(std::min(next_ - 1, head));
       queue_.push_back({ToByteBuffer(progress.SerializeAsString()), 0, 0});
       WriteNextLocked();
     }
@@ -209,15 +222,27 @@ class Watcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     StartWrite(&current_);
   }
 
+  // Where a new watch should start to get exactly what this one will not deliver: the first
+  // revision still queued (the queue is dropped when the stream ends), else `next_`. Every
+  // in-scope revision before it has been written or is being written, and a write in flight
+  // reaches the client before the status does; those between that are out of scope.
+  uint64_t ResumeRevisionLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const Outgoing& outgoing : queue_) {
+      if (outgoing.revision > 0) return outgoing.revision;
+    }
+    return next_;
+  }
+
   void EndLocked(const grpc::Status& status, bool with_resume_trailer)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
     finished_ = true;
+    if (with_resume_trailer) {
+      context_->AddTrailingMetadata(kResumeRevisionTrailer,
+                                    absl::StrCat(ResumeRevisionLocked()));
+    }
     queue_.clear();
     queued_bytes_ = 0;
-    if (with_resume_trailer) {
-      context_->AddTrailingMetadata(kResumeRevisionTrailer, absl::StrCat(last_received_ + 1));
-    }
     Finish(status);
   }
 
@@ -230,6 +255,8 @@ class Watcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   mutable absl::Mutex mu_;
   uint64_t next_ ABSL_GUARDED_BY(mu_);  // the next revision to consider
   uint64_t last_received_ ABSL_GUARDED_BY(mu_) = 0;
+  // Revisions behind the head at the previous sweep (none yet: the first sweep spares it).
+  uint64_t lag_at_last_tick_ ABSL_GUARDED_BY(mu_) = UINT64_MAX;
   std::deque<Outgoing> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);
@@ -294,11 +321,7 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
   }
   auto from = std::lower_bound(ring_.begin(), ring_.end(), next,
                                [](const RevisionPtr& r, uint64_t n) { return r->revision < n; });
-  if (watcher->Feed(from, ring_.end(), options_.max_queue_bytes)) {
-    watcher->SetLive(true);  // caught up to the head, under the hub lock: nothing missed
-  } else {
-    watcher->SetLive(false);  // queue full; the next drain continues from the ring or store
-  }
+  watcher->CatchUpFrom(from, ring_.end(), options_.max_queue_bytes);
 }
 
 void WatchHub::Shutdown() {
@@ -360,6 +383,18 @@ void WatchHub::RunBackground() {
       reader->End(ToGrpcStatus(entries.status()), true);
       continue;
     }
+    // Compaction may run between LogStart() and ReadLog() (store.h): then the entries from
+    // `next` are gone, and feeding what follows would skip them silently.
+    if (entries->empty() || entries->front().revision != next) {
+      reader->End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               absl::StrCat("watcher fell behind the retained change log (it "
+                                            "starts at revision ",
+                                            store_.LogStart(), ")")),
+                  true);
+      absl::MutexLock lock(&mu_);
+      ++slow_terminations_;
+      continue;
+    }
     std::vector<RevisionPtr> revisions;
     for (const store::LogEntry& entry : *entries) {
       absl::StatusOr<RevisionPtr> revision = RevisionFromLog(entry);
@@ -373,14 +408,7 @@ void WatchHub::RunBackground() {
 grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchHub::Open(grpc::CallbackServerContext* context,
                                                            const grpc::ByteBuffer* request_bytes) {
   v1::WatchRequest request;
-  std::vector<grpc::Slice> slices;
-  std::string raw;
-  if (request_bytes->Dump(&slices).ok()) {
-    for (const grpc::Slice& slice : slices) {
-      raw.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-  }
-  if (!request.ParseFromString(raw)) {
+  if (!ParseFrom(*request_bytes, &request)) {
     return new FailedWatch(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "request: is not a WatchRequest"));
   }

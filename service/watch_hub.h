@@ -6,8 +6,9 @@
 //   watcher whose queue passes --watch_max_queue_bytes stops being fed and later catches up on
 //   its own: from the hub's ring of recent revisions, or from the stored change log on the
 //   hub's thread. Either way the applier never waits for a watcher.
-// - A watcher more than --watch_max_lag revisions behind ends with RESOURCE_EXHAUSTED and
-//   trailer `rollcall-resume-revision` (the revision after the last one it received).
+// - A watcher more than --watch_max_lag revisions behind that is not catching up (no closer
+//   to the head than at the previous sweep) ends with RESOURCE_EXHAUSTED and trailer
+//   `rollcall-resume-revision`: where a new watch continues with nothing missed or doubled.
 // - Start revisions older than the stored log end with OUT_OF_RANGE and trailer
 //   `rollcall-compact-revision`. On Shutdown every stream ends with UNAVAILABLE.
 //
