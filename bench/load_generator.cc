@@ -27,7 +27,9 @@ ABSL_FLAG(int, in_flight, 64, "unary: calls in flight (one thread each)");
 ABSL_FLAG(int, streams, 4, "stream: concurrent StreamEvents calls");
 ABSL_FLAG(int, batch, 500, "stream: events per message");
 ABSL_FLAG(int64_t, events, 200000, "events to send in all");
-ABSL_FLAG(int, rooms, 0, "rooms the participants are spread over (0: one per 40 events, under the 50-participant cap)");
+ABSL_FLAG(
+    int, rooms, 0,
+    "rooms the participants are spread over (0: one per 40 events, under the 50-participant cap)");
 
 namespace {
 

@@ -239,8 +239,8 @@ absl::StatusOr<LogScope> DecodeLogPayload(absl::string_view payload) {
 absl::StatusOr<int32_t> PageSize(int32_t requested) {
   if (requested == 0) return kDefaultPageSize;
   if (requested < 1 || requested > kMaxPageSize) {
-    return Invalid("page_size", absl::StrCat("must be between 1 and ", kMaxPageSize, ", got ",
-                                             requested));
+    return Invalid("page_size",
+                   absl::StrCat("must be between 1 and ", kMaxPageSize, ", got ", requested));
   }
   return requested;
 }

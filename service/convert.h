@@ -73,8 +73,7 @@ struct LogScope {
   state::Sid room_sid;
   absl::string_view response;  // points into the payload
 };
-std::string EncodeLogPayload(const std::vector<state::Change>& changes,
-                             const Converter& converter);
+std::string EncodeLogPayload(const std::vector<state::Change>& changes, const Converter& converter);
 absl::StatusOr<LogScope> DecodeLogPayload(absl::string_view payload);
 
 // page_size: 0 means the default (50); otherwise 1..1000.

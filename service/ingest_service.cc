@@ -32,7 +32,8 @@ constexpr int kStreamReadAhead = 4;
 // One StreamEvents call. Reads run ahead of results by up to kStreamReadAhead messages;
 // responses are written one at a time, in request order. Deletes itself once gRPC is done
 // with it and no applier callback is outstanding.
-class StreamEventsReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+class StreamEventsReactor final
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   StreamEventsReactor(Applier& applier, const Converter& converter)
       : applier_(applier), converter_(converter) {
@@ -184,8 +185,8 @@ class StreamEventsReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
   const Converter& converter_;
   absl::Mutex mu_;
   grpc::ByteBuffer request_ ABSL_GUARDED_BY(mu_);
-  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);  // the response being written
-  grpc::Status end_status_ ABSL_GUARDED_BY(mu_);   // OK, or why the stream stopped reading
+  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);       // the response being written
+  grpc::Status end_status_ ABSL_GUARDED_BY(mu_);        // OK, or why the stream stopped reading
   std::deque<Pending> responses_ ABSL_GUARDED_BY(mu_);  // in request order
   int in_applier_ ABSL_GUARDED_BY(mu_) = 0;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
@@ -198,8 +199,7 @@ class StreamEventsReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffe
 
 }  // namespace
 
-void FillResult(const Converter& converter, const Applier::Result& result,
-                v1::EventResult* out) {
+void FillResult(const Converter& converter, const Applier::Result& result, v1::EventResult* out) {
   if (!result.ok()) {
     out->set_code(static_cast<int32_t>(result.status().code()));
     out->set_message(std::string(result.status().message()));
@@ -228,26 +228,27 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
   }
   std::vector<state::Input> inputs;
   inputs.emplace_back(*std::move(event));
-  applier_.Submit(std::move(inputs), [this, reactor, response_bytes](
-                                         std::vector<Applier::Result> results) {
-    const Applier::Result& result = results.front();
-    if (!result.ok()) {
-      reactor->Finish(ToGrpcStatus(result.status()));
-      return;
-    }
-    v1::RecordEventResponse response;
-    response.set_outcome(OutcomeToProto(result->disposition));
-    response.set_revision(result->revision);
-    if (result->participant) {
-      converter_.ToProto(*result->participant, response.mutable_participant());
-    }
-    *response_bytes = Serialize(response);
-    reactor->Finish(grpc::Status::OK);
-  });
+  applier_.Submit(std::move(inputs),
+                  [this, reactor, response_bytes](std::vector<Applier::Result> results) {
+                    const Applier::Result& result = results.front();
+                    if (!result.ok()) {
+                      reactor->Finish(ToGrpcStatus(result.status()));
+                      return;
+                    }
+                    v1::RecordEventResponse response;
+                    response.set_outcome(OutcomeToProto(result->disposition));
+                    response.set_revision(result->revision);
+                    if (result->participant) {
+                      converter_.ToProto(*result->participant, response.mutable_participant());
+                    }
+                    *response_bytes = Serialize(response);
+                    reactor->Finish(grpc::Status::OK);
+                  });
   return reactor;
 }
 
-grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::StreamEvents(grpc::CallbackServerContext* /*context*/) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::StreamEvents(
+    grpc::CallbackServerContext* /*context*/) {
   return new StreamEventsReactor(applier_, converter_);
 }
 

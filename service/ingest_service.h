@@ -34,8 +34,7 @@ class IngestService final
 };
 
 // Fills an EventResult (or a RecordEventResponse) from a machine result.
-void FillResult(const Converter& converter, const Applier::Result& result,
-                v1::EventResult* out);
+void FillResult(const Converter& converter, const Applier::Result& result, v1::EventResult* out);
 
 }  // namespace rollcall::service
 

@@ -17,9 +17,11 @@
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, data_dir, "./data", "Directory of the embedded store");
-ABSL_FLAG(std::string, store, "rocksdb", "rocksdb (durable) or memory (nothing survives a restart)");
+ABSL_FLAG(std::string, store, "rocksdb",
+          "rocksdb (durable) or memory (nothing survives a restart)");
 ABSL_FLAG(bool, sync, true, "fsync each group commit; false trades crash safety for speed");
 ABSL_FLAG(std::string, public_base_url, "http://localhost:8080", "Base of url/links fields");
 ABSL_FLAG(std::string, default_account, "AC00000000000000000000000000000000",
@@ -57,12 +59,29 @@ namespace {
 // environment, e.g. ROLLCALL_DATA_DIR for --data_dir. Environment values are placed before
 // the command line's, so the command line wins.
 std::vector<std::string> WithEnvironment(int argc, char** argv) {
-  static const char* const kFlags[] = {
-      "listen", "data_dir", "store", "sync", "public_base_url", "default_account",
-      "max_room_participants", "reconnect_timeout", "max_room_duration", "max_clock_skew",
-      "dedupe_window", "retention", "watch_history", "watch_progress_interval", "watch_max_lag",
-      "watch_max_queue_bytes", "shutdown_grace", "max_connection_age",
-      "keepalive_time", "max_message_bytes", "log_format", "log_level", "port_file"};
+  static const char* const kFlags[] = {"listen",
+                                       "data_dir",
+                                       "store",
+                                       "sync",
+                                       "public_base_url",
+                                       "default_account",
+                                       "max_room_participants",
+                                       "reconnect_timeout",
+                                       "max_room_duration",
+                                       "max_clock_skew",
+                                       "dedupe_window",
+                                       "retention",
+                                       "watch_history",
+                                       "watch_progress_interval",
+                                       "watch_max_lag",
+                                       "watch_max_queue_bytes",
+                                       "shutdown_grace",
+                                       "max_connection_age",
+                                       "keepalive_time",
+                                       "max_message_bytes",
+                                       "log_format",
+                                       "log_level",
+                                       "port_file"};
   std::vector<std::string> args = {argv[0]};
   for (const char* flag : kFlags) {
     const std::string variable = absl::StrCat("ROLLCALL_", absl::AsciiStrToUpper(flag));

@@ -28,11 +28,11 @@ grpc::ServerUnaryReactor* Command(grpc::CallbackServerContext* context, Applier&
   }
   std::vector<state::Input> inputs;
   inputs.push_back(*std::move(input));
-  applier.Submit(std::move(inputs), [reactor, respond = std::move(respond)](
-                                        std::vector<Applier::Result> results) {
-    if (results.front().ok()) respond(*results.front());
-    reactor->Finish(ToGrpcStatus(results.front().status()));
-  });
+  applier.Submit(std::move(inputs),
+                 [reactor, respond = std::move(respond)](std::vector<Applier::Result> results) {
+                   if (results.front().ok()) respond(*results.front());
+                   reactor->Finish(ToGrpcStatus(results.front().status()));
+                 });
   return reactor;
 }
 
@@ -67,10 +67,9 @@ grpc::ServerUnaryReactor* ParticipantService::GetParticipant(
     return applier_.Read([&](const state::Roster& roster) -> absl::Status {
       const state::Participant* participant = nullptr;
       if (!request->participant_sid().empty()) {
-        ASSIGN_OR_RETURN(participant,
-                         state::FindNamedParticipant(roster, account, request->room(),
-                                                     request->participant_sid(), "room",
-                                                     "participant_sid"));
+        ASSIGN_OR_RETURN(participant, state::FindNamedParticipant(roster, account, request->room(),
+                                                                  request->participant_sid(),
+                                                                  "room", "participant_sid"));
       } else if (!request->identity().empty()) {
         if (request->room().empty()) {
           return absl::InvalidArgumentError("room: is required when looking up by identity");
@@ -103,33 +102,35 @@ grpc::ServerUnaryReactor* ParticipantService::ListParticipants(
       ASSIGN_OR_RETURN(state::ParticipantStatus parsed,
                        ParticipantStatusFromProto(status, "statuses"));
       if (parsed == state::ParticipantStatus::kUnspecified) {
-        return absl::InvalidArgumentError("statuses: PARTICIPANT_STATUS_UNSPECIFIED is not a status");
+        return absl::InvalidArgumentError(
+            "statuses: PARTICIPANT_STATUS_UNSPECIFIED is not a status");
       }
       query.statuses.push_back(parsed);
       statuses.push_back(status);
     }
     if (!request->identity().empty()) {
-      RETURN_IF_ERROR(state::ValidateText(request->identity(), state::kMaxIdentityBytes, "identity"));
+      RETURN_IF_ERROR(
+          state::ValidateText(request->identity(), state::kMaxIdentityBytes, "identity"));
       query.identity = request->identity();
     }
     ASSIGN_OR_RETURN(query.created_after,
                      FromProto(request->date_created_after(), request->has_date_created_after(),
                                "date_created_after"));
     ASSIGN_OR_RETURN(query.created_before,
-                     FromProto(request->date_created_before(),
-                               request->has_date_created_before(), "date_created_before"));
+                     FromProto(request->date_created_before(), request->has_date_created_before(),
+                               "date_created_before"));
     ASSIGN_OR_RETURN(query.page_size, PageSize(request->page_size()));
     return applier_.Read([&](const state::Roster& roster) -> absl::Status {
       if (!request->room().empty()) {
-        ASSIGN_OR_RETURN(const state::Room* room, state::FindRoomByReference(
-                                                      roster, query.account_sid,
-                                                      request->room(), "room"));
+        ASSIGN_OR_RETURN(
+            const state::Room* room,
+            state::FindRoomByReference(roster, query.account_sid, request->room(), "room"));
         query.room_sid = room->sid;
       }
-      const uint64_t filter = FilterHash(
-          absl::StrCat(query.account_sid.ToString(), "/",
-                       query.room_sid ? query.room_sid->ToString() : ""),
-          statuses, query.identity, query.created_after, query.created_before);
+      const uint64_t filter =
+          FilterHash(absl::StrCat(query.account_sid.ToString(), "/",
+                                  query.room_sid ? query.room_sid->ToString() : ""),
+                     statuses, query.identity, query.created_after, query.created_before);
       if (!request->page_token().empty()) {
         ASSIGN_OR_RETURN(query.after, DecodePageToken(request->page_token(), filter));
       }
@@ -241,8 +242,8 @@ grpc::ServerUnaryReactor* RoomService::ListRooms(grpc::CallbackServerContext* co
                      FromProto(request->date_created_after(), request->has_date_created_after(),
                                "date_created_after"));
     ASSIGN_OR_RETURN(query.created_before,
-                     FromProto(request->date_created_before(),
-                               request->has_date_created_before(), "date_created_before"));
+                     FromProto(request->date_created_before(), request->has_date_created_before(),
+                               "date_created_before"));
     ASSIGN_OR_RETURN(query.page_size, PageSize(request->page_size()));
     const uint64_t filter = FilterHash(query.account_sid.ToString(), statuses, query.unique_name,
                                        query.created_after, query.created_before);

@@ -40,9 +40,9 @@ struct Server::Parts {
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   auto parts = std::make_unique<Parts>();
   parts->options = options;
-  ASSIGN_OR_RETURN(state::Sid account, state::Sid::Parse(options.default_account,
-                                                         state::kAccountPrefix,
-                                                         "--default_account"));
+  ASSIGN_OR_RETURN(
+      state::Sid account,
+      state::Sid::Parse(options.default_account, state::kAccountPrefix, "--default_account"));
   parts->converter = std::make_unique<Converter>(options.public_base_url, account);
 
   if (options.store == "memory") {
@@ -59,14 +59,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   const absl::Time load_start = absl::Now();
   parts->roster = std::make_unique<state::Roster>(options.limits);
   ASSIGN_OR_RETURN(store::LoadStats loaded, parts->store->Load(*parts->roster));
-  spdlog::info("loaded {} rooms, {} participants, {} event ids at revision {} in {}",
-               loaded.rooms, loaded.participants, loaded.dedupe, loaded.revision,
+  spdlog::info("loaded {} rooms, {} participants, {} event ids at revision {} in {}", loaded.rooms,
+               loaded.participants, loaded.dedupe, loaded.revision,
                absl::FormatDuration(absl::Now() - load_start));
 
   parts->applier = std::make_unique<Applier>(options.applier, *parts->store, *parts->roster,
                                              parts->ids, parts->clock, *parts->converter);
-  parts->watch_hub = std::make_unique<WatchHub>(options.watch, *parts->store, *parts->applier,
-                                                *parts->converter);
+  parts->watch_hub =
+      std::make_unique<WatchHub>(options.watch, *parts->store, *parts->applier, *parts->converter);
   parts->applier->SetCommitListener(
       [hub = parts->watch_hub.get()](const std::vector<store::LogEntry>& entries) {
         hub->Publish(entries);
@@ -79,16 +79,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
-                           &parts->port);
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &parts->port);
   builder.RegisterService(parts->ingest.get());
   builder.RegisterService(parts->participants.get());
   builder.RegisterService(parts->rooms.get());
   builder.RegisterService(parts->watch.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
-                             static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age_grace)));

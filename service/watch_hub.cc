@@ -17,7 +17,6 @@ constexpr char kCompactRevisionTrailer[] = "rollcall-compact-revision";
 constexpr char kResumeRevisionTrailer[] = "rollcall-resume-revision";
 constexpr size_t kInitialStateRecordsPerMessage = 500;
 
-
 // A stream that failed before it started: finishes at once and deletes itself when done.
 class FailedWatch final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
@@ -238,8 +237,7 @@ class Watcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     if (finished_) return;
     finished_ = true;
     if (with_resume_trailer) {
-      context_->AddTrailingMetadata(kResumeRevisionTrailer,
-                                    absl::StrCat(ResumeRevisionLocked()));
+      context_->AddTrailingMetadata(kResumeRevisionTrailer, absl::StrCat(ResumeRevisionLocked()));
     }
     queue_.clear();
     queued_bytes_ = 0;
@@ -293,8 +291,7 @@ void WatchHub::Publish(const std::vector<store::LogEntry>& entries) {
   for (const store::LogEntry& entry : entries) {
     absl::StatusOr<RevisionPtr> revision = RevisionFromLog(entry);
     if (!revision.ok()) {
-      spdlog::error("cannot publish revision {}: {}", entry.revision,
-                    revision.status().ToString());
+      spdlog::error("cannot publish revision {}: {}", entry.revision, revision.status().ToString());
       continue;
     }
     revisions.push_back(*std::move(revision));

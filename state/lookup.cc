@@ -43,12 +43,9 @@ bool InRoom(const RosterView& roster, const Participant& participant, absl::stri
 }
 
 // Finds the participant a request names. `room` may be empty (any room) unless required.
-absl::StatusOr<const Participant*> FindNamedParticipant(const RosterView& roster,
-                                                       const Sid& account_sid,
-                                                       absl::string_view room,
-                                                       absl::string_view participant_sid,
-                                                       absl::string_view room_field,
-                                                       absl::string_view sid_field) {
+absl::StatusOr<const Participant*> FindNamedParticipant(
+    const RosterView& roster, const Sid& account_sid, absl::string_view room,
+    absl::string_view participant_sid, absl::string_view room_field, absl::string_view sid_field) {
   // Malformed beats missing: validate both fields before looking anything up.
   ASSIGN_OR_RETURN(Sid sid, Sid::Parse(participant_sid, kParticipantPrefix, sid_field));
   if (!room.empty()) RETURN_IF_ERROR(ValidateRoomReference(room, room_field));
@@ -58,8 +55,8 @@ absl::StatusOr<const Participant*> FindNamedParticipant(const RosterView& roster
   }
   if (!room.empty()) {
     if (!InRoom(roster, *participant, room)) {
-      return absl::NotFoundError(absl::StrCat(room_field, ": participant ", participant_sid,
-                                              " is not in room ", room));
+      return absl::NotFoundError(
+          absl::StrCat(room_field, ": participant ", participant_sid, " is not in room ", room));
     }
   }
   return participant;

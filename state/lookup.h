@@ -20,16 +20,12 @@ absl::StatusOr<const Room*> FindRoomByReference(const RosterView& roster, const 
                                                 absl::string_view field);
 
 // True when `reference` (SID or unique name) names the participant's room.
-bool InRoom(const RosterView& roster, const Participant& participant,
-            absl::string_view reference);
+bool InRoom(const RosterView& roster, const Participant& participant, absl::string_view reference);
 
 // Finds the participant a request names by SID; `room`, when not empty, must be its room.
-absl::StatusOr<const Participant*> FindNamedParticipant(const RosterView& roster,
-                                                       const Sid& account_sid,
-                                                       absl::string_view room,
-                                                       absl::string_view participant_sid,
-                                                       absl::string_view room_field,
-                                                       absl::string_view sid_field);
+absl::StatusOr<const Participant*> FindNamedParticipant(
+    const RosterView& roster, const Sid& account_sid, absl::string_view room,
+    absl::string_view participant_sid, absl::string_view room_field, absl::string_view sid_field);
 
 // A 64-bit FNV-1a hash, length-prefixed, stable across processes: for fingerprints and tokens.
 inline constexpr uint64_t kStableHashSeed = 0xcbf29ce484222325ULL;

@@ -31,8 +31,7 @@ class PendingRoster final : public RosterView {
                                           absl::string_view identity) const override;
   RoomActivity Activity(const Sid& room_sid) const override;
   std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const override;
-  const DedupeEntry* FindDedupe(const Sid& account_sid,
-                                absl::string_view event_id) const override;
+  const DedupeEntry* FindDedupe(const Sid& account_sid, absl::string_view event_id) const override;
 
   // Adds a decided kApplied outcome on top (outcome.revision == revision() + 1).
   void Commit(const Outcome& outcome);

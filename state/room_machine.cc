@@ -4,8 +4,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "state/status_macros.h"
 #include "state/lookup.h"
+#include "state/status_macros.h"
 #include "state/validation.h"
 
 namespace rollcall::state {
@@ -69,8 +69,7 @@ class Revision {
   std::vector<Change> changes_;
 };
 
-Participant Disconnected(const Participant& participant, absl::Time end,
-                         DisconnectReason reason) {
+Participant Disconnected(const Participant& participant, absl::Time end, DisconnectReason reason) {
   Participant next = participant;
   next.status = ParticipantStatus::kDisconnected;
   next.end_time = std::max(end, participant.start_time);
@@ -87,7 +86,6 @@ Outcome Ignored(const RosterView& roster, const Participant* participant) {
   if (participant) outcome.participant = *participant;
   return outcome;
 }
-
 
 // Ends an ad-hoc room in the same revision when `departures` leave it with nobody active.
 void EndAdHocRoomIfEmpty(const RosterView& roster, const Sid& room_sid, int32_t departures,
@@ -134,8 +132,8 @@ Outcome DisconnectOne(const RosterView& roster, const Participant& participant, 
   return outcome;
 }
 
-Room NewRoom(const Sid& sid, const Sid& account_sid, std::string unique_name,
-             const Limits& limits, absl::Time now) {
+Room NewRoom(const Sid& sid, const Sid& account_sid, std::string unique_name, const Limits& limits,
+             absl::Time now) {
   Room room;
   room.sid = sid;
   room.account_sid = account_sid;
@@ -161,10 +159,9 @@ class Decider {
     const uint64_t fingerprint = RoomMachine::Fingerprint(event);
     if (const DedupeEntry* seen = roster_.FindDedupe(event.account_sid, event.event_id)) {
       if (seen->fingerprint != fingerprint) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("event.event_id: ", event.event_id,
-                         " was already used for a different event (applied in revision ",
-                         seen->revision, ")"));
+        return absl::AlreadyExistsError(absl::StrCat(
+            "event.event_id: ", event.event_id,
+            " was already used for a different event (applied in revision ", seen->revision, ")"));
       }
       Outcome outcome;
       outcome.disposition = Disposition::kDuplicate;
@@ -174,12 +171,15 @@ class Decider {
       }
       return outcome;
     }
-    absl::StatusOr<Outcome> outcome = event.type == EventType::kConnected
-                                          ? Connected(event)
-                                          : Transition(event);
+    absl::StatusOr<Outcome> outcome =
+        event.type == EventType::kConnected ? Connected(event) : Transition(event);
     if (outcome.ok() && outcome->disposition == Disposition::kApplied) {
-      outcome->dedupe = DedupeEntry{event.account_sid, event.event_id, fingerprint,
-                                    outcome->revision, outcome->participant->sid, now_};
+      outcome->dedupe = DedupeEntry{event.account_sid,
+                                    event.event_id,
+                                    fingerprint,
+                                    outcome->revision,
+                                    outcome->participant->sid,
+                                    now_};
     }
     return outcome;
   }
@@ -193,17 +193,16 @@ class Decider {
                      FindNamedParticipant(roster_, kick.account_sid, kick.room,
                                           kick.participant_sid, "room", "participant_sid"));
     if (!participant->active()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "status: participant ", kick.participant_sid, " is already DISCONNECTED"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("status: participant ", kick.participant_sid, " is already DISCONNECTED"));
     }
     return DisconnectOne(roster_, *participant, now_, DisconnectReason::kRemoved, now_);
   }
 
   absl::StatusOr<Outcome> operator()(const AnonymizeParticipant& command) {
-    ASSIGN_OR_RETURN(
-        const Participant* participant,
-        FindNamedParticipant(roster_, command.account_sid, command.room, command.participant_sid,
-                             "room", "participant_sid"));
+    ASSIGN_OR_RETURN(const Participant* participant,
+                     FindNamedParticipant(roster_, command.account_sid, command.room,
+                                          command.participant_sid, "room", "participant_sid"));
     if (participant->active()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "participant_sid: participant ", command.participant_sid, " is ",
@@ -226,8 +225,8 @@ class Decider {
     const Sid sid = ids_.NewSid(kRoomPrefix);
     Room room = NewRoom(sid, command.account_sid, command.unique_name, roster_.limits(), now_);
     if (roster_.FindInProgressRoomByName(command.account_sid, room.unique_name) != nullptr) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "unique_name: an in-progress room named ", room.unique_name, " already exists"));
+      return absl::AlreadyExistsError(absl::StrCat("unique_name: an in-progress room named ",
+                                                   room.unique_name, " already exists"));
     }
     room.max_participants = command.max_participants.value_or(room.max_participants);
     room.max_participant_duration =
@@ -277,9 +276,10 @@ class Decider {
                                DisconnectReason::kReconnectTimeout, now_);
         }
         const Room* room = roster_.FindRoom(participant->room_sid);
-        return DisconnectOne(roster_, *participant,
-                             participant->start_time + absl::Seconds(room->max_participant_duration),
-                             DisconnectReason::kSessionLimit, now_);
+        return DisconnectOne(
+            roster_, *participant,
+            participant->start_time + absl::Seconds(room->max_participant_duration),
+            DisconnectReason::kSessionLimit, now_);
       }
       case TimerKind::kRoomIdle:
       case TimerKind::kRoomMaxDuration: {
@@ -321,9 +321,9 @@ class Decider {
               "event.participant_sid: ", event.participant_sid, " is in use by another account"));
         }
         if (!InRoom(roster_, *existing, event.room)) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("event.participant_sid: participant ", event.participant_sid,
-                           " already exists in another room"));
+          return absl::FailedPreconditionError(absl::StrCat("event.participant_sid: participant ",
+                                                            event.participant_sid,
+                                                            " already exists in another room"));
         }
         return Ignored(roster_, existing);
       }
@@ -338,9 +338,9 @@ class Decider {
     if (room != nullptr) {
       const int32_t active = roster_.Activity(room->sid).active - (replaced != nullptr ? 1 : 0);
       if (active >= room->max_participants) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("event.room: room ", event.room, " is full (max_participants ",
-                         room->max_participants, ")"));
+        return absl::ResourceExhaustedError(absl::StrCat("event.room: room ", event.room,
+                                                         " is full (max_participants ",
+                                                         room->max_participants, ")"));
       }
     }
 
@@ -350,16 +350,16 @@ class Decider {
       room_sid = room->sid;
     } else {
       room_sid = named_sid ? *named_sid : ids_.NewSid(kRoomPrefix);
-      Room created = NewRoom(room_sid, event.account_sid, named_sid ? "" : event.room,
-                             roster_.limits(), now_);
+      Room created =
+          NewRoom(room_sid, event.account_sid, named_sid ? "" : event.room, roster_.limits(), now_);
       created.ad_hoc = true;
       revision.Add(ChangeType::kRoomCreated, std::move(created));
     }
     if (replaced != nullptr) {
-      revision.Add(ChangeType::kParticipantDisconnected,
-                   Disconnected(*replaced, *event.occurred_at,
-                                DisconnectReason::kDuplicateIdentity),
-                   replaced->status);
+      revision.Add(
+          ChangeType::kParticipantDisconnected,
+          Disconnected(*replaced, *event.occurred_at, DisconnectReason::kDuplicateIdentity),
+          replaced->status);
     }
     Participant participant;
     participant.sid = chosen_sid ? *chosen_sid : ids_.NewSid(kParticipantPrefix);
@@ -379,10 +379,10 @@ class Decider {
   }
 
   absl::StatusOr<Outcome> Transition(const Event& event) {
-    ASSIGN_OR_RETURN(const Participant* participant,
-                     FindNamedParticipant(roster_, event.account_sid, event.room,
-                                          event.participant_sid, "event.room",
-                                          "event.participant_sid"));
+    ASSIGN_OR_RETURN(
+        const Participant* participant,
+        FindNamedParticipant(roster_, event.account_sid, event.room, event.participant_sid,
+                             "event.room", "event.participant_sid"));
     const absl::Time at = *event.occurred_at;
     const bool stale = at < participant->last_event_time;
     const ParticipantStatus status = participant->status;
@@ -412,9 +412,9 @@ class Decider {
     next.status = reconnecting ? ParticipantStatus::kReconnecting : ParticipantStatus::kConnected;
     next.reconnecting_since = reconnecting ? std::optional<absl::Time>(at) : std::nullopt;
     next.last_event_time = at;
-    revision.Add(reconnecting ? ChangeType::kParticipantReconnecting
-                              : ChangeType::kParticipantReconnected,
-                 std::move(next), status);
+    revision.Add(
+        reconnecting ? ChangeType::kParticipantReconnecting : ChangeType::kParticipantReconnected,
+        std::move(next), status);
     Participant after = revision.LastParticipant();
     Outcome outcome = std::move(revision).Applied();
     outcome.participant = std::move(after);
@@ -446,9 +446,10 @@ absl::StatusOr<Outcome> RoomMachine::Decide(const RosterView& roster, const Inpu
 
 uint64_t RoomMachine::Fingerprint(const Event& event) {
   uint64_t hash = kStableHashSeed;
-  hash = StableHash(absl::StrCat(static_cast<int>(event.type), ":", static_cast<int>(event.reason),
-                               ":", event.occurred_at ? absl::ToUnixNanos(*event.occurred_at) : 0),
-                    hash);
+  hash =
+      StableHash(absl::StrCat(static_cast<int>(event.type), ":", static_cast<int>(event.reason),
+                              ":", event.occurred_at ? absl::ToUnixNanos(*event.occurred_at) : 0),
+                 hash);
   hash = StableHash(event.room, hash);
   hash = StableHash(event.participant_sid, hash);
   hash = StableHash(event.identity, hash);

@@ -35,7 +35,8 @@ class RoomMachine {
  public:
   explicit RoomMachine(IdSource& ids) : ids_(ids) {}
 
-  absl::StatusOr<Outcome> Decide(const RosterView& roster, const Input& input, absl::Time now) const;
+  absl::StatusOr<Outcome> Decide(const RosterView& roster, const Input& input,
+                                 absl::Time now) const;
 
   // The content hash stored with a dedupe key: equal for a retry, different for a reused id.
   static uint64_t Fingerprint(const Event& event);

@@ -25,8 +25,7 @@ const Room* Roster::FindRoom(const Sid& room_sid) const {
   return it == rooms_.end() ? nullptr : &it->second;
 }
 
-const Room* Roster::FindInProgressRoomByName(const Sid& account_sid,
-                                             absl::string_view name) const {
+const Room* Roster::FindInProgressRoomByName(const Sid& account_sid, absl::string_view name) const {
   auto it = in_progress_by_name_.find(NameKey(account_sid, std::string(name)));
   return it == in_progress_by_name_.end() ? nullptr : FindRoom(it->second);
 }
@@ -133,9 +132,10 @@ Page<Participant> Roster::ListParticipants(const ParticipantQuery& query) const 
 Page<Room> Roster::ListRooms(const RoomQuery& query) const {
   Page<Room> page;
   const Sid& scope = query.account_sid;
-  auto it = query.after
-                ? rooms_by_account_.upper_bound({scope, query.after->date_created, query.after->sid})
-                : rooms_by_account_.lower_bound({scope, absl::InfinitePast(), Sid()});
+  auto it =
+      query.after
+          ? rooms_by_account_.upper_bound({scope, query.after->date_created, query.after->sid})
+          : rooms_by_account_.lower_bound({scope, absl::InfinitePast(), Sid()});
   for (; it != rooms_by_account_.end() && std::get<0>(*it) == scope; ++it) {
     const Room& room = rooms_.at(std::get<2>(*it));
     if (query.created_before && room.date_created >= *query.created_before) break;
@@ -211,10 +211,9 @@ void Roster::Upsert(const Participant& participant) {
     if (was_active) active_by_identity_.erase(NameKey(stored.room_sid, stored.identity));
     stored = participant;
   } else {
-    participants_by_account_.insert({participant.account_sid, participant.date_created,
-                                     participant.sid});
-    participants_by_room_.insert({participant.room_sid, participant.date_created,
-                                  participant.sid});
+    participants_by_account_.insert(
+        {participant.account_sid, participant.date_created, participant.sid});
+    participants_by_room_.insert({participant.room_sid, participant.date_created, participant.sid});
   }
   if (stored.active()) active_by_identity_[NameKey(stored.room_sid, stored.identity)] = stored.sid;
   AddTimers(TimersOf(stored));
@@ -223,8 +222,7 @@ void Roster::Upsert(const Participant& participant) {
   // An inactive record changed later (anonymized) moves last_departure too, as Restore and
   // PendingRoster derive it from date_updated: live and restored timers must agree.
   const std::optional<absl::Time> departed = Activity(stored.room_sid).last_departure;
-  const bool later_departure =
-      !is_active && (!departed || stored.date_updated > *departed);
+  const bool later_departure = !is_active && (!departed || stored.date_updated > *departed);
   if (inserted || was_active != is_active || later_departure) {
     const bool created = inserted;  // lambdas cannot capture structured bindings before C++20
     UpdateRoomTimers(stored.room_sid, [&] {
@@ -237,7 +235,8 @@ void Roster::Upsert(const Participant& participant) {
         --activity.active;
         --active_total_;
       }
-      if (!is_active && (!activity.last_departure || stored.date_updated > *activity.last_departure)) {
+      if (!is_active &&
+          (!activity.last_departure || stored.date_updated > *activity.last_departure)) {
         activity.last_departure = stored.date_updated;
       }
     });

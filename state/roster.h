@@ -38,10 +38,10 @@ struct PageKey {
 
 struct ParticipantQuery {
   Sid account_sid;
-  std::optional<Sid> room_sid;              // none: every room of the account
-  std::vector<ParticipantStatus> statuses;  // empty: any
-  std::string identity;                     // empty: any
-  std::optional<absl::Time> created_after;  // exclusive
+  std::optional<Sid> room_sid;               // none: every room of the account
+  std::vector<ParticipantStatus> statuses;   // empty: any
+  std::string identity;                      // empty: any
+  std::optional<absl::Time> created_after;   // exclusive
   std::optional<absl::Time> created_before;  // exclusive
   int32_t page_size = 50;
   std::optional<PageKey> after;  // resume strictly after this key
@@ -78,8 +78,7 @@ class Roster final : public RosterView {
                                           absl::string_view identity) const override;
   RoomActivity Activity(const Sid& room_sid) const override;
   std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const override;
-  const DedupeEntry* FindDedupe(const Sid& account_sid,
-                                absl::string_view event_id) const override;
+  const DedupeEntry* FindDedupe(const Sid& account_sid, absl::string_view event_id) const override;
 
   // The earliest pending timer, if any.
   std::optional<Timer> NextTimer() const;
@@ -117,7 +116,7 @@ class Roster final : public RosterView {
   std::pair<std::vector<Sid>, std::vector<Sid>> ExpireRooms(absl::Time cutoff);
 
  private:
-  using NameKey = std::pair<Sid, std::string>;   // (account or room, name or identity)
+  using NameKey = std::pair<Sid, std::string>;        // (account or room, name or identity)
   using OrderKey = std::tuple<Sid, absl::Time, Sid>;  // (scope, date_created, sid)
 
   void Upsert(const Participant& participant);

@@ -18,8 +18,8 @@ namespace rollcall::state {
 
 // Who is and was in a room, derived from its participants.
 struct RoomActivity {
-  int32_t active = 0;    // CONNECTED or RECONNECTING participants
-  int64_t sessions = 0;  // participants ever created in the room
+  int32_t active = 0;                        // CONNECTED or RECONNECTING participants
+  int64_t sessions = 0;                      // participants ever created in the room
   std::optional<absl::Time> last_departure;  // server time the latest one became inactive
 };
 

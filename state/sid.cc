@@ -38,8 +38,8 @@ absl::StatusOr<Sid> Sid::Parse(absl::string_view text, absl::string_view prefix,
     return absl::InvalidArgumentError(absl::StrCat(field, ": is required"));
   }
   if (std::optional<Sid> sid = TryParse(text, prefix)) return *sid;
-  return absl::InvalidArgumentError(absl::StrCat(field, ": must be a SID matching ^", prefix,
-                                                 "[0-9a-fA-F]{32}$"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": must be a SID matching ^", prefix, "[0-9a-fA-F]{32}$"));
 }
 
 std::string Sid::ToString() const {

@@ -10,11 +10,11 @@
 #define ROLLCALL_CONCAT_(a, b) ROLLCALL_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function when `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                                 \
-  do {                                                        \
-    if (::absl::Status status_ = (expr); !status_.ok()) {     \
-      return status_;                                         \
-    }                                                         \
+#define RETURN_IF_ERROR(expr)                             \
+  do {                                                    \
+    if (::absl::Status status_ = (expr); !status_.ok()) { \
+      return status_;                                     \
+    }                                                     \
   } while (false)
 
 // `ASSIGN_OR_RETURN(auto x, F());` declares x from F()'s value or returns F()'s error.

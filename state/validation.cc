@@ -15,8 +15,8 @@ absl::Status Invalid(absl::string_view field, absl::string_view rule) {
 absl::Status ValidateRange(int64_t value, int64_t low, int64_t high, absl::string_view field,
                            absl::string_view unit) {
   if (value < low || value > high) {
-    return Invalid(field, absl::StrCat("must be between ", low, " and ", high, " ", unit,
-                                       ", got ", value));
+    return Invalid(
+        field, absl::StrCat("must be between ", low, " and ", high, " ", unit, ", got ", value));
   }
   return absl::OkStatus();
 }
@@ -94,10 +94,9 @@ absl::Status ValidateEvent(const Event& event, const Limits& limits, absl::Time 
     return Invalid("event.occurred_at", "must not be before 2000-01-01T00:00:00Z");
   }
   if (*event.occurred_at > now + limits.max_clock_skew) {
-    return Invalid("event.occurred_at",
-                   absl::StrCat("must not be more than ",
-                                absl::FormatDuration(limits.max_clock_skew),
-                                " ahead of the server clock"));
+    return Invalid("event.occurred_at", absl::StrCat("must not be more than ",
+                                                     absl::FormatDuration(limits.max_clock_skew),
+                                                     " ahead of the server clock"));
   }
   RETURN_IF_ERROR(ValidateRoomReference(event.room, "event.room"));
   const bool connected = event.type == EventType::kConnected;

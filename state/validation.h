@@ -3,9 +3,8 @@
 #ifndef ROLLCALL_STATE_VALIDATION_H_
 #define ROLLCALL_STATE_VALIDATION_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "state/limits.h"
 #include "state/records.h"

@@ -5,10 +5,10 @@
 #ifndef ROLLCALL_TESTS_E2E_SERVER_PROCESS_H_
 #define ROLLCALL_TESTS_E2E_SERVER_PROCESS_H_
 
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/types.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,8 +163,8 @@ class ServerProcess {
 };
 
 // A deadline for one RPC.
-inline std::unique_ptr<grpc::ClientContext> Deadline(std::chrono::seconds seconds =
-                                                         std::chrono::seconds(10)) {
+inline std::unique_ptr<grpc::ClientContext> Deadline(
+    std::chrono::seconds seconds = std::chrono::seconds(10)) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + seconds);
   return context;

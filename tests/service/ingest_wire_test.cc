@@ -1,9 +1,8 @@
 // The parse-only mirrors in service/ingest_wire.proto must stay wire-compatible with the
 // public ingest messages: same field names and numbers, and a round trip keeps every value.
-#include "service/ingest_wire.pb.h"
-
 #include "gtest/gtest.h"
 #include "rollcall/v1/ingest_service.pb.h"
+#include "service/ingest_wire.pb.h"
 
 namespace rollcall::service {
 namespace {
@@ -26,8 +25,7 @@ void ExpectSameFields(const Descriptor* public_message, const Descriptor* mirror
 TEST(IngestWireTest, MirrorsHaveThePublicFields) {
   ExpectSameFields(v1::Event::descriptor(), wire::Event::descriptor());
   ExpectSameFields(v1::RecordEventRequest::descriptor(), wire::RecordEventRequest::descriptor());
-  ExpectSameFields(v1::StreamEventsRequest::descriptor(),
-                   wire::StreamEventsRequest::descriptor());
+  ExpectSameFields(v1::StreamEventsRequest::descriptor(), wire::StreamEventsRequest::descriptor());
 }
 
 TEST(IngestWireTest, PublicBytesParseIntoTheMirrorWithEveryValue) {

@@ -4,9 +4,9 @@
 // participants at 5 s, of which Load is the bulk.
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
