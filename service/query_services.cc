@@ -36,6 +36,19 @@ grpc::ServerUnaryReactor* Command(grpc::CallbackServerContext* context, Applier&
   return reactor;
 }
 
+// The date window and page size that ListParticipants and ListRooms requests share.
+template <typename Request, typename Query>
+absl::Status ParseListWindow(const Request& request, Query& query) {
+  ASSIGN_OR_RETURN(query.created_after,
+                   FromProto(request.date_created_after(), request.has_date_created_after(),
+                             "date_created_after"));
+  ASSIGN_OR_RETURN(query.created_before,
+                   FromProto(request.date_created_before(), request.has_date_created_before(),
+                             "date_created_before"));
+  ASSIGN_OR_RETURN(query.page_size, PageSize(request.page_size()));
+  return absl::OkStatus();
+}
+
 // The filter part of a list query, hashed into its page tokens.
 uint64_t FilterHash(absl::string_view scope, const std::vector<int>& statuses,
                     absl::string_view name, const std::optional<absl::Time>& after,
@@ -113,13 +126,7 @@ grpc::ServerUnaryReactor* ParticipantService::ListParticipants(
           state::ValidateText(request->identity(), state::kMaxIdentityBytes, "identity"));
       query.identity = request->identity();
     }
-    ASSIGN_OR_RETURN(query.created_after,
-                     FromProto(request->date_created_after(), request->has_date_created_after(),
-                               "date_created_after"));
-    ASSIGN_OR_RETURN(query.created_before,
-                     FromProto(request->date_created_before(), request->has_date_created_before(),
-                               "date_created_before"));
-    ASSIGN_OR_RETURN(query.page_size, PageSize(request->page_size()));
+    RETURN_IF_ERROR(ParseListWindow(*request, query));
     return applier_.Read([&](const state::Roster& roster) -> absl::Status {
       if (!request->room().empty()) {
         ASSIGN_OR_RETURN(
@@ -238,13 +245,7 @@ grpc::ServerUnaryReactor* RoomService::ListRooms(grpc::CallbackServerContext* co
           state::ValidateText(request->unique_name(), state::kMaxUniqueNameBytes, "unique_name"));
       query.unique_name = request->unique_name();
     }
-    ASSIGN_OR_RETURN(query.created_after,
-                     FromProto(request->date_created_after(), request->has_date_created_after(),
-                               "date_created_after"));
-    ASSIGN_OR_RETURN(query.created_before,
-                     FromProto(request->date_created_before(), request->has_date_created_before(),
-                               "date_created_before"));
-    ASSIGN_OR_RETURN(query.page_size, PageSize(request->page_size()));
+    RETURN_IF_ERROR(ParseListWindow(*request, query));
     const uint64_t filter = FilterHash(query.account_sid.ToString(), statuses, query.unique_name,
                                        query.created_after, query.created_before);
     if (!request->page_token().empty()) {
