@@ -70,6 +70,7 @@ void Applier::SetCommitListener(CommitListener listener) { listener_ = std::move
 
 void Applier::Start() {
   next_maintenance_ = clock_.Now();
+  completer_ = std::thread([this] { RunCompleter(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -79,6 +80,12 @@ void Applier::Stop() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  // The applier has handed over its last batch; the completer finishes them, then stops.
+  {
+    absl::MutexLock lock(&completion_mu_);
+    completer_stopping_ = true;
+  }
+  if (completer_.joinable()) completer_.join();
   // Anything submitted after the thread drained its last batch.
   std::vector<Work> left;
   {
@@ -154,6 +161,31 @@ void Applier::Run() {
   }
 }
 
+void Applier::RunCompleter() {
+  while (true) {
+    std::deque<Completion> ready;
+    {
+      absl::MutexLock lock(&completion_mu_);
+      auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(completion_mu_) {
+        return !completions_.empty() || completer_stopping_;
+      };
+      completion_mu_.Await(absl::Condition(&available));
+      if (completions_.empty()) return;  // stopping, and nothing is left
+      ready.swap(completions_);
+    }
+    for (Completion& completion : ready) Complete(std::move(completion));
+  }
+}
+
+void Applier::Complete(Completion completion) {
+  // Watchers first: a caller that has its acknowledgement and then starts watching "from now"
+  // must not be placed before its own change.
+  if (!completion.log.empty() && listener_) listener_(completion.log);
+  for (size_t i = 0; i < completion.done.size(); ++i) {
+    completion.done[i](std::move(completion.results[i]));
+  }
+}
+
 void Applier::ApplyBatch(std::vector<Work> batch) {
   const absl::Time now = clock_.Now();
   std::vector<std::vector<Result>> results(batch.size());
@@ -186,23 +218,36 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
     }
   }
 
+  Completion completion;
+  completion.done.reserve(batch.size());
+  for (Work& work : batch) completion.done.push_back(std::move(work.done));
+  bool write_failed = false;
   if (!applied.empty()) {
     if (absl::Status written = store_.Write(writer.batch()); !written.ok()) {
       spdlog::error("store write of {} revisions failed: {}", applied.size(), written.ToString());
       const absl::Status unavailable = absl::UnavailableError(
           absl::StrCat("the store could not durably write the batch: ", written.message()));
       for (size_t i = 0; i < batch.size(); ++i) {
-        batch[i].done(Failed(batch[i].inputs.size(), unavailable));
+        results[i] = Failed(batch[i].inputs.size(), unavailable);
       }
-      absl::MutexLock lock(&queue_mu_);
-      ++stats_.failed_writes;
-      return;
+      write_failed = true;
+    } else {
+      absl::WriterMutexLock lock(&roster_mu_);
+      for (const state::Outcome& outcome : applied) roster_.Commit(outcome);
+      completion.log = std::move(writer.batch().log);
     }
-    absl::WriterMutexLock lock(&roster_mu_);
-    for (const state::Outcome& outcome : applied) roster_.Commit(outcome);
   }
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
-  if (!applied.empty() && listener_) listener_(writer.batch().log);
+  // Through the completer even when failed: each caller's results arrive in submission order.
+  completion.results = std::move(results);
+  if (!completion.done.empty() || !completion.log.empty()) {
+    absl::MutexLock lock(&completion_mu_);
+    completions_.push_back(std::move(completion));
+  }
+  if (write_failed) {
+    absl::MutexLock lock(&queue_mu_);
+    ++stats_.failed_writes;
+    return;
+  }
   absl::MutexLock lock(&queue_mu_);
   if (inputs > 0 || !applied.empty()) ++stats_.batches;
   stats_.inputs += inputs;

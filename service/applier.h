@@ -1,8 +1,10 @@
 // Applier: the single writer (DESIGN.md §7). One thread owns every change to the roster:
 // RPCs Submit inputs; the thread takes everything queued, decides it as one batch against a
 // PendingRoster (each input sees those before it), writes the batch to the store with one
-// fsync (group commit), and only then commits it to the shared roster, completes the calls
-// and tells the commit listener. Readers use Read(), which never waits for an fsync.
+// fsync (group commit), and only then commits it to the shared roster. A second thread, the
+// completer, then tells the commit listener and completes the calls, in batch order, so the
+// applier goes on to the next batch meanwhile: building responses and fanning out to watchers
+// never holds up the writer. Readers use Read(), which never waits for an fsync.
 //
 // Timers (reconnect window, session limit, room timeouts) fire on this thread through the
 // same path, as do the maintenance sweeps (dedupe window, retention, change-log history).
@@ -11,6 +13,7 @@
 #ifndef ROLLCALL_SERVICE_APPLIER_H_
 #define ROLLCALL_SERVICE_APPLIER_H_
 
+#include <deque>
 #include <functional>
 #include <thread>
 #include <utility>
@@ -49,10 +52,12 @@ struct ApplierStats {
 class Applier {
  public:
   using Result = absl::StatusOr<state::Outcome>;
-  // Gets one result per submitted input, in order. Runs on the applier thread: keep it short.
+  // Gets one result per submitted input, in order. Runs on the completer thread, after the
+  // batch is durable and readable and after the commit listener has seen it.
   using Done = std::function<void(std::vector<Result>)>;
   // After each durable batch: its change-log entries in revision order (payload = serialized
-  // scope header + rollcall.v1.WatchResponse, see EncodeLogPayload). Runs on the applier thread.
+  // scope header + rollcall.v1.WatchResponse, see EncodeLogPayload). Runs on the completer
+  // thread, one batch at a time in revision order.
   using CommitListener = std::function<void(const std::vector<store::LogEntry>&)>;
 
   // `roster` must already hold what `store` holds (Store::Load).
@@ -85,7 +90,16 @@ class Applier {
     Done done;
   };
 
+  // What the completer does for one batch: the listener first, then every call's results.
+  struct Completion {
+    std::vector<store::LogEntry> log;
+    std::vector<Done> done;
+    std::vector<std::vector<Result>> results;
+  };
+
   void Run();
+  void RunCompleter();
+  void Complete(Completion completion);
   void ApplyBatch(std::vector<Work> batch);
   void Maintain(absl::Time now);
   absl::Duration UntilNextWake(absl::Time now) const;
@@ -109,7 +123,13 @@ class Applier {
   bool wake_ ABSL_GUARDED_BY(queue_mu_) = false;
   ApplierStats stats_ ABSL_GUARDED_BY(queue_mu_);
 
+  // Batches durable and committed, waiting for the completer, in order.
+  absl::Mutex completion_mu_;
+  std::deque<Completion> completions_ ABSL_GUARDED_BY(completion_mu_);
+  bool completer_stopping_ ABSL_GUARDED_BY(completion_mu_) = false;
+
   std::thread thread_;
+  std::thread completer_;
 };
 
 }  // namespace rollcall::service
