@@ -68,6 +68,11 @@ Applier::~Applier() { Stop(); }
 
 void Applier::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }
 
+void Applier::SetMetrics(Histogram* batch_inputs, Histogram* commit_seconds) {
+  batch_inputs_ = batch_inputs;
+  commit_seconds_ = commit_seconds;
+}
+
 void Applier::Start() {
   next_maintenance_ = clock_.Now();
   completer_ = std::thread([this] { RunCompleter(); });
@@ -222,8 +227,16 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
   completion.done.reserve(batch.size());
   for (Work& work : batch) completion.done.push_back(std::move(work.done));
   bool write_failed = false;
+  if (batch_inputs_ != nullptr && inputs + timers_fired > 0) {
+    batch_inputs_->Observe(static_cast<double>(inputs + timers_fired));
+  }
   if (!applied.empty()) {
-    if (absl::Status written = store_.Write(writer.batch()); !written.ok()) {
+    const absl::Time write_start = absl::Now();
+    absl::Status written = store_.Write(writer.batch());
+    if (commit_seconds_ != nullptr) {
+      commit_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - write_start));
+    }
+    if (!written.ok()) {
       spdlog::error("store write of {} revisions failed: {}", applied.size(), written.ToString());
       const absl::Status unavailable = absl::UnavailableError(
           absl::StrCat("the store could not durably write the batch: ", written.message()));

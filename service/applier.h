@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/convert.h"
+#include "service/metrics.h"
 #include "state/clock.h"
 #include "state/records.h"
 #include "state/room_machine.h"
@@ -68,6 +69,8 @@ class Applier {
   Applier& operator=(const Applier&) = delete;
 
   void SetCommitListener(CommitListener listener);
+  // Optional, before Start(): each group commit's input count and store write time.
+  void SetMetrics(Histogram* batch_inputs, Histogram* commit_seconds);
   void Start();
   // Completes what is queued, then stops the thread. Later submissions get UNAVAILABLE.
   void Stop();
@@ -111,6 +114,8 @@ class Applier {
   const Converter& converter_;
   const state::RoomMachine machine_;
   CommitListener listener_;
+  Histogram* batch_inputs_ = nullptr;
+  Histogram* commit_seconds_ = nullptr;
   absl::Time next_maintenance_;
 
   mutable absl::Mutex roster_mu_;

@@ -29,26 +29,42 @@ v1::EventOutcome OutcomeToProto(state::Disposition disposition) {
 // applier's batches full; the bound keeps one stream from queueing without limit.
 constexpr int kStreamReadAhead = 4;
 
+}  // namespace
+
 // One StreamEvents call. Reads run ahead of results by up to kStreamReadAhead messages;
 // responses are written one at a time, in request order. Deletes itself once gRPC is done
 // with it and no applier callback is outstanding.
 class StreamEventsReactor final
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  StreamEventsReactor(Applier& applier, const Converter& converter)
-      : applier_(applier), converter_(converter) {
+  StreamEventsReactor(IngestService& service, Applier& applier, const Converter& converter,
+                      ServiceMetrics& metrics)
+      : service_(service), applier_(applier), converter_(converter), metrics_(metrics) {
     absl::MutexLock lock(&mu_);
     StartReadLocked();
+  }
+
+  // Shutdown: read no more; once the responses owed are written, end with UNAVAILABLE even
+  // though a read is outstanding (it completes not ok). Events not acknowledged were not
+  // applied, and a resend of acknowledged ones is DUPLICATE, so the client just resends.
+  void Drain() {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+    half_closed_ = true;
+    end_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "the server is shutting down; resend what was not acknowledged");
+    MaybeFinishLocked();
   }
 
   void OnReadDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     reading_ = false;
-    if (!ok) {
+    if (!ok || draining_) {  // a message read while draining is left unacknowledged
       half_closed_ = true;
       MaybeFinishLocked();
       return;
     }
+    const absl::Time received = absl::Now();
     wire::StreamEventsRequest request;
     if (!ParseFrom(request_, &request)) {
       // Not even protobuf: nothing to attribute to an event, so the stream ends once the
@@ -59,7 +75,7 @@ class StreamEventsReactor final
       MaybeFinishLocked();
       return;
     }
-    Submit(request);
+    Submit(request, received);
     if (in_applier_ < kStreamReadAhead) StartReadLocked();
   }
 
@@ -82,6 +98,7 @@ class StreamEventsReactor final
   }
 
   void OnDone() override {
+    service_.Forget(this);
     bool last;
     {
       absl::MutexLock lock(&mu_);
@@ -101,11 +118,13 @@ class StreamEventsReactor final
 
   // Converts and submits one request's events. Malformed events get their error result here;
   // the rest go to the applier together.
-  void Submit(const wire::StreamEventsRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void Submit(const wire::StreamEventsRequest& request, absl::Time received)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto response = std::make_shared<v1::StreamEventsResponse>();
     const int count = request.events_size();
     std::vector<state::Input> inputs;
     std::vector<int> slots;  // result index of each submitted input
+    std::vector<int> types;  // event type of each submitted input, for the metrics
     for (int i = 0; i < count; ++i) {
       v1::EventResult* result = response->add_results();
       // The id is echoed as sent; a client matches results by position, and ids with
@@ -113,46 +132,54 @@ class StreamEventsReactor final
       if (state::IsCleanUtf8(request.events(i).event_id())) {
         result->set_event_id(request.events(i).event_id());
       }
+      const int type = request.events(i).type();
       if (count > kMaxEventsPerMessage) {
-        result->set_code(grpc::StatusCode::INVALID_ARGUMENT);
-        result->set_message(absl::StrCat("events: at most ", kMaxEventsPerMessage,
-                                         " events per message, got ", count));
+        const absl::Status too_many = absl::InvalidArgumentError(absl::StrCat(
+            "events: at most ", kMaxEventsPerMessage, " events per message, got ", count));
+        metrics_.CountEvent(type, too_many);
+        FillResult(converter_, too_many, result);
         continue;
       }
       absl::StatusOr<state::Event> event = converter_.FromProto(request.events(i), "event");
       if (!event.ok()) {
+        metrics_.CountEvent(type, event.status());
         FillResult(converter_, event.status(), result);
         continue;
       }
       inputs.emplace_back(*std::move(event));
       slots.push_back(i);
+      types.push_back(type);
     }
     responses_.emplace_back();
     Pending* pending = &responses_.back();
     pending->response = response;
     if (inputs.empty()) {
+      metrics_.ingest_latency().Observe(absl::ToDoubleSeconds(absl::Now() - received));
       pending->ready = true;
       WriteNextLocked();
       return;
     }
     ++in_applier_;
-    applier_.Submit(std::move(inputs), [this, pending, slots = std::move(slots)](
-                                           std::vector<Applier::Result> results) {
-      for (size_t k = 0; k < results.size(); ++k) {
-        FillResult(converter_, results[k], pending->response->mutable_results(slots[k]));
-      }
-      bool last;
-      {
-        absl::MutexLock lock(&mu_);
-        pending->ready = true;
-        --in_applier_;
-        WriteNextLocked();
-        StartReadLocked();
-        MaybeFinishLocked();
-        last = done_ && in_applier_ == 0;
-      }
-      if (last) delete this;
-    });
+    applier_.Submit(
+        std::move(inputs), [this, pending, received, slots = std::move(slots),
+                            types = std::move(types)](std::vector<Applier::Result> results) {
+          for (size_t k = 0; k < results.size(); ++k) {
+            metrics_.CountEvent(types[k], results[k]);
+            FillResult(converter_, results[k], pending->response->mutable_results(slots[k]));
+          }
+          metrics_.ingest_latency().Observe(absl::ToDoubleSeconds(absl::Now() - received));
+          bool last;
+          {
+            absl::MutexLock lock(&mu_);
+            pending->ready = true;
+            --in_applier_;
+            WriteNextLocked();
+            StartReadLocked();
+            MaybeFinishLocked();
+            last = done_ && in_applier_ == 0;
+          }
+          if (last) delete this;
+        });
   }
 
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -166,7 +193,7 @@ class StreamEventsReactor final
   }
 
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || reading_ || writing_ || in_applier_ > 0) return;
+    if (finished_ || (reading_ && !draining_) || writing_ || in_applier_ > 0) return;
     if (broken_) {
       finished_ = true;
       Finish(grpc::Status::CANCELLED);
@@ -181,8 +208,10 @@ class StreamEventsReactor final
     bool ready = false;
   };
 
+  IngestService& service_;
   Applier& applier_;
   const Converter& converter_;
+  ServiceMetrics& metrics_;
   absl::Mutex mu_;
   grpc::ByteBuffer request_ ABSL_GUARDED_BY(mu_);
   grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);       // the response being written
@@ -195,9 +224,8 @@ class StreamEventsReactor final
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
-
-}  // namespace
 
 void FillResult(const Converter& converter, const Applier::Result& result, v1::EventResult* out) {
   if (!result.ok()) {
@@ -215,41 +243,62 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
                                                      const grpc::ByteBuffer* request_bytes,
                                                      grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const absl::Time received = absl::Now();
   wire::RecordEventRequest request;
   if (!ParseFrom(*request_bytes, &request)) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  "request: is not a RecordEventRequest message"));
     return reactor;
   }
+  const int type = request.event().type();
   absl::StatusOr<state::Event> event = converter_.FromProto(request.event(), "event");
   if (!event.ok()) {
+    metrics_.CountEvent(type, event.status());
+    metrics_.ingest_latency().Observe(absl::ToDoubleSeconds(absl::Now() - received));
     reactor->Finish(ToGrpcStatus(event.status()));
     return reactor;
   }
   std::vector<state::Input> inputs;
   inputs.emplace_back(*std::move(event));
-  applier_.Submit(std::move(inputs),
-                  [this, reactor, response_bytes](std::vector<Applier::Result> results) {
-                    const Applier::Result& result = results.front();
-                    if (!result.ok()) {
-                      reactor->Finish(ToGrpcStatus(result.status()));
-                      return;
-                    }
-                    v1::RecordEventResponse response;
-                    response.set_outcome(OutcomeToProto(result->disposition));
-                    response.set_revision(result->revision);
-                    if (result->participant) {
-                      converter_.ToProto(*result->participant, response.mutable_participant());
-                    }
-                    *response_bytes = Serialize(response);
-                    reactor->Finish(grpc::Status::OK);
-                  });
+  applier_.Submit(std::move(inputs), [this, reactor, response_bytes, type,
+                                      received](std::vector<Applier::Result> results) {
+    const Applier::Result& result = results.front();
+    metrics_.CountEvent(type, result);
+    metrics_.ingest_latency().Observe(absl::ToDoubleSeconds(absl::Now() - received));
+    if (!result.ok()) {
+      reactor->Finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    v1::RecordEventResponse response;
+    response.set_outcome(OutcomeToProto(result->disposition));
+    response.set_revision(result->revision);
+    if (result->participant) {
+      converter_.ToProto(*result->participant, response.mutable_participant());
+    }
+    *response_bytes = Serialize(response);
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::StreamEvents(
     grpc::CallbackServerContext* /*context*/) {
-  return new StreamEventsReactor(applier_, converter_);
+  auto* reactor = new StreamEventsReactor(*this, applier_, converter_, metrics_);
+  absl::MutexLock lock(&streams_mu_);
+  streams_.insert(reactor);
+  if (draining_) reactor->Drain();
+  return reactor;
+}
+
+void IngestService::Drain() {
+  absl::MutexLock lock(&streams_mu_);
+  draining_ = true;
+  for (StreamEventsReactor* stream : streams_) stream->Drain();
+}
+
+void IngestService::Forget(StreamEventsReactor* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  streams_.erase(stream);
 }
 
 }  // namespace rollcall::service

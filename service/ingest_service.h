@@ -7,11 +7,17 @@
 #ifndef ROLLCALL_SERVICE_INGEST_SERVICE_H_
 #define ROLLCALL_SERVICE_INGEST_SERVICE_H_
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 #include "rollcall/v1/ingest_service.grpc.pb.h"
 #include "service/applier.h"
 #include "service/convert.h"
+#include "service/server_metrics.h"
 
 namespace rollcall::service {
+
+class StreamEventsReactor;
 
 inline constexpr int kMaxEventsPerMessage = 1000;
 
@@ -19,8 +25,8 @@ class IngestService final
     : public v1::IngestService::WithRawCallbackMethod_RecordEvent<
           v1::IngestService::WithRawCallbackMethod_StreamEvents<v1::IngestService::Service>> {
  public:
-  IngestService(Applier& applier, const Converter& converter)
-      : applier_(applier), converter_(converter) {}
+  IngestService(Applier& applier, const Converter& converter, ServiceMetrics& metrics)
+      : applier_(applier), converter_(converter), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* RecordEvent(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request,
@@ -28,9 +34,20 @@ class IngestService final
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamEvents(
       grpc::CallbackServerContext* context) override;
 
+  // Shutdown: every open StreamEvents call writes the responses it owes and ends UNAVAILABLE
+  // (media servers hold these streams open for good, so they would otherwise run into the
+  // shutdown deadline and be cancelled). Streams opened later end at once.
+  void Drain();
+  // A stream is done (called by the stream).
+  void Forget(StreamEventsReactor* stream);
+
  private:
   Applier& applier_;
   const Converter& converter_;
+  ServiceMetrics& metrics_;
+  absl::Mutex streams_mu_;
+  absl::flat_hash_set<StreamEventsReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
+  bool draining_ ABSL_GUARDED_BY(streams_mu_) = false;
 };
 
 // Fills an EventResult (or a RecordEventResponse) from a machine result.

@@ -51,6 +51,13 @@ ABSL_FLAG(absl::Duration, keepalive_time, absl::Minutes(1), "HTTP/2 keepalive pi
 ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "Largest gRPC message accepted or sent");
 ABSL_FLAG(std::string, log_format, "text", "text or json");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
+ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
+          "At SIGTERM, serve this long with readiness NOT_SERVING before draining");
+ABSL_FLAG(int32_t, metrics_port, 9090,
+          "Prometheus metrics at http://<--listen host>:<port>/metrics; 0 picks a free port, "
+          "negative disables");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "If set, the bound metrics port is written here once serving");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once serving");
 
 namespace {
@@ -81,7 +88,10 @@ std::vector<std::string> WithEnvironment(int argc, char** argv) {
                                        "max_message_bytes",
                                        "log_format",
                                        "log_level",
-                                       "port_file"};
+                                       "port_file",
+                                       "metrics_port",
+                                       "drain_delay",
+                                       "metrics_port_file"};
   std::vector<std::string> args = {argv[0]};
   for (const char* flag : kFlags) {
     const std::string variable = absl::StrCat("ROLLCALL_", absl::AsciiStrToUpper(flag));
@@ -138,6 +148,14 @@ void SetUpLogging(const std::string& format, const std::string& level) {
   }
 }
 
+// Written whole or not at all (rename), so a reader never sees half a number.
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  const std::string temp = path + ".tmp";
+  std::ofstream(temp) << port << "\n";
+  std::rename(temp.c_str(), path.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -183,6 +201,8 @@ int main(int argc, char** argv) {
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
   if (options.limits.max_room_participants < 1) {
     spdlog::critical("--max_room_participants: must be at least 1");
     return 2;
@@ -194,11 +214,9 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start: {}", server.status().ToString());
     return 1;
   }
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
-    const std::string temp = port_file + ".tmp";
-    std::ofstream(temp) << (*server)->port() << "\n";
-    std::rename(temp.c_str(), port_file.c_str());
-  }
+  // The metrics port first: a test that sees the gRPC port file may read both.
+  WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), (*server)->metrics_port());
+  WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
 
   int signal = 0;
   sigwait(&signals, &signal);

@@ -6,8 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/ingest_service.h"
+#include "service/metrics_http.h"
 #include "service/query_services.h"
 #include "service/random_ids.h"
+#include "service/server_metrics.h"
 #include "spdlog/spdlog.h"
 #include "state/clock.h"
 #include "state/status_macros.h"
@@ -19,8 +21,52 @@ namespace rollcall::service {
 inline constexpr const char* kLiveness = "liveness";
 inline constexpr const char* kReadiness = "readiness";
 
+// The host part of a gRPC listen address ("0.0.0.0:50051", "[::]:50051", "localhost:0").
+std::string ListenHost(const std::string& address) {
+  std::string host = address;
+  if (const size_t colon = host.rfind(':'); colon != std::string::npos) host.resize(colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host.empty() ? "0.0.0.0" : host;
+}
+
+// Gauges and counters read from the running parts at scrape time.
+void RegisterGauges(Applier& applier, WatchHub& hub, store::Store& store, ServiceMetrics& metrics) {
+  MetricsRegistry& registry = metrics.registry();
+  applier.SetMetrics(&metrics.batch_inputs(), &metrics.commit_latency());
+  registry.AddGauge("rollcall_revision", "The newest durable revision",
+                    [&store] { return static_cast<double>(store.revision()); });
+  registry.AddGauge("rollcall_rooms_active", "Rooms in progress", [&applier] {
+    return applier.Read([](const state::Roster& roster) {
+      return static_cast<double>(roster.in_progress_room_count());
+    });
+  });
+  registry.AddGauge("rollcall_participants_active", "Participants connected or reconnecting",
+                    [&applier] {
+                      return applier.Read([](const state::Roster& roster) {
+                        return static_cast<double>(roster.active_participant_count());
+                      });
+                    });
+  registry.AddGauge("rollcall_watchers", "Open Watch streams",
+                    [&hub] { return static_cast<double>(hub.stats().watchers); });
+  registry.AddCounterFunction(
+      "rollcall_watch_slow_terminations_total",
+      "Watch streams ended RESOURCE_EXHAUSTED for falling too far behind",
+      [&hub] { return static_cast<double>(hub.stats().slow_terminations); });
+  registry.AddCounterFunction(
+      "rollcall_applier_failed_writes_total",
+      "Group commits the store could not write (nothing was applied)",
+      [&applier] { return static_cast<double>(applier.stats().failed_writes); });
+  registry.AddCounterFunction(
+      "rollcall_timers_fired_total",
+      "Timers fired (reconnect window, session limit, room timeouts)",
+      [&applier] { return static_cast<double>(applier.stats().timers_fired); });
+}
+
 struct Server::Parts {
   ServerOptions options;
+  ServiceMetrics metrics;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<state::Roster> roster;
   RandomIds ids;
@@ -33,6 +79,7 @@ struct Server::Parts {
   std::unique_ptr<ParticipantService> participants;
   std::unique_ptr<RoomService> rooms;
   std::unique_ptr<grpc::Server> grpc_server;
+  std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
   bool shut_down = false;
 };
@@ -72,7 +119,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         hub->Publish(entries);
       });
   parts->watch = std::make_unique<WatchService>(*parts->watch_hub);
-  parts->ingest = std::make_unique<IngestService>(*parts->applier, *parts->converter);
+  parts->ingest =
+      std::make_unique<IngestService>(*parts->applier, *parts->converter, parts->metrics);
+  RegisterGauges(*parts->applier, *parts->watch_hub, *parts->store, parts->metrics);
   parts->participants = std::make_unique<ParticipantService>(*parts->applier, *parts->converter);
   parts->rooms = std::make_unique<RoomService>(*parts->applier, *parts->converter);
 
@@ -99,6 +148,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(parts->metrics.RpcCounter());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+
+  if (options.metrics_port >= 0) {
+    ASSIGN_OR_RETURN(parts->metrics_http,
+                     MetricsHttpServer::Start(ListenHost(options.listen_address),
+                                              options.metrics_port, parts->metrics.registry()));
+  }
 
   parts->applier->Start();
   parts->grpc_server = builder.BuildAndStart();
@@ -111,8 +169,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   health->SetServingStatus(true);
   health->SetServingStatus(kLiveness, true);
   health->SetServingStatus(kReadiness, true);
-  spdlog::info("rollcalld serving on port {} (store {}, data {})", parts->port, options.store,
-               options.data_dir);
+  spdlog::info("rollcalld serving on port {} (store {}, data {}, metrics {})", parts->port,
+               options.store, options.data_dir,
+               parts->metrics_http ? absl::StrCat("port ", parts->metrics_http->port()) : "off");
   return std::unique_ptr<Server>(new Server(std::move(parts)));
 }
 
@@ -121,6 +180,10 @@ Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Server::~Server() { Shutdown(absl::Seconds(5)); }
 
 int Server::port() const { return parts_->port; }
+
+int Server::metrics_port() const {
+  return parts_->metrics_http ? parts_->metrics_http->port() : -1;
+}
 
 Applier& Server::applier() { return *parts_->applier; }
 
@@ -132,12 +195,20 @@ void Server::Shutdown(absl::Duration grace) {
   spdlog::info("shutting down: readiness NOT_SERVING, {} for in-flight calls",
                absl::FormatDuration(grace));
   parts_->grpc_server->GetHealthCheckService()->SetServingStatus(kReadiness, false);
+  if (parts_->options.drain_delay > absl::ZeroDuration()) {
+    spdlog::info("still serving for {} (--drain_delay)",
+                 absl::FormatDuration(parts_->options.drain_delay));
+    absl::SleepFor(parts_->options.drain_delay);
+  }
   parts_->watch_hub->Shutdown();
+  parts_->ingest->Drain();
   parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   parts_->applier->Stop();
   if (absl::Status flushed = parts_->store->Flush(); !flushed.ok()) {
     spdlog::error("store flush failed: {}", flushed.ToString());
   }
+  // Last: metrics stay scrapable through the drain.
+  if (parts_->metrics_http) parts_->metrics_http->Stop();
   spdlog::info("shut down at revision {}", parts_->store->revision());
 }
 

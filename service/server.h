@@ -31,6 +31,12 @@ struct ServerOptions {
   absl::Duration max_connection_age_grace = absl::Minutes(5);
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Prometheus /metrics over HTTP on the listen address's host; 0 picks a port, < 0 is off.
+  int metrics_port = -1;
+  // After readiness turns NOT_SERVING at shutdown, keep serving this long before ending watch
+  // streams and refusing new calls, so load balancers see the change first (0: no wait; on
+  // Kubernetes the preStop sleep does this job).
+  absl::Duration drain_delay = absl::ZeroDuration();
 };
 
 class Server {
@@ -39,8 +45,11 @@ class Server {
   ~Server();
 
   int port() const;
-  // Graceful stop: readiness NOT_SERVING, watch streams end UNAVAILABLE, in-flight calls get
-  // up to `grace` to finish, the applier drains, the store flushes.
+  // The bound metrics port, or -1 when metrics are off.
+  int metrics_port() const;
+  // Graceful stop: readiness NOT_SERVING (still serving for options.drain_delay), watch
+  // streams end UNAVAILABLE, in-flight calls get up to `grace` to finish, the applier drains,
+  // the store flushes.
   void Shutdown(absl::Duration grace);
 
   Applier& applier();

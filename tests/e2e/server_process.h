@@ -69,6 +69,8 @@ class ServerProcess {
 
   std::string data_dir() const { return dir_.path() + "/data"; }
   int port() const { return port_; }
+  // The Prometheus /metrics port (-1 if metrics are off, e.g. by a --metrics_port flag).
+  int metrics_port() const { return metrics_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   pid_t pid() const { return pid_; }
   std::string log_path() const { return dir_.path() + "/rollcalld.log"; }
@@ -78,9 +80,15 @@ class ServerProcess {
   // does not come up in time.
   bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
     const std::string port_file = dir_.path() + "/port";
+    const std::string metrics_port_file = dir_.path() + "/metrics_port";
     std::filesystem::remove(port_file);
-    std::vector<std::string> args = {ROLLCALLD_PATH, "--listen=127.0.0.1:0",
-                                     "--port_file=" + port_file, "--data_dir=" + data_dir(),
+    std::filesystem::remove(metrics_port_file);
+    std::vector<std::string> args = {ROLLCALLD_PATH,
+                                     "--listen=127.0.0.1:0",
+                                     "--port_file=" + port_file,
+                                     "--metrics_port=0",
+                                     "--metrics_port_file=" + metrics_port_file,
+                                     "--data_dir=" + data_dir(),
                                      "--shutdown_grace=10s"};
     args.insert(args.end(), flags_.begin(), flags_.end());
     pid_ = fork();
@@ -101,6 +109,9 @@ class ServerProcess {
         },
         timeout);
     EXPECT_TRUE(up) << "rollcalld did not start; log:\n" << Log();
+    // Written before the gRPC port file.
+    metrics_port_ = -1;
+    if (up) std::ifstream(metrics_port_file) >> metrics_port_;
     channel_.reset();
     return up;
   }
@@ -158,6 +169,7 @@ class ServerProcess {
   std::vector<std::string> flags_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int metrics_port_ = -1;
   std::shared_ptr<grpc::Channel> channel_;
   mutable int unique_ = 0;
 };

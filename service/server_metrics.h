@@ -1,0 +1,52 @@
+// ServiceMetrics: what rollcalld exports at /metrics (DESIGN.md §9), in one place. Every name
+// is listed in docs/operations.md with what it means.
+#ifndef ROLLCALL_SERVICE_SERVER_METRICS_H_
+#define ROLLCALL_SERVICE_SERVER_METRICS_H_
+
+#include <grpcpp/support/server_interceptor.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "service/metrics.h"
+#include "state/records.h"
+
+namespace rollcall::service {
+
+class ServiceMetrics {
+ public:
+  ServiceMetrics();
+
+  MetricsRegistry& registry() { return registry_; }
+  const MetricsRegistry& registry() const { return registry_; }
+
+  // rollcall_events_total{type, outcome}: one per ingested event. `type` is the wire value
+  // (unknown ones count as "unknown"); outcome is applied/duplicate/ignored or the error code.
+  void CountEvent(int type, const absl::StatusOr<state::Outcome>& result);
+  void CountEvent(int type, const absl::Status& rejected);
+
+  // rollcall_ingest_latency_seconds: a RecordEvent call or a StreamEvents message, from
+  // receipt to its response being ready (durable and applied).
+  Histogram& ingest_latency() { return ingest_latency_; }
+  // rollcall_applier_batch_inputs, rollcall_applier_commit_seconds: each group commit.
+  Histogram& batch_inputs() { return batch_inputs_; }
+  Histogram& commit_latency() { return commit_latency_; }
+
+  // Counts rollcall_rpcs_total{method, code} for every RPC the server answers.
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcCounter();
+
+ private:
+  MetricsRegistry registry_;
+  CounterFamily& events_;
+  CounterFamily& rpcs_;
+  Histogram& ingest_latency_;
+  Histogram& batch_inputs_;
+  Histogram& commit_latency_;
+};
+
+// The label of a status code: "ok", "invalid_argument", ...
+std::string CodeLabel(absl::StatusCode code);
+
+}  // namespace rollcall::service
+
+#endif  // ROLLCALL_SERVICE_SERVER_METRICS_H_
