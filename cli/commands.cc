@@ -189,6 +189,24 @@ int ListPages(CommandEnv& env, Request request, bool all, Call call, Records rec
   }
 }
 
+// --created-after, --created-before and --page-size of a List request (both Lists have them).
+template <typename Request>
+absl::Status ParseListWindow(const ParsedArgs& args, Request& request) {
+  absl::Status s = OptionalFlag(args, "--created-after", ParseTimeValue, [&request](absl::Time t) {
+    SetTimestamp(t, request.mutable_date_created_after());
+  });
+  if (s.ok()) {
+    s = OptionalFlag(args, "--created-before", ParseTimeValue, [&request](absl::Time t) {
+      SetTimestamp(t, request.mutable_date_created_before());
+    });
+  }
+  if (s.ok()) {
+    s = OptionalFlag(args, "--page-size", ParseInt32,
+                     [&request](int32_t n) { request.set_page_size(n); });
+  }
+  return s;
+}
+
 // ---------------------------------------------------------------------------------------
 // event connect | reconnecting | reconnected | disconnect
 
@@ -287,20 +305,7 @@ int RunParticipantsList(const ParsedArgs& args, CommandEnv& env) {
       [&request](const std::vector<v1::ParticipantStatus>& statuses) {
         for (v1::ParticipantStatus st : statuses) request.add_statuses(st);
       });
-  if (s.ok()) {
-    s = OptionalFlag(args, "--created-after", ParseTimeValue, [&request](absl::Time t) {
-      SetTimestamp(t, request.mutable_date_created_after());
-    });
-  }
-  if (s.ok()) {
-    s = OptionalFlag(args, "--created-before", ParseTimeValue, [&request](absl::Time t) {
-      SetTimestamp(t, request.mutable_date_created_before());
-    });
-  }
-  if (s.ok()) {
-    s = OptionalFlag(args, "--page-size", ParseInt32,
-                     [&request](int32_t n) { request.set_page_size(n); });
-  }
+  if (s.ok()) s = ParseListWindow(args, request);
   if (!s.ok()) return env.UsageError(s);
 
   auto stub = v1::ParticipantService::NewStub(env.channel());
@@ -448,20 +453,7 @@ int RunRoomsList(const ParsedArgs& args, CommandEnv& env) {
       [&request](const std::vector<v1::RoomStatus>& statuses) {
         for (v1::RoomStatus st : statuses) request.add_statuses(st);
       });
-  if (s.ok()) {
-    s = OptionalFlag(args, "--created-after", ParseTimeValue, [&request](absl::Time t) {
-      SetTimestamp(t, request.mutable_date_created_after());
-    });
-  }
-  if (s.ok()) {
-    s = OptionalFlag(args, "--created-before", ParseTimeValue, [&request](absl::Time t) {
-      SetTimestamp(t, request.mutable_date_created_before());
-    });
-  }
-  if (s.ok()) {
-    s = OptionalFlag(args, "--page-size", ParseInt32,
-                     [&request](int32_t n) { request.set_page_size(n); });
-  }
+  if (s.ok()) s = ParseListWindow(args, request);
   if (!s.ok()) return env.UsageError(s);
 
   auto stub = v1::RoomService::NewStub(env.channel());
