@@ -400,6 +400,9 @@ class IngestDriver::StreamCall final : public GenericStream {
       }
     }
     in_flight_.clear();
+    // Open loop: messages that came due but were never written (the stream was at its depth
+    // when the run ended) are shed, like unary ops over max_outstanding.
+    driver_.shed_.fetch_add(static_cast<int64_t>(credits_.size()) * driver_.options_.batch);
     driver_.Leave();
   }
 

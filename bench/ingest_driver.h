@@ -112,7 +112,8 @@ class IngestDriver {
   // Cancels the streams (unary calls end by their deadline).
   void Cancel();
 
-  int64_t shed() const { return shed_.load(); }        // open loop: not sent, too many outstanding
+  // Open loop: ops due but not sent, because too many were outstanding.
+  int64_t shed() const { return shed_.load(); }
   int64_t starved() const { return starved_.load(); }  // open loop: due, but no op was ready
   int64_t stream_failures() const { return stream_failures_.load(); }
 
