@@ -17,12 +17,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start() {  # start NAME COMMAND...
+start() {  # start NAME COMMAND...: on port 0, and wait until it serves (or fail fast)
   local name=$1
   shift
   rm -f "$work/$name.port"
   "$@" --listen=127.0.0.1:0 --port_file="$work/$name.port" >>"$work/$name.log" 2>&1 &
   pid[$name]=$!
+  for _ in $(seq 600); do
+    [[ -s "$work/$name.port" ]] && return 0
+    if ! kill -0 "${pid[$name]}" 2>/dev/null; then
+      echo "$name exited at start:"
+      cat "$work/$name.log"
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "$name did not serve within 60 s:"
+  cat "$work/$name.log"
+  exit 1
 }
 stop() {  # stop NAME: SIGTERM, and the exit status must be 0
   local name=$1
@@ -48,7 +60,9 @@ run() {  # run SERVER CASE ARGS...: one report, checked
 }
 
 start baseline "$baseline"
-start rollcall "$rollcalld" --data_dir="$work/data" --log_level=warn
+# --metrics_port=0: a free port, so parallel tests and servers do not collide on the default.
+rollcall_flags=(--data_dir="$work/data" --log_level=warn --metrics_port=0)
+start rollcall "$rollcalld" "${rollcall_flags[@]}"
 for server in baseline rollcall; do
   run "$server" stream_ingest --workload=join_storm --ingest=stream --streams=2 --batch=50
   run "$server" unary_ingest --workload=join_storm --ingest=unary --in_flight=8
@@ -69,7 +83,7 @@ for server in baseline rollcall; do
   stop "$server"
   started=$(date +%s%N)
   if [[ $server == rollcall ]]; then
-    start rollcall "$rollcalld" --data_dir="$work/data" --log_level=warn
+    start rollcall "$rollcalld" "${rollcall_flags[@]}"
   else
     start baseline "$baseline"
   fi
