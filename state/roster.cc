@@ -37,8 +37,8 @@ const Participant* Roster::FindParticipant(const Sid& participant_sid) const {
 
 const Participant* Roster::FindActiveByIdentity(const Sid& room_sid,
                                                 absl::string_view identity) const {
-  auto it = active_by_identity_.find(NameKey(room_sid, std::string(identity)));
-  return it == active_by_identity_.end() ? nullptr : FindParticipant(it->second);
+  auto it = active_by_identity_.find(IdentityKey{room_sid, identity});
+  return it == active_by_identity_.end() ? nullptr : *it;
 }
 
 RoomActivity Roster::Activity(const Sid& room_sid) const {
@@ -55,8 +55,8 @@ std::vector<const Participant*> Roster::ActiveParticipants(const Sid& room_sid) 
 }
 
 const DedupeEntry* Roster::FindDedupe(const Sid& account_sid, absl::string_view event_id) const {
-  auto it = dedupe_.find(NameKey(account_sid, std::string(event_id)));
-  return it == dedupe_.end() ? nullptr : &it->second;
+  auto it = dedupe_.find(EventKey{account_sid, event_id});
+  return it == dedupe_.end() ? nullptr : &*it;
 }
 
 std::optional<Timer> Roster::NextTimer() const {
@@ -208,14 +208,14 @@ void Roster::Upsert(const Participant& participant) {
   const bool was_active = !inserted && stored.active();
   if (!inserted) {
     RemoveTimers(TimersOf(stored));
-    if (was_active) active_by_identity_.erase(NameKey(stored.room_sid, stored.identity));
+    if (was_active) active_by_identity_.erase(&stored);
     stored = participant;
   } else {
     participants_by_account_.insert(
         {participant.account_sid, participant.date_created, participant.sid});
     participants_by_room_.insert({participant.room_sid, participant.date_created, participant.sid});
   }
-  if (stored.active()) active_by_identity_[NameKey(stored.room_sid, stored.identity)] = stored.sid;
+  if (stored.active()) active_by_identity_.insert(&stored);
   AddTimers(TimersOf(stored));
 
   const bool is_active = stored.active();
@@ -267,23 +267,22 @@ void Roster::Upsert(const Room& room) {
 }
 
 void Roster::RememberEvent(const DedupeEntry& entry) {
-  NameKey key(entry.account_sid, entry.event_id);
-  if (auto it = dedupe_.find(key); it != dedupe_.end()) {
-    dedupe_order_.erase({it->second.recorded_at, key});
+  if (auto it = dedupe_.find(entry); it != dedupe_.end()) {
+    dedupe_order_.erase({it->recorded_at, &*it});
+    dedupe_.erase(it);
   }
-  dedupe_order_.insert({entry.recorded_at, key});
-  dedupe_.insert_or_assign(std::move(key), entry);
+  const DedupeEntry& stored = *dedupe_.insert(entry).first;
+  dedupe_order_.insert({stored.recorded_at, &stored});
 }
 
 std::vector<DedupeEntry> Roster::ExpireDedupe(absl::Time cutoff) {
   std::vector<DedupeEntry> expired;
   while (!dedupe_order_.empty() && dedupe_order_.begin()->first < cutoff) {
     auto oldest = dedupe_order_.begin();
-    if (auto it = dedupe_.find(oldest->second); it != dedupe_.end()) {
-      expired.push_back(std::move(it->second));
-      dedupe_.erase(it);
-    }
+    auto it = dedupe_.find(*oldest->second);
     dedupe_order_.erase(oldest);
+    expired.push_back(*it);
+    dedupe_.erase(it);
   }
   return expired;
 }

@@ -19,6 +19,10 @@
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/container/node_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "state/limits.h"
@@ -127,22 +131,88 @@ class Roster final : public RosterView {
   // Recomputes a room's timers around `mutate`, which may change the room or its activity.
   void UpdateRoomTimers(const Sid& room_sid, const std::function<void()>& mutate);
 
+  // Index entries that point at records instead of copying their keys. The pointed-to
+  // containers are node-based, so pointers stay valid until the record is erased.
+  //
+  // (room_sid, identity) of an active participant, or its record.
+  struct IdentityKey {
+    const Sid& room_sid;
+    absl::string_view identity;
+  };
+  struct IdentityHash {
+    using is_transparent = void;
+    size_t operator()(const IdentityKey& key) const {
+      return absl::Hash<std::pair<Sid, absl::string_view>>()({key.room_sid, key.identity});
+    }
+    size_t operator()(const Participant* p) const {
+      return (*this)(IdentityKey{p->room_sid, p->identity});
+    }
+  };
+  struct IdentityEq {
+    using is_transparent = void;
+    static IdentityKey Key(const IdentityKey& key) { return key; }
+    static IdentityKey Key(const Participant* p) { return {p->room_sid, p->identity}; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      const IdentityKey x = Key(a);
+      const IdentityKey y = Key(b);
+      return x.room_sid == y.room_sid && x.identity == y.identity;
+    }
+  };
+  // (account_sid, event_id) of a remembered event, or its entry.
+  struct EventKey {
+    const Sid& account_sid;
+    absl::string_view event_id;
+  };
+  struct EventHash {
+    using is_transparent = void;
+    size_t operator()(const EventKey& key) const {
+      return absl::Hash<std::pair<Sid, absl::string_view>>()({key.account_sid, key.event_id});
+    }
+    size_t operator()(const DedupeEntry& e) const {
+      return (*this)(EventKey{e.account_sid, e.event_id});
+    }
+  };
+  struct EventEq {
+    using is_transparent = void;
+    static EventKey Key(const EventKey& key) { return key; }
+    static EventKey Key(const DedupeEntry& e) { return {e.account_sid, e.event_id}; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      const EventKey x = Key(a);
+      const EventKey y = Key(b);
+      return x.account_sid == y.account_sid && x.event_id == y.event_id;
+    }
+  };
+  // Expiry order of remembered events: by recorded_at, ties by address (any fixed order will
+  // do; the entries are all expired together).
+  struct ExpiryLess {
+    bool operator()(const std::pair<absl::Time, const DedupeEntry*>& a,
+                    const std::pair<absl::Time, const DedupeEntry*>& b) const {
+      if (a.first != b.first) return a.first < b.first;
+      return std::less<>()(a.second, b.second);
+    }
+  };
+
   Limits limits_;
   uint64_t revision_ = 0;
   size_t active_total_ = 0;
 
-  absl::flat_hash_map<Sid, Participant> participants_;
+  // Node-based: a record's address is stable (active_by_identity_ points at them).
+  absl::node_hash_map<Sid, Participant> participants_;
   absl::flat_hash_map<Sid, Room> rooms_;
   absl::flat_hash_map<Sid, RoomActivity> activity_;
   absl::flat_hash_map<NameKey, Sid> in_progress_by_name_;  // (account, unique_name) -> room
-  absl::flat_hash_map<NameKey, Sid> active_by_identity_;   // (room, identity) -> participant
+  // Active participants by (room, identity).
+  absl::flat_hash_set<const Participant*, IdentityHash, IdentityEq> active_by_identity_;
   absl::btree_set<OrderKey> participants_by_account_;
   absl::btree_set<OrderKey> participants_by_room_;
   absl::btree_set<OrderKey> rooms_by_account_;
   absl::btree_set<Timer> timers_;
-  absl::flat_hash_map<NameKey, DedupeEntry> dedupe_;  // (account, event_id) -> entry
-  // (recorded_at, key), for expiry: ordered by time, whatever order entries arrive in.
-  absl::btree_set<std::pair<absl::Time, NameKey>> dedupe_order_;
+  // Remembered events by (account, event_id); node-based, so dedupe_order_ can point at them.
+  absl::node_hash_set<DedupeEntry, EventHash, EventEq> dedupe_;
+  // For expiry: ordered by time, whatever order entries arrive in.
+  absl::btree_set<std::pair<absl::Time, const DedupeEntry*>, ExpiryLess> dedupe_order_;
 };
 
 }  // namespace rollcall::state
