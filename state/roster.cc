@@ -207,16 +207,16 @@ void Roster::Upsert(const Participant& participant) {
   Participant& stored = it->second;
   const bool was_active = !inserted && stored.active();
   if (!inserted) {
-    RemoveTimers(TimersOf(stored));
+    if (!restoring_) RemoveTimers(TimersOf(stored));
     if (was_active) active_by_identity_.erase(&stored);
     stored = participant;
-  } else {
+  } else if (!restoring_) {  // else FinishRestore builds the order indexes in one pass
     participants_by_account_.insert(
         {participant.account_sid, participant.date_created, participant.sid});
     participants_by_room_.insert({participant.room_sid, participant.date_created, participant.sid});
   }
   if (stored.active()) active_by_identity_.insert(&stored);
-  AddTimers(TimersOf(stored));
+  if (!restoring_) AddTimers(TimersOf(stored));
 
   const bool is_active = stored.active();
   // An inactive record changed later (anonymized) moves last_departure too, as Restore and
@@ -225,7 +225,7 @@ void Roster::Upsert(const Participant& participant) {
   const bool later_departure = !is_active && (!departed || stored.date_updated > *departed);
   if (inserted || was_active != is_active || later_departure) {
     const bool created = inserted;  // lambdas cannot capture structured bindings before C++20
-    UpdateRoomTimers(stored.room_sid, [&] {
+    auto update_activity = [&] {
       RoomActivity& activity = activity_[stored.room_sid];
       if (created) ++activity.sessions;
       if (is_active && !was_active) {
@@ -239,12 +239,17 @@ void Roster::Upsert(const Participant& participant) {
           (!activity.last_departure || stored.date_updated > *activity.last_departure)) {
         activity.last_departure = stored.date_updated;
       }
-    });
+    };
+    if (restoring_) {
+      update_activity();  // timers are derived once, in FinishRestore
+    } else {
+      UpdateRoomTimers(stored.room_sid, update_activity);
+    }
   }
 }
 
 void Roster::Upsert(const Room& room) {
-  UpdateRoomTimers(room.sid, [&] {
+  auto upsert = [&] {
     auto [it, inserted] = rooms_.try_emplace(room.sid, room);
     Room& stored = it->second;
     if (!inserted) {
@@ -258,12 +263,48 @@ void Roster::Upsert(const Room& room) {
     if (stored.status == RoomStatus::kInProgress) {
       in_progress_by_name_[NameKey(stored.account_sid, stored.unique_name)] = stored.sid;
     }
-  });
+  };
+  if (restoring_) {
+    upsert();  // FinishRestore derives every timer once the records are all in
+    return;
+  }
+  UpdateRoomTimers(room.sid, upsert);
   // A room's participants' session-limit timers depend on the room; they exist only once the
   // room does, so re-derive them when a room is restored after its participants.
   ForEachParticipant(Sid(), room.sid, [this](const Participant& participant) {
     if (participant.active()) AddTimers(TimersOf(participant));
   });
+}
+
+void Roster::BeginRestore() { restoring_ = true; }
+
+void Roster::FinishRestore() {
+  if (!restoring_) return;
+  restoring_ = false;
+  // Sorted, so each insert lands at the end of the btree: linear instead of n log n.
+  std::vector<OrderKey> by_account;
+  std::vector<OrderKey> by_room;
+  by_account.reserve(participants_.size());
+  by_room.reserve(participants_.size());
+  for (const auto& [sid, participant] : participants_) {
+    by_account.emplace_back(participant.account_sid, participant.date_created, sid);
+    by_room.emplace_back(participant.room_sid, participant.date_created, sid);
+  }
+  std::sort(by_account.begin(), by_account.end());
+  std::sort(by_room.begin(), by_room.end());
+  participants_by_account_.insert(by_account.begin(), by_account.end());
+  participants_by_room_.insert(by_room.begin(), by_room.end());
+  // Every timer, derived from the complete records (rooms need their activity, participants
+  // their room), whatever order the records came in.
+  std::vector<Timer> timers;
+  for (const auto& [sid, room] : rooms_) {
+    for (Timer& timer : TimersOf(room)) timers.push_back(std::move(timer));
+  }
+  for (const auto& [sid, participant] : participants_) {
+    for (Timer& timer : TimersOf(participant)) timers.push_back(std::move(timer));
+  }
+  std::sort(timers.begin(), timers.end());
+  timers_.insert(timers.begin(), timers.end());
 }
 
 void Roster::RememberEvent(const DedupeEntry& entry) {

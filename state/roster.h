@@ -107,7 +107,11 @@ class Roster final : public RosterView {
   // its current revision, and outcome.revision == revision() + 1.
   void Commit(const Outcome& outcome);
 
-  // Restoring from storage: records in any order, then the revision.
+  // Restoring from storage: records in any order, then the revision. Between BeginRestore and
+  // FinishRestore (optional, for bulk loads) the order indexes and timers are not kept up to
+  // date record by record but built once at the end, sorted: reads must wait for FinishRestore.
+  void BeginRestore();
+  void FinishRestore();
   void Restore(const Participant& participant) { Upsert(participant); }
   void Restore(const Room& room) { Upsert(room); }
   void Restore(const DedupeEntry& entry) { RememberEvent(entry); }
@@ -197,6 +201,7 @@ class Roster final : public RosterView {
   Limits limits_;
   uint64_t revision_ = 0;
   size_t active_total_ = 0;
+  bool restoring_ = false;  // between BeginRestore and FinishRestore
 
   // Node-based: a record's address is stable (active_by_identity_ points at them).
   absl::node_hash_map<Sid, Participant> participants_;

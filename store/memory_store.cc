@@ -39,6 +39,7 @@ absl::Status MemoryStore::Write(const WriteBatch& batch) {
 absl::StatusOr<LoadStats> MemoryStore::Load(state::Roster& roster) {
   absl::ReaderMutexLock lock(&mu_);
   RETURN_IF_ERROR(internal::CheckEmpty(roster));
+  roster.BeginRestore();
   for (const auto& [sid, room] : rooms_) roster.Restore(room);
   for (const auto& [sid, participant] : participants_) roster.Restore(participant);
   std::vector<state::DedupeEntry> dedupe;
@@ -46,6 +47,7 @@ absl::StatusOr<LoadStats> MemoryStore::Load(state::Roster& roster) {
   for (const auto& [key, entry] : dedupe_) dedupe.push_back(entry);
   internal::SortForRestore(dedupe);
   for (const state::DedupeEntry& entry : dedupe) roster.Restore(entry);
+  roster.FinishRestore();
   roster.RestoreRevision(revision_);
   return LoadStats{.rooms = rooms_.size(),
                    .participants = participants_.size(),

@@ -314,6 +314,7 @@ absl::Status RocksStore::ScanPrefix(const rocksdb::Snapshot* snapshot, absl::str
 
 absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
   RETURN_IF_ERROR(internal::CheckEmpty(roster));
+  roster.BeginRestore();
   // One snapshot for every prefix and the revision, so the roster is one point in time even if
   // a Write races the Load.
   absl::MutexLock write_lock(&write_mu_);
@@ -360,6 +361,7 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
   internal::SortForRestore(dedupe);
   for (const state::DedupeEntry& entry : dedupe) roster.Restore(entry);
   stats.dedupe = dedupe.size();
+  roster.FinishRestore();
   roster.RestoreRevision(stats.revision);
   return stats;
 }

@@ -558,8 +558,11 @@ void BuildRichRoster(Harness& h, int* events_used) {
   *events_used = std::stoi(h.NextEventId().substr(3));
 }
 
-void RestoreFrom(const Roster& source, int events_used, Roster& target, bool reverse) {
+// `bulk`: between BeginRestore and FinishRestore, as the stores load (indexes and timers
+// built once at the end).
+void RestoreFrom(const Roster& source, int events_used, Roster& target, bool reverse, bool bulk) {
   test::RosterDump d = test::Dump(source);
+  if (bulk) target.BeginRestore();
   std::vector<Room> rooms = d.rooms;
   std::vector<Participant> participants = d.participants;
   if (reverse) {
@@ -579,10 +582,12 @@ void RestoreFrom(const Roster& source, int events_used, Roster& target, bool rev
       }
     }
   }
+  if (bulk) target.FinishRestore();
   target.RestoreRevision(source.revision());
 }
 
-class RestoreTest : public ::testing::TestWithParam<bool> {};
+// (participants first and reversed, bulk)
+class RestoreTest : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
 
 TEST_P(RestoreTest, ReproducesStateTimersAndListings) {
   Harness live;
@@ -590,7 +595,8 @@ TEST_P(RestoreTest, ReproducesStateTimersAndListings) {
   BuildRichRoster(live, &events_used);
   ASSERT_FALSE(HasFailure());
   Harness restored(Limits{}, /*first_id=*/1000);
-  RestoreFrom(live.roster(), events_used, restored.roster(), /*reverse=*/GetParam());
+  RestoreFrom(live.roster(), events_used, restored.roster(), /*reverse=*/std::get<0>(GetParam()),
+              /*bulk=*/std::get<1>(GetParam()));
 
   EXPECT_EQ(restored.Dump(), live.Dump());
   EXPECT_EQ(restored.roster().dedupe_count(), live.roster().dedupe_count());
@@ -648,9 +654,13 @@ TEST_P(RestoreTest, ReproducesStateTimersAndListings) {
   EXPECT_GT(checked, 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Orders, RestoreTest, ::testing::Bool(), [](const auto& info) {
-  return info.param ? "ParticipantsFirstReversed" : "RoomsFirst";
-});
+INSTANTIATE_TEST_SUITE_P(Orders, RestoreTest,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param) ? "ParticipantsFirstReversed"
+                                                                      : "RoomsFirst") +
+                                  (std::get<1>(info.param) ? "Bulk" : "OneByOne");
+                         });
 
 }  // namespace
 }  // namespace rollcall::state
