@@ -298,10 +298,10 @@ void Roster::FinishRestore() {
   // their room), whatever order the records came in.
   std::vector<Timer> timers;
   for (const auto& [sid, room] : rooms_) {
-    for (Timer& timer : TimersOf(room)) timers.push_back(std::move(timer));
+    for (const Timer& timer : TimersOf(room)) timers.push_back(timer);
   }
   for (const auto& [sid, participant] : participants_) {
-    for (Timer& timer : TimersOf(participant)) timers.push_back(std::move(timer));
+    for (const Timer& timer : TimersOf(participant)) timers.push_back(timer);
   }
   std::sort(timers.begin(), timers.end());
   timers_.insert(timers.begin(), timers.end());
