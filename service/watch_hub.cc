@@ -363,15 +363,18 @@ void WatchHub::RunBackground() {
     }
     if (reader == nullptr) continue;
     // Catch-up from the stored change log, outside the hub lock.
-    const uint64_t next = reader->next();
-    if (next < store_.LogStart()) {
-      reader->End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+    auto EndFallenBehind = [this](Watcher& watcher) {
+      watcher.End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                absl::StrCat("watcher fell behind the retained change log (it "
                                             "starts at revision ",
                                             store_.LogStart(), ")")),
                   true);
       absl::MutexLock lock(&mu_);
       ++slow_terminations_;
+    };
+    const uint64_t next = reader->next();
+    if (next < store_.LogStart()) {
+      EndFallenBehind(*reader);
       continue;
     }
     absl::StatusOr<std::vector<store::LogEntry>> entries =
@@ -383,13 +386,7 @@ void WatchHub::RunBackground() {
     // Compaction may run between LogStart() and ReadLog() (store.h): then the entries from
     // `next` are gone, and feeding what follows would skip them silently.
     if (entries->empty() || entries->front().revision != next) {
-      reader->End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                               absl::StrCat("watcher fell behind the retained change log (it "
-                                            "starts at revision ",
-                                            store_.LogStart(), ")")),
-                  true);
-      absl::MutexLock lock(&mu_);
-      ++slow_terminations_;
+      EndFallenBehind(*reader);
       continue;
     }
     std::vector<RevisionPtr> revisions;
