@@ -154,7 +154,7 @@ class StreamEventsReactor final
     Pending* pending = &responses_.back();
     pending->response = response;
     if (inputs.empty()) {
-      metrics_.ingest_latency().Observe(absl::ToDoubleSeconds(absl::Now() - received));
+      metrics_.ObserveIngest(received);
       pending->ready = true;
       WriteNextLocked();
       return;
@@ -167,7 +167,7 @@ class StreamEventsReactor final
             metrics_.CountEvent(types[k], results[k]);
             FillResult(converter_, results[k], pending->response->mutable_results(slots[k]));
           }
-          metrics_.ingest_latency().Observe(absl::ToDoubleSeconds(absl::Now() - received));
+          metrics_.ObserveIngest(received);
           bool last;
           {
             absl::MutexLock lock(&mu_);
@@ -254,7 +254,7 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
   absl::StatusOr<state::Event> event = converter_.FromProto(request.event(), "event");
   if (!event.ok()) {
     metrics_.CountEvent(type, event.status());
-    metrics_.ingest_latency().Observe(absl::ToDoubleSeconds(absl::Now() - received));
+    metrics_.ObserveIngest(received);
     reactor->Finish(ToGrpcStatus(event.status()));
     return reactor;
   }
@@ -264,7 +264,7 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
                                       received](std::vector<Applier::Result> results) {
     const Applier::Result& result = results.front();
     metrics_.CountEvent(type, result);
-    metrics_.ingest_latency().Observe(absl::ToDoubleSeconds(absl::Now() - received));
+    metrics_.ObserveIngest(received);
     if (!result.ok()) {
       reactor->Finish(ToGrpcStatus(result.status()));
       return;

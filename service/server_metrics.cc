@@ -7,31 +7,42 @@
 namespace rollcall::service {
 namespace {
 
-std::string TypeLabel(int type) {
-  switch (type) {
-    case static_cast<int>(state::EventType::kConnected):
-      return "connected";
-    case static_cast<int>(state::EventType::kReconnecting):
-      return "reconnecting";
-    case static_cast<int>(state::EventType::kReconnected):
-      return "reconnected";
-    case static_cast<int>(state::EventType::kDisconnected):
-      return "disconnected";
-    default:
-      return "unknown";
-  }
+// Index 0 is "unknown"; 1..4 are the event types.
+int TypeIndex(int type) {
+  return type >= static_cast<int>(state::EventType::kConnected) &&
+                 type <= static_cast<int>(state::EventType::kDisconnected)
+             ? type
+             : 0;
 }
 
-std::string DispositionLabel(state::Disposition disposition) {
+const char* TypeLabel(int index) {
+  static constexpr const char* kLabels[] = {"unknown", "connected", "reconnecting", "reconnected",
+                                            "disconnected"};
+  return kLabels[index];
+}
+
+// Outcome indexes: 0..2 the dispositions, 3 + code for a status code.
+int DispositionIndex(state::Disposition disposition) {
   switch (disposition) {
     case state::Disposition::kApplied:
-      return "applied";
+      return 0;
     case state::Disposition::kDuplicate:
-      return "duplicate";
+      return 1;
     case state::Disposition::kIgnored:
-      return "ignored";
+      return 2;
   }
-  return "unknown";
+  return 2;
+}
+
+std::string OutcomeLabel(int index) {
+  static constexpr const char* kDispositions[] = {"applied", "duplicate", "ignored"};
+  if (index < 3) return kDispositions[index];
+  return CodeLabel(static_cast<absl::StatusCode>(index - 3));
+}
+
+int CodeIndex(absl::StatusCode code) {
+  const int value = static_cast<int>(code);
+  return 3 + (value >= 0 && value <= 16 ? value : static_cast<int>(absl::StatusCode::kUnknown));
 }
 
 class RpcCountingInterceptor final : public grpc::experimental::Interceptor {
@@ -96,16 +107,31 @@ ServiceMetrics::ServiceMetrics()
                                              "Store write of one group commit, including its fsync",
                                              ExponentialBuckets(0.0001, 2, 14))) {}
 
+Counter& ServiceMetrics::EventCounter(int type, int outcome) {
+  const int type_index = TypeIndex(type);
+  std::atomic<Counter*>& slot = event_counters_[type_index][outcome];
+  Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {  // first of its kind: With() is idempotent, so a race is harmless
+    counter = &events_.With({TypeLabel(type_index), OutcomeLabel(outcome)});
+    slot.store(counter, std::memory_order_release);
+  }
+  return *counter;
+}
+
 void ServiceMetrics::CountEvent(int type, const absl::StatusOr<state::Outcome>& result) {
   if (!result.ok()) {
     CountEvent(type, result.status());
     return;
   }
-  events_.With({TypeLabel(type), DispositionLabel(result->disposition)}).Increment();
+  EventCounter(type, DispositionIndex(result->disposition)).Increment();
 }
 
 void ServiceMetrics::CountEvent(int type, const absl::Status& rejected) {
-  events_.With({TypeLabel(type), CodeLabel(rejected.code())}).Increment();
+  EventCounter(type, CodeIndex(rejected.code())).Increment();
+}
+
+void ServiceMetrics::ObserveIngest(absl::Time received) {
+  ingest_latency_.Observe(absl::ToDoubleSeconds(absl::Now() - received));
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

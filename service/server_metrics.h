@@ -5,9 +5,12 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
+#include <array>
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "service/metrics.h"
 #include "state/records.h"
 
@@ -25,19 +28,27 @@ class ServiceMetrics {
   void CountEvent(int type, const absl::StatusOr<state::Outcome>& result);
   void CountEvent(int type, const absl::Status& rejected);
 
-  // rollcall_ingest_latency_seconds: a RecordEvent call or a StreamEvents message, from
-  // receipt to its response being ready (durable and applied).
-  Histogram& ingest_latency() { return ingest_latency_; }
   // rollcall_applier_batch_inputs, rollcall_applier_commit_seconds: each group commit.
   Histogram& batch_inputs() { return batch_inputs_; }
   Histogram& commit_latency() { return commit_latency_; }
+
+  // rollcall_ingest_latency_seconds: a RecordEvent call or a StreamEvents message, from
+  // `received` to its response being ready (durable and applied).
+  void ObserveIngest(absl::Time received);
 
   // Counts rollcall_rpcs_total{method, code} for every RPC the server answers.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcCounter();
 
  private:
+  // The events_ child of (type label, outcome label), found once per pair: the hot path then
+  // costs one atomic load and one increment, no label strings.
+  Counter& EventCounter(int type, int outcome);
+
+  static constexpr int kTypeLabels = 5;          // unknown + four event types
+  static constexpr int kOutcomeLabels = 3 + 17;  // dispositions + status codes 0..16
   MetricsRegistry registry_;
   CounterFamily& events_;
+  std::array<std::array<std::atomic<Counter*>, kOutcomeLabels>, kTypeLabels> event_counters_{};
   CounterFamily& rpcs_;
   Histogram& ingest_latency_;
   Histogram& batch_inputs_;
