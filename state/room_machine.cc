@@ -25,6 +25,22 @@ absl::string_view StatusName(ParticipantStatus status) {
   return "UNSPECIFIED";
 }
 
+// Stale after a session ended (docs/decisions.md): an event for a DISCONNECTED participant
+// dated before whatever ended its session (a newer CONNECTED of its identity, a kick, its
+// room's end, a timer) was on its way before that end, so it is IGNORED rather than refused as
+// a rejoin. A reconnect timeout ends the session when the window runs out, though end_time
+// records when reconnecting began.
+bool PredatesSessionEnd(const Participant& participant, absl::Time at, const Limits& limits) {
+  if (participant.status != ParticipantStatus::kDisconnected || !participant.end_time) {
+    return false;
+  }
+  absl::Time ended = *participant.end_time;
+  if (participant.disconnect_reason == DisconnectReason::kReconnectTimeout) {
+    ended += limits.reconnect_timeout;
+  }
+  return at < ended;
+}
+
 // Whole seconds of a non-negative span (floor).
 int64_t WholeSeconds(absl::Duration span) { return absl::ToInt64Seconds(span); }
 
@@ -397,7 +413,9 @@ class Decider {
       SetLastEventTime(outcome, std::max(at, participant->last_event_time));
       return outcome;
     }
-    if (stale) return Ignored(roster_, participant);
+    if (stale || PredatesSessionEnd(*participant, at, roster_.limits())) {
+      return Ignored(roster_, participant);
+    }
     if (status == ParticipantStatus::kDisconnected) {
       return absl::FailedPreconditionError(absl::StrCat(
           "event.type: participant ", event.participant_sid,

@@ -18,6 +18,8 @@
 // - DISCONNECTED is terminal: it applies to an active participant even when its occurred_at
 //   is older than the last applied event (it is never "stale" while the session is live).
 // - end_time is never before start_time: it is clamped, so duration is never negative.
+// - A RECONNECTING/RECONNECTED for a session that something else ended (duplicate identity,
+//   kick, room end, timer) and dated before that end is IGNORED, not FAILED_PRECONDITION.
 // - Only applied events are remembered for deduplication; an ignored event may be retried and
 //   is ignored again.
 #ifndef ROLLCALL_STATE_ROOM_MACHINE_H_

@@ -4,7 +4,9 @@
 // stale or duplicated with the same event_id, some reusing an id with other content), kicks,
 // anonymizations, room creations and ends, and timer firings (due, early and stale). It learns
 // which participants and rooms exist from the outcomes it is shown, so it works against any
-// RosterView. Deterministic for a given seed and sequence of outcomes.
+// RosterView. Deterministic for a given seed and sequence of outcomes. A fuzzer can steer it:
+// given choice bytes, every random choice reads them first and the seeded generator only once
+// they run out.
 #ifndef ROLLCALL_TESTS_STATE_RANDOM_INPUTS_H_
 #define ROLLCALL_TESTS_STATE_RANDOM_INPUTS_H_
 
@@ -20,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "state/limits.h"
 #include "state/records.h"
@@ -46,8 +49,12 @@ class InputGenerator {
 
   explicit InputGenerator(uint64_t seed, Sid account = AccountA())
       : rng_(seed), account_(account), now_(At(0)) {}
+  InputGenerator(uint64_t seed, absl::string_view choices, Sid account = AccountA())
+      : rng_(seed), choices_(choices), account_(account), now_(At(0)) {}
 
   absl::Time now() const { return now_; }
+  // True once the choice bytes are used up (always, without them).
+  bool out_of_choices() const { return choices_.empty(); }
 
   // The next input. `next_timer` is the roster's earliest timer, when the caller knows it.
   Step Next(const std::optional<Timer>& next_timer) {
@@ -98,7 +105,16 @@ class InputGenerator {
   void Fired(const Timer& timer) { fired_.push_back(timer); }
 
  private:
-  int Uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  int Uniform(int lo, int hi) {
+    if (choices_.empty()) return std::uniform_int_distribution<int>(lo, hi)(rng_);
+    // Two bytes (one when that is all there is) per choice: enough for every range used here
+    // but the longest clock jumps, which then land on fewer values.
+    uint32_t value = static_cast<uint8_t>(choices_[0]);
+    if (choices_.size() >= 2) value = (value << 8) | static_cast<uint8_t>(choices_[1]);
+    choices_.remove_prefix(std::min<size_t>(2, choices_.size()));
+    const uint32_t span = static_cast<uint32_t>(hi - lo) + 1;
+    return lo + static_cast<int>(value % span);
+  }
   bool Chance(int percent) { return Uniform(0, 99) < percent; }
   template <typename T>
   const T& Pick(const std::vector<T>& v) {
@@ -266,6 +282,7 @@ class InputGenerator {
   }
 
   std::mt19937_64 rng_;
+  absl::string_view choices_;
   Sid account_;
   absl::Time now_;
   uint64_t next_event_ = 1;

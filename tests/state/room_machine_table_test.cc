@@ -360,5 +360,161 @@ TEST(RoomMachineTableCoverageTest, EveryCellHasARow) {
   }
 }
 
+// Stale after a session ended (docs/decisions.md, "Stale events after a session ended"): one
+// row per way a session ends and per media event that could still arrive for it. An event
+// dated before the end is IGNORED (it was on its way before the session ended); one dated at
+// or after it is FAILED_PRECONDITION (a rejoin needs a new session).
+enum class Ending {
+  kDuplicateIdentity,
+  kKick,
+  kRoomEnded,
+  kRoomTimer,
+  kReconnectTimeout,
+  kSessionLimit,
+  kClientDisconnect
+};
+enum class Dated { kBeforeEnd, kAtEnd, kAfterEnd };
+
+struct EndingRow {
+  Ending ending;
+  Act act;  // kReconnecting or kReconnected
+  Dated dated;
+};
+
+const char* EndingName(Ending e) {
+  switch (e) {
+    case Ending::kDuplicateIdentity:
+      return "DuplicateIdentity";
+    case Ending::kKick:
+      return "Kick";
+    case Ending::kRoomEnded:
+      return "RoomEnded";
+    case Ending::kRoomTimer:
+      return "RoomTimer";
+    case Ending::kReconnectTimeout:
+      return "ReconnectTimeout";
+    case Ending::kSessionLimit:
+      return "SessionLimit";
+    case Ending::kClientDisconnect:
+      return "ClientDisconnect";
+  }
+  return "?";
+}
+const char* DatedName(Dated d) {
+  switch (d) {
+    case Dated::kBeforeEnd:
+      return "DatedBeforeEnd";
+    case Dated::kAtEnd:
+      return "DatedAtEnd";
+    case Dated::kAfterEnd:
+      return "DatedAfterEnd";
+  }
+  return "?";
+}
+
+std::vector<EndingRow> EndingRows() {
+  std::vector<EndingRow> rows;
+  for (Ending ending :
+       {Ending::kDuplicateIdentity, Ending::kKick, Ending::kRoomEnded, Ending::kRoomTimer,
+        Ending::kReconnectTimeout, Ending::kSessionLimit, Ending::kClientDisconnect}) {
+    for (Act act : {Act::kReconnecting, Act::kReconnected}) {
+      for (Dated dated : {Dated::kBeforeEnd, Dated::kAtEnd, Dated::kAfterEnd}) {
+        rows.push_back({ending, act, dated});
+      }
+    }
+  }
+  return rows;
+}
+
+class StaleAfterEndTest : public ::testing::TestWithParam<EndingRow> {
+ protected:
+  // Connects PA…01 at 0 s (reconnecting from 10 s for the reconnect timeout), ends its session
+  // the row's way, and returns when what ended it happened; the server clock is then past it.
+  absl::Time EndSession(Ending ending) {
+    h_.SetNow(At(-60));
+    h_.CreateRoomNamed(kRoom);
+    h_.SetNow(At(0));
+    h_.Connect(kRoom, kIdentity, At(0), PaText(1));
+    h_.SetNow(At(100));
+    switch (ending) {
+      case Ending::kDuplicateIdentity:  // the new session's occurred_at
+        h_.Connect(kRoom, kIdentity, At(50), PaText(2));
+        return At(50);
+      case Ending::kKick:  // server time
+        h_.Apply(h_.Kick(kRoom, PaText(1)));
+        return At(100);
+      case Ending::kRoomEnded:  // server time
+        h_.Apply(h_.End(kRoom));
+        return At(100);
+      case Ending::kRoomTimer:  // the room's longest duration: its deadline
+        return FireOnly(TimerKind::kRoomMaxDuration, /*of_room=*/true);
+      case Ending::kReconnectTimeout:  // the window's deadline (end_time is when it began)
+        h_.SetNow(At(10));
+        h_.Apply(h_.Reconnecting(kRoom, PaText(1), At(10)));
+        return FireOnly(TimerKind::kReconnectTimeout, /*of_room=*/false);
+      case Ending::kSessionLimit:  // start_time + the room's max_participant_duration
+        return FireOnly(TimerKind::kSessionLimit, /*of_room=*/false);
+      case Ending::kClientDisconnect:  // the event's own occurred_at
+        h_.Apply(h_.Disconnected(kRoom, PaText(1), At(50)));
+        return At(50);
+    }
+    return At(0);
+  }
+
+  // Fires the one pending timer of `kind` at its deadline; returns the deadline.
+  absl::Time FireOnly(TimerKind kind, bool of_room) {
+    const std::vector<Timer> timers =
+        of_room
+            ? h_.roster().TimersOf(*h_.roster().FindInProgressRoomByName(test::AccountA(), kRoom))
+            : h_.roster().TimersOf(h_.Get(PaSid(1)));
+    for (const Timer& timer : timers) {
+      if (timer.kind != kind) continue;
+      h_.SetNow(timer.deadline + absl::Seconds(10));
+      h_.Apply(Harness::Fire(timer));
+      return timer.deadline;
+    }
+    ADD_FAILURE() << "no pending timer of kind " << static_cast<int>(kind);
+    return At(0);
+  }
+
+  Harness h_;
+};
+
+TEST_P(StaleAfterEndTest, Row) {
+  const EndingRow& row = GetParam();
+  const absl::Time ended = EndSession(row.ending);
+  ASSERT_FALSE(HasFailure()) << "setup failed";
+  const Participant before_record = h_.Get(PaSid(1));
+  ASSERT_EQ(before_record.status, ParticipantStatus::kDisconnected);
+
+  absl::Time at = ended;
+  if (row.dated == Dated::kBeforeEnd) at -= absl::Seconds(1);
+  if (row.dated == Dated::kAfterEnd) at += absl::Seconds(1);
+  const Input input = row.act == Act::kReconnecting ? h_.Reconnecting(kRoom, PaText(1), at)
+                                                    : h_.Reconnected(kRoom, PaText(1), at);
+  const test::RosterDump before = h_.Dump();
+  const absl::StatusOr<Outcome> result = h_.Step(input);
+
+  EXPECT_EQ(h_.Dump(), before) << "nothing changes either way";
+  if (row.dated == Dated::kBeforeEnd) {
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->disposition, Disposition::kIgnored) << test::Describe(result);
+    ASSERT_TRUE(result->participant.has_value());
+    EXPECT_EQ(*result->participant, before_record) << "IGNORED carries the current record";
+    EXPECT_FALSE(result->dedupe.has_value());
+  } else {
+    EXPECT_TRUE(test::HasError(result, kFailedPrecondition, "event.type"))
+        << test::Describe(result);
+  }
+}
+
+std::string EndingRowName(const ::testing::TestParamInfo<EndingRow>& info) {
+  return absl::StrCat(EndingName(info.param.ending), "_", ActName(info.param.act), "_",
+                      DatedName(info.param.dated));
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryEnding, StaleAfterEndTest, ::testing::ValuesIn(EndingRows()),
+                         EndingRowName);
+
 }  // namespace
 }  // namespace rollcall::state
