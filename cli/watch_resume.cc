@@ -59,7 +59,6 @@ v1::WatchRequest WatchCursor::ResumeRequest() const {
 bool IsResumable(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::OK:
-    case grpc::StatusCode::CANCELLED:
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return true;

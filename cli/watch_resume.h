@@ -51,9 +51,10 @@ class WatchCursor {
 };
 
 // Whether a stream that ended with `code` (not cancelled by us) should be resumed:
-// UNAVAILABLE (server gone or shutting down), RESOURCE_EXHAUSTED (we fell too far behind),
-// CANCELLED (cancelled by the server side) and OK (the server closed a stream that should
-// not end). Everything else, notably OUT_OF_RANGE, is final.
+// UNAVAILABLE (server gone or shutting down), RESOURCE_EXHAUSTED (we fell too far behind)
+// and OK (the server closed a stream that should not end). Everything else is final,
+// notably OUT_OF_RANGE, and CANCELLED: the server never ends a watch that way (a shutdown is
+// UNAVAILABLE), so a CANCELLED is a fault to report, not a break to paper over.
 bool IsResumable(grpc::StatusCode code);
 
 // Delays between reconnect attempts: `initial`, doubling up to `max`; Reset() after a

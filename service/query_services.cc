@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/grpc_status.h"
+#include "service/unparsable_request.h"
 #include "state/lookup.h"
 #include "state/status_macros.h"
 #include "state/validation.h"
@@ -61,6 +62,19 @@ uint64_t FilterHash(absl::string_view scope, const std::vector<int>& statuses,
 }
 
 }  // namespace
+
+ParticipantService::ParticipantService(Applier& applier, const Converter& converter)
+    : applier_(applier), converter_(converter) {
+  const char* service = v1::ParticipantService::service_full_name();
+  MarkMethodCallback(MethodIndex(service, "GetParticipant"),
+                     NamingBadFields(this, &ParticipantService::GetParticipant));
+  MarkMethodCallback(MethodIndex(service, "ListParticipants"),
+                     NamingBadFields(this, &ParticipantService::ListParticipants));
+  MarkMethodCallback(MethodIndex(service, "UpdateParticipant"),
+                     NamingBadFields(this, &ParticipantService::UpdateParticipant));
+  MarkMethodCallback(MethodIndex(service, "AnonymizeParticipant"),
+                     NamingBadFields(this, &ParticipantService::AnonymizeParticipant));
+}
 
 grpc::ServerUnaryReactor* ParticipantService::GetParticipant(
     grpc::CallbackServerContext* context, const v1::GetParticipantRequest* request,
@@ -182,6 +196,18 @@ grpc::ServerUnaryReactor* ParticipantService::AnonymizeParticipant(
     converter_.ToProto(*outcome.participant, response->mutable_participant());
     response->set_revision(outcome.revision);
   });
+}
+
+RoomService::RoomService(Applier& applier, const Converter& converter)
+    : applier_(applier), converter_(converter) {
+  const char* service = v1::RoomService::service_full_name();
+  MarkMethodCallback(MethodIndex(service, "CreateRoom"),
+                     NamingBadFields(this, &RoomService::CreateRoom));
+  MarkMethodCallback(MethodIndex(service, "GetRoom"), NamingBadFields(this, &RoomService::GetRoom));
+  MarkMethodCallback(MethodIndex(service, "ListRooms"),
+                     NamingBadFields(this, &RoomService::ListRooms));
+  MarkMethodCallback(MethodIndex(service, "UpdateRoom"),
+                     NamingBadFields(this, &RoomService::UpdateRoom));
 }
 
 grpc::ServerUnaryReactor* RoomService::CreateRoom(grpc::CallbackServerContext* context,

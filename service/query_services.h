@@ -13,8 +13,8 @@ namespace rollcall::service {
 
 class ParticipantService final : public v1::ParticipantService::CallbackService {
  public:
-  ParticipantService(Applier& applier, const Converter& converter)
-      : applier_(applier), converter_(converter) {}
+  // Requests with malformed UTF-8 get INVALID_ARGUMENT naming the field (unparsable_request.h).
+  ParticipantService(Applier& applier, const Converter& converter);
 
   grpc::ServerUnaryReactor* GetParticipant(grpc::CallbackServerContext* context,
                                            const v1::GetParticipantRequest* request,
@@ -36,8 +36,8 @@ class ParticipantService final : public v1::ParticipantService::CallbackService 
 
 class RoomService final : public v1::RoomService::CallbackService {
  public:
-  RoomService(Applier& applier, const Converter& converter)
-      : applier_(applier), converter_(converter) {}
+  // Requests with malformed UTF-8 get INVALID_ARGUMENT naming the field (unparsable_request.h).
+  RoomService(Applier& applier, const Converter& converter);
 
   grpc::ServerUnaryReactor* CreateRoom(grpc::CallbackServerContext* context,
                                        const v1::CreateRoomRequest* request,

@@ -5,6 +5,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "service/call_tracker.h"
 #include "service/ingest_service.h"
 #include "service/metrics_http.h"
 #include "service/query_services.h"
@@ -67,6 +68,7 @@ void RegisterGauges(Applier& applier, WatchHub& hub, store::Store& store, Servic
 struct Server::Parts {
   ServerOptions options;
   ServiceMetrics metrics;
+  CallTracker calls;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<state::Roster> roster;
   RandomIds ids;
@@ -150,6 +152,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(parts->metrics.RpcCounter());
+  interceptors.push_back(parts->calls.Interceptor());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   if (options.metrics_port >= 0) {
@@ -177,7 +180,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 
 Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
-Server::~Server() { Shutdown(absl::Seconds(5)); }
+Server::~Server() {
+  Shutdown(absl::Seconds(5));
+  // In-process use only (rollcalld exits without it, see Shutdown).
+  parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+}
 
 int Server::port() const { return parts_->port; }
 
@@ -200,10 +207,21 @@ void Server::Shutdown(absl::Duration grace) {
                  absl::FormatDuration(parts_->options.drain_delay));
     absl::SleepFor(parts_->options.drain_delay);
   }
+  const absl::Time deadline = absl::Now() + grace;
+  // The gates close, each answering UNAVAILABLE from now on: watches (with their resume
+  // trailer), StreamEvents calls (after the responses they owe), then writes. The applier
+  // first completes what was queued.
   parts_->watch_hub->Shutdown();
   parts_->ingest->Drain();
-  parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   parts_->applier->Stop();
+  // Every call that began before this point now ends by itself; later ones are answered at
+  // once by the gates. gRPC's own Server::Shutdown is not called: it would cancel (CANCELLED)
+  // the calls that reach the server after it starts, so the process exits instead and those
+  // calls see the connection close (UNAVAILABLE). See service/call_tracker.h.
+  parts_->calls.StopCounting();
+  if (const int open = parts_->calls.AwaitCounted(deadline); open > 0) {
+    spdlog::warn("{} calls still open after the {} grace", open, absl::FormatDuration(grace));
+  }
   if (absl::Status flushed = parts_->store->Flush(); !flushed.ok()) {
     spdlog::error("store flush failed: {}", flushed.ToString());
   }

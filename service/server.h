@@ -47,9 +47,11 @@ class Server {
   int port() const;
   // The bound metrics port, or -1 when metrics are off.
   int metrics_port() const;
-  // Graceful stop: readiness NOT_SERVING (still serving for options.drain_delay), watch
-  // streams end UNAVAILABLE, in-flight calls get up to `grace` to finish, the applier drains,
-  // the store flushes.
+  // Graceful stop: readiness NOT_SERVING (still serving for options.drain_delay), watch and
+  // StreamEvents streams end UNAVAILABLE, the applier completes what is queued and refuses
+  // later writes UNAVAILABLE, calls begun before get up to `grace` to finish, the store
+  // flushes. gRPC keeps accepting calls (answered by those gates) until the process exits or
+  // the Server is destroyed: no call that does not complete ends CANCELLED.
   void Shutdown(absl::Duration grace);
 
   Applier& applier();

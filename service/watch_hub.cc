@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "service/byte_buffers.h"
 #include "service/grpc_status.h"
+#include "service/unparsable_request.h"
 #include "spdlog/spdlog.h"
 #include "state/lookup.h"
 #include "state/status_macros.h"
@@ -403,8 +404,9 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchHub::Open(grpc::CallbackServerC
                                                            const grpc::ByteBuffer* request_bytes) {
   v1::WatchRequest request;
   if (!ParseFrom(*request_bytes, &request)) {
-    return new FailedWatch(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "request: is not a WatchRequest"));
+    // Names a field with malformed UTF-8 (room, account_sid), as the other RPCs do.
+    return new FailedWatch(ToGrpcStatus(
+        UnparsableRequestError(Flatten(*request_bytes), *v1::WatchRequest::descriptor())));
   }
   absl::StatusOr<state::Sid> account = converter_.Account(request.account_sid());
   if (!account.ok()) return new FailedWatch(ToGrpcStatus(account.status()));

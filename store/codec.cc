@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "state/status_macros.h"
 #include "store/records.pb.h"
@@ -77,6 +78,13 @@ bool DecodeSid(absl::string_view bytes, state::Sid* out) {
     return true;
   }
   if (bytes.size() != kEncodedSidBytes) return false;
+  // Two capital letters, or none (two zero bytes): anything else would decode to a SID that
+  // encodes differently (Sid keeps a prefix only when its first byte is set). Found by
+  // tests/fuzz/codec_fuzz.
+  const bool no_prefix = bytes[0] == '\0' && bytes[1] == '\0';
+  if (!no_prefix && !(absl::ascii_isupper(bytes[0]) && absl::ascii_isupper(bytes[1]))) {
+    return false;
+  }
   state::Sid::Bytes raw;
   for (size_t i = 0; i < kSidBytes; ++i) raw[i] = static_cast<uint8_t>(bytes[2 + i]);
   *out = state::Sid(bytes.substr(0, 2), raw);

@@ -123,8 +123,9 @@ TEST(WatchCursor, AccountWideWatchStaysAccountWide) {
 TEST(IsResumable, BreaksAreResumedErrorsAreFinal) {
   EXPECT_TRUE(IsResumable(grpc::StatusCode::UNAVAILABLE));
   EXPECT_TRUE(IsResumable(grpc::StatusCode::RESOURCE_EXHAUSTED));
-  EXPECT_TRUE(IsResumable(grpc::StatusCode::CANCELLED));
   EXPECT_TRUE(IsResumable(grpc::StatusCode::OK));
+  // The server ends watches UNAVAILABLE at shutdown, never CANCELLED: a CANCELLED is final.
+  EXPECT_FALSE(IsResumable(grpc::StatusCode::CANCELLED));
   EXPECT_FALSE(IsResumable(grpc::StatusCode::OUT_OF_RANGE));
   EXPECT_FALSE(IsResumable(grpc::StatusCode::NOT_FOUND));
   EXPECT_FALSE(IsResumable(grpc::StatusCode::INVALID_ARGUMENT));

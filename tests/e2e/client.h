@@ -550,18 +550,6 @@ inline grpc::Status ExpectRejected(Client& client, grpc::StatusCode code, const 
   return status;
 }
 
-// A request protobuf's strict UTF-8 check refuses before rollcall sees it (query and room RPCs
-// with malformed UTF-8 in a string field): gRPC answers UNIMPLEMENTED, and nothing changes.
-inline void ExpectRejectedBeforeRollcall(Client& client,
-                                         const std::function<grpc::Status()>& call) {
-  const uint64_t before = client.Probe();
-  const std::vector<std::string> snapshot = client.Snapshot();
-  const grpc::Status status = call();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << Describe(status);
-  EXPECT_EQ(client.Snapshot(), snapshot) << "a rejected request changed records";
-  EXPECT_EQ(client.Probe(), before + 1) << "a rejected request took a revision";
-}
-
 // The same for one event: rejected by RecordEvent and, with the same code and message, as
 // its result in a StreamEvents message.
 inline void ExpectEventRejected(Client& client, const v1::Event& event, grpc::StatusCode code,

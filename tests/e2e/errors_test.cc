@@ -5,12 +5,14 @@
 // next applied event gets the revision right after the one before the rejection.
 #include <climits>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rollcall/v1/watch_service.grpc.pb.h"
 #include "server_process.h"
 
 namespace rollcall::testing {
@@ -217,11 +219,11 @@ TEST_F(ErrorsTest, EmptyRecordEventRequest) {
                  [&] { return client_.RecordRaw(v1::RecordEventRequest()); });
 }
 
-// Bytes that are not UTF-8 in a proto3 `string` field. Ingest parses requests through
-// wire-compatible mirrors with `bytes` fields (service/ingest_wire.proto), so events get
-// INVALID_ARGUMENT naming the field. The query and room RPCs still use protobuf's strict parse,
-// which refuses such a request before rollcall sees it: gRPC answers UNIMPLEMENTED with no
-// message (a known gap, docs/decisions.md). Either way nothing changes.
+// Bytes that are not UTF-8 in a proto3 `string` field. protobuf refuses to parse such a
+// request, so rollcall parses ingest through wire-compatible mirrors with `bytes` fields
+// (service/ingest_wire.proto) and names the first bad field of the other requests from their
+// descriptors (service/unparsable_request.h): INVALID_ARGUMENT naming the field, and nothing
+// changes, for every string field of every request.
 TEST_F(ErrorsTest, InvalidUtf8IsInvalidArgumentNamingTheField) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"invalid byte", "bad\xff\xfe"},
@@ -240,19 +242,113 @@ TEST_F(ErrorsTest, InvalidUtf8IsInvalidArgumentNamingTheField) {
     event.set_event_id(text);
     ExpectRejected(client_, grpc::StatusCode::INVALID_ARGUMENT, "event.event_id",
                    [&] { return client_.Record(event); });
-    ExpectRejectedBeforeRollcall(client_, [&] {
-      v1::CreateRoomRequest request;
-      request.set_unique_name(text);
-      v1::CreateRoomResponse response;
-      return client_.CreateRoom(request, &response);
-    });
-    ExpectRejectedBeforeRollcall(client_, [&] {
-      v1::ListParticipantsRequest request;
-      request.set_identity(text);
+  }
+}
+
+// Every query, room and watch RPC, each of its string fields in turn holding malformed UTF-8
+// (the other fields valid): INVALID_ARGUMENT naming that field, and nothing changes.
+TEST_F(ErrorsTest, InvalidUtf8InAnyQueryRoomOrWatchFieldIsNamed) {
+  using google::protobuf::FieldDescriptor;
+  using google::protobuf::Message;
+  const std::string bad = "bad\xff\xfe";
+  struct Rpc {
+    std::string name;
+    std::unique_ptr<Message> request;  // valid, so only the broken field is wrong
+    std::function<grpc::Status(const Message&)> call;
+  };
+  std::vector<Rpc> rpcs;
+  auto add = [&rpcs](std::string name, auto request, auto call) {
+    using Request = decltype(request);
+    rpcs.push_back({std::move(name), std::make_unique<Request>(request),
+                    [call](const Message& m) { return call(static_cast<const Request&>(m)); }});
+  };
+  const std::string room = seed_.open_room.sid();
+  const std::string participant = seed_.alive.sid();
+  {
+    v1::GetParticipantRequest r;
+    r.set_room(room);
+    r.set_participant_sid(participant);
+    add("GetParticipant", r, [this](const auto& m) { return client_.GetParticipant(m); });
+  }
+  {
+    v1::ListParticipantsRequest r;
+    r.set_room(room);
+    add("ListParticipants", r, [this](const auto& m) {
       v1::ListParticipantsResponse response;
-      return client_.ListParticipants(request, &response);
+      return client_.ListParticipants(m, &response);
     });
   }
+  {
+    v1::UpdateParticipantRequest r;
+    r.set_room(room);
+    r.set_participant_sid(participant);
+    r.set_status(v1::PARTICIPANT_STATUS_DISCONNECTED);
+    add("UpdateParticipant", r, [this](const auto& m) { return client_.UpdateParticipant(m); });
+  }
+  {
+    v1::AnonymizeParticipantRequest r;
+    r.set_room(room);
+    r.set_participant_sid(participant);
+    add("AnonymizeParticipant", r,
+        [this](const auto& m) { return client_.AnonymizeParticipant(m); });
+  }
+  {
+    v1::CreateRoomRequest r;
+    r.set_unique_name("utf8-room");
+    add("CreateRoom", r, [this](const auto& m) {
+      v1::CreateRoomResponse response;
+      return client_.CreateRoom(m, &response);
+    });
+  }
+  {
+    v1::GetRoomRequest r;
+    r.set_room(room);
+    add("GetRoom", r, [this](const auto& m) { return client_.GetRoom(m); });
+  }
+  {
+    v1::ListRoomsRequest r;
+    add("ListRooms", r, [this](const auto& m) {
+      v1::ListRoomsResponse response;
+      return client_.ListRooms(m, &response);
+    });
+  }
+  {
+    v1::UpdateRoomRequest r;
+    r.set_room(room);
+    r.set_status(v1::ROOM_STATUS_COMPLETED);
+    add("UpdateRoom", r, [this](const auto& m) { return client_.UpdateRoom(m); });
+  }
+  {
+    v1::WatchRequest r;
+    r.set_room(room);
+    add("Watch", r, [](const auto& m) {
+      auto stub = v1::WatchService::NewStub(server_->Channel());
+      auto context = Deadline();
+      auto reader = stub->Watch(context.get(), m);
+      v1::WatchResponse response;
+      while (reader->Read(&response)) {
+      }
+      return reader->Finish();
+    });
+  }
+
+  int checked = 0;
+  for (const Rpc& rpc : rpcs) {
+    const google::protobuf::Descriptor* type = rpc.request->GetDescriptor();
+    for (int i = 0; i < type->field_count(); ++i) {
+      const FieldDescriptor* field = type->field(i);
+      if (field->type() != FieldDescriptor::TYPE_STRING || field->is_repeated()) continue;
+      SCOPED_TRACE(rpc.name + "." + field->name());
+      std::unique_ptr<Message> request(rpc.request->New());
+      request->CopyFrom(*rpc.request);
+      request->GetReflection()->SetString(request.get(), field, bad);
+      ExpectRejected(client_, grpc::StatusCode::INVALID_ARGUMENT, field->name(),
+                     [&] { return rpc.call(*request); });
+      ++checked;
+    }
+  }
+  // account_sid and at least one more field of each: the table cannot have gone empty.
+  EXPECT_GE(checked, 2 * static_cast<int>(rpcs.size()));
 }
 
 TEST_F(ErrorsTest, InvalidUtf8InAStreamMessageIsAnsweredAndKeepsTheStream) {

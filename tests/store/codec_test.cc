@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "store/keys.h"
 #include "tests/store/records_for_tests.h"
@@ -171,6 +172,17 @@ TEST(CodecTest, SidEncoding) {
   EXPECT_EQ(decoded, sid);
   EXPECT_EQ(decoded.ToString(), sid.ToString());
   EXPECT_FALSE(DecodeSid("PA0123", &decoded));
+  // A damaged prefix is refused: half a prefix, or bytes that are not capital letters.
+  for (const std::string& prefix :
+       {std::string("\0A", 2), std::string("A\0", 2), std::string("pa"), std::string("P1")}) {
+    std::string damaged = bytes;
+    damaged.replace(0, 2, prefix);
+    EXPECT_FALSE(DecodeSid(damaged, &decoded)) << absl::CEscape(prefix);
+  }
+  std::string no_prefix = bytes;
+  no_prefix.replace(0, 2, std::string(2, '\0'));
+  ASSERT_TRUE(DecodeSid(no_prefix, &decoded));
+  EXPECT_EQ(EncodeSid(decoded), no_prefix);
 }
 
 TEST(CodecTest, EncodeReplacesTheBuffer) {
