@@ -550,6 +550,31 @@ inline grpc::Status ExpectRejected(Client& client, grpc::StatusCode code, const 
   return status;
 }
 
+// An event a server acknowledged OK, as sent, and the revision it was given.
+struct AckedEvent {
+  v1::Event event;
+  uint64_t revision = 0;
+};
+
+// Every acknowledged event is in the store, once: a resend is DUPLICATE with the revision it
+// was given. Reports the first few that are not.
+inline void ExpectEveryAckDurable(Client& client, const std::vector<AckedEvent>& acks) {
+  size_t wrong = 0;
+  for (const AckedEvent& ack : acks) {
+    v1::RecordEventResponse response;
+    const grpc::Status status = client.Record(ack.event, &response);
+    if (!status.ok() || response.outcome() != v1::EVENT_OUTCOME_DUPLICATE ||
+        response.revision() != ack.revision) {
+      if (++wrong <= 5) {
+        ADD_FAILURE() << "event " << ack.event.event_id() << " acknowledged at revision "
+                      << ack.revision << " came back " << Describe(status) << " outcome "
+                      << response.outcome() << " revision " << response.revision();
+      }
+    }
+  }
+  EXPECT_EQ(wrong, 0u) << "of " << acks.size() << " acknowledged events";
+}
+
 // The same for one event: rejected by RecordEvent and, with the same code and message, as
 // its result in a StreamEvents message.
 inline void ExpectEventRejected(Client& client, const v1::Event& event, grpc::StatusCode code,

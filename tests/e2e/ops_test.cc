@@ -207,11 +207,6 @@ TEST(OpsTest, MetricsCanBeTurnedOffAndABusyPortStopsStartUp) {
 // -------------------------------------------------------------------------------------------
 // Drain.
 
-struct Ack {
-  v1::Event event;  // as sent (with the account stamped by the client)
-  uint64_t revision = 0;
-};
-
 TEST(OpsTest, SigtermDrainsGracefullyUnderLoadAndLosesNoAcknowledgedEvent) {
   constexpr auto kDrainDelay = std::chrono::milliseconds(1500);
   constexpr auto kGrace = std::chrono::seconds(10);
@@ -227,7 +222,7 @@ TEST(OpsTest, SigtermDrainsGracefullyUnderLoadAndLosesNoAcknowledgedEvent) {
 
   // Ingest: 4 unary clients and 1 streaming client, until the server stops taking calls.
   std::mutex mu;
-  std::vector<Ack> acks;
+  std::vector<AckedEvent> acks;
   std::map<int, int> codes;             // status code -> calls
   std::map<int, std::string> messages;  // status code -> a message seen with it
   std::atomic<bool> stop{false};
@@ -341,7 +336,7 @@ TEST(OpsTest, SigtermDrainsGracefullyUnderLoadAndLosesNoAcknowledgedEvent) {
   }
 
   // Restart: every acknowledged event is there, once, with the revision it was given.
-  std::vector<Ack> acked;
+  std::vector<AckedEvent> acked;
   {
     std::lock_guard lock(mu);
     acked = acks;
@@ -349,20 +344,7 @@ TEST(OpsTest, SigtermDrainsGracefullyUnderLoadAndLosesNoAcknowledgedEvent) {
   ASSERT_GE(acked.size(), 500u);
   ASSERT_TRUE(server.Start());
   Client after(server.Channel(), account);
-  size_t wrong = 0;
-  for (const Ack& ack : acked) {
-    v1::RecordEventResponse response;
-    const grpc::Status status = after.Record(ack.event, &response);
-    if (!status.ok() || response.outcome() != v1::EVENT_OUTCOME_DUPLICATE ||
-        response.revision() != ack.revision) {
-      if (++wrong <= 5) {
-        ADD_FAILURE() << "event " << ack.event.event_id() << " acknowledged at revision "
-                      << ack.revision << " came back " << Describe(status) << " outcome "
-                      << response.outcome() << " revision " << response.revision();
-      }
-    }
-  }
-  EXPECT_EQ(wrong, 0u) << "of " << acked.size() << " acknowledged events";
+  ExpectEveryAckDurable(after, acked);
   std::cout << "drain: " << acked.size() << " acknowledged events, " << ok_after_term.load()
             << " of them during the drain delay; exit 0 after "
             << std::chrono::duration_cast<std::chrono::milliseconds>(exited).count() << " ms"

@@ -80,11 +80,7 @@ class Tally {
     return out;
   }
 
-  struct Ack {
-    v1::Event event;
-    uint64_t revision = 0;
-  };
-  std::vector<Ack> acks() const {
+  std::vector<AckedEvent> acks() const {
     std::lock_guard lock(mu_);
     return acks_;
   }
@@ -93,7 +89,7 @@ class Tally {
   mutable std::mutex mu_;
   std::map<std::string, std::map<int, int>> codes_;
   std::map<int, std::string> messages_;
-  std::vector<Ack> acks_;
+  std::vector<AckedEvent> acks_;
 };
 
 v1::Event Stamped(v1::Event event, const std::string& account) {
@@ -227,21 +223,7 @@ TEST(ShutdownTest, EveryCallAroundSigtermEndsOkOrUnavailableAndNoAckIsLost) {
   // Every acknowledged event is in the store, with the revision it was given.
   ASSERT_TRUE(server.Start());
   Client after(server.Channel(), account);
-  size_t wrong = 0;
-  const std::vector<Tally::Ack> acks = tally.acks();
-  for (const Tally::Ack& ack : acks) {
-    v1::RecordEventResponse response;
-    const grpc::Status status = after.Record(ack.event, &response);
-    if (!status.ok() || response.outcome() != v1::EVENT_OUTCOME_DUPLICATE ||
-        response.revision() != ack.revision) {
-      if (++wrong <= 5) {
-        ADD_FAILURE() << "event " << ack.event.event_id() << " acknowledged at revision "
-                      << ack.revision << " came back " << Describe(status) << " outcome "
-                      << response.outcome() << " revision " << response.revision();
-      }
-    }
-  }
-  EXPECT_EQ(wrong, 0u) << "of " << acks.size() << " acknowledged events";
+  ExpectEveryAckDurable(after, tally.acks());
   EXPECT_EQ(server.Stop(), 0);
 }
 
