@@ -10,7 +10,6 @@
 // 5. Reload without restart: a removed key stops working (open streams included), a new one
 //    works, a broken file keeps the old set.
 // 6. Start-up refusal on a non-loopback address without credentials, and the override.
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -687,17 +686,7 @@ std::pair<int, std::string> RunToExit(const std::vector<std::string>& flags,
   std::vector<std::string> args = {ROLLCALLD_PATH, "--data_dir=" + dir.path() + "/data",
                                    "--metrics_port=-1"};
   args.insert(args.end(), flags.begin(), flags.end());
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(log, STDERR_FILENO);
-    dup2(log, STDOUT_FILENO);
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  const pid_t pid = Spawn(std::move(args), log_path);
   int status = 0;
   const bool exited = WaitUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout);
   if (!exited) {

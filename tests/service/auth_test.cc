@@ -16,22 +16,23 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/audit.h"
+#include "tests/service/credentials_for_tests.h"
 
 namespace rollcall::service {
 namespace {
 
-std::string Message(const absl::Status& status) { return std::string(status.message()); }
-
+using test::kAccount;
+using test::kOtherAccount;
+using test::kReadKey;
+using test::kToken;
+using test::Message;
 using ::testing::HasSubstr;
+
 using ::testing::Not;
 using ::testing::StartsWith;
 
-constexpr char kAccount[] = "AC0123456789abcdef0123456789abcdef";
-constexpr char kToken[] = "00112233445566778899aabbccddeeff";
-constexpr char kReadKey[] = "SK22222222222222222222222222222222";
 constexpr char kReadSecret[] = "read:secret-with-colons:0123456789abcdef";
 constexpr char kDefaultAccount[] = "AC00000000000000000000000000000000";
-constexpr char kOtherAccount[] = "ACfedcba9876543210fedcba9876543210";
 
 std::string Basic(absl::string_view sid, absl::string_view secret) {
   return "Basic " + absl::Base64Escape(absl::StrCat(sid, ":", secret));

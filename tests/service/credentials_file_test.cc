@@ -14,15 +14,15 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/service/credentials_for_tests.h"
 
 namespace rollcall::service {
 namespace {
 
-std::string Message(const absl::Status& status) { return std::string(status.message()); }
-
+using test::kAccount;
+using test::Message;
 using ::testing::HasSubstr;
 
-constexpr char kAccount[] = "AC0123456789abcdef0123456789abcdef";
 constexpr char kOldKey[] = "SK11111111111111111111111111111111";
 constexpr char kNewKey[] = "SK22222222222222222222222222222222";
 constexpr char kSecret[] = "0123456789abcdef0123456789abcdef";

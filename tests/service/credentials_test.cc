@@ -8,23 +8,24 @@
 #include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/service/credentials_for_tests.h"
 
 namespace rollcall::service {
 namespace {
 
-std::string Message(const absl::Status& status) { return std::string(status.message()); }
-
+using test::kAccount;
+using test::kOtherAccount;
+using test::kReadKey;
+using test::kToken;
+using test::Message;
 using ::testing::HasSubstr;
+
 using ::testing::Not;
 using ::testing::StartsWith;
 
-constexpr char kAccount[] = "AC0123456789abcdef0123456789abcdef";
-constexpr char kToken[] = "00112233445566778899aabbccddeeff";
 constexpr char kIngestKey[] = "SK11111111111111111111111111111111";
 constexpr char kIngestSecret[] = "ingest-secret-0123456789abcdefghij";
-constexpr char kReadKey[] = "SK22222222222222222222222222222222";
 constexpr char kReadSecret[] = "read-secret-0123456789abcdefghijkl";
-constexpr char kOtherAccount[] = "ACfedcba9876543210fedcba9876543210";
 constexpr char kOtherAdminKey[] = "SK33333333333333333333333333333333";
 constexpr char kOtherAdminSecret[] = "admin-secret-0123456789abcdefghijk";
 
