@@ -27,7 +27,6 @@ using test::kReadKey;
 using test::kToken;
 using test::Message;
 using ::testing::HasSubstr;
-
 using ::testing::Not;
 using ::testing::StartsWith;
 
