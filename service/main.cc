@@ -65,7 +65,7 @@ ABSL_FLAG(std::string, credentials_file, "",
           "JSON file of accounts and API keys allowed to call (docs/security.md); reloaded when "
           "it changes. Empty: authentication off (loopback only)");
 ABSL_FLAG(absl::Duration, credentials_poll_interval, absl::Seconds(1),
-          "How often the credentials file is checked for changes");
+          "How often the credentials file is checked for changes (0: never, read once at start)");
 ABSL_FLAG(bool, allow_insecure_no_auth, false,
           "Serve without credentials on a non-loopback --listen address (anyone who reaches "
           "the port can read and change everything)");

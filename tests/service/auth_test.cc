@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/audit.h"
+#include "service/server.h"
 #include "tests/service/credentials_for_tests.h"
 
 namespace rollcall::service {
@@ -166,6 +167,19 @@ TEST(AuthorizerOffTest, EveryoneIsAnAnonymousAdminOfAnyAccount) {
   EXPECT_EQ(caller->Account("")->ToString(), kDefaultAccount);
   EXPECT_EQ(caller->Account(kOtherAccount)->ToString(), kOtherAccount);
   EXPECT_EQ(caller->Account("nope").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Without credentials rollcalld serves only on these (service/server.h).
+TEST(LoopbackTest, OnlyLoopbackAddressesCountAsLoopback) {
+  for (const char* address : {"127.0.0.1:50051", "127.1.2.3:0", "[::1]:50051", "localhost:50051",
+                              "unix:/run/rollcall.sock", "unix-abstract:rollcall"}) {
+    EXPECT_TRUE(IsLoopbackListenAddress(address)) << address;
+  }
+  for (const char* address :
+       {"0.0.0.0:50051", "[::]:50051", ":50051", "10.0.0.7:50051", "[fe80::1]:50051",
+        "rollcall.example.com:50051", "128.0.0.1:1", "[::ffff:10.0.0.1]:1"}) {
+    EXPECT_FALSE(IsLoopbackListenAddress(address)) << address;
+  }
 }
 
 TEST(AuditEntryTest, JsonLineHoldsEveryFieldEscaped) {
