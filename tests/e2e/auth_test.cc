@@ -523,6 +523,20 @@ TEST_F(AuthTest, AnotherAccountsSidsAndNamesAreNotFoundOrDenied) {
     EXPECT_EQ(StreamOne(a, event).error_code(), Code::PERMISSION_DENIED);
   }
 
+  // A page token B was given is bound to B's query (its account): refused, with nothing listed.
+  {
+    v1::ListParticipantsRequest first_page;
+    first_page.set_page_size(1);
+    v1::ListParticipantsResponse b_page;
+    ASSERT_TRUE(b.ListParticipants(first_page, &b_page).ok());
+    ASSERT_FALSE(b_page.next_page_token().empty());
+    v1::ListParticipantsRequest replay;
+    replay.set_page_token(b_page.next_page_token());
+    v1::ListParticipantsResponse replayed;
+    EXPECT_EQ(a.ListParticipants(replay, &replayed).error_code(), Code::INVALID_ARGUMENT);
+    EXPECT_EQ(replayed.participants_size(), 0);
+  }
+
   // Names are per account: B's room name and identities filter A's own records, which hold
   // none of B's; creating or joining a room of that name makes A's own room.
   v1::ListParticipantsRequest by_identity;
