@@ -4,9 +4,9 @@
 // Callers send `authorization: Basic base64(sid:secret)`: an account SID and its auth token,
 // or an API key SID and its secret (service/credentials.h). rollcall's own services call
 // Authorize first thing in every handler, with the Permission the RPC needs, and take the
-// account from the Caller it returns. The gate interceptor does the same for every other
-// method except the health service: server reflection needs a valid credential, and an
-// unknown method answers UNAUTHENTICATED to a caller without one.
+// account from the Caller it returns. The gate interceptor does the same for every method
+// outside rollcall.v1 except the health service: server reflection needs a valid credential,
+// and an unknown method answers UNAUTHENTICATED to a caller without one.
 //
 // Answers: no, malformed or wrong credentials are UNAUTHENTICATED with one message whatever
 // was wrong; a valid credential whose role does not allow the RPC is PERMISSION_DENIED.
