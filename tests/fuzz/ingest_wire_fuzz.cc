@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/stubs/logging.h"
 #include "rollcall/v1/ingest_service.pb.h"
+#include "service/auth.h"
 #include "service/convert.h"
 #include "service/ingest_wire.pb.h"
 #include "state/limits.h"
@@ -29,20 +30,29 @@ void Fail(const std::string& what) {
   std::abort();
 }
 
+rollcall::state::Sid DefaultAccount() {
+  auto account = rollcall::state::Sid::Parse("AC00000000000000000000000000000000",
+                                             rollcall::state::kAccountPrefix, "account");
+  if (!account.ok()) Fail("default account does not parse");
+  return *account;
+}
+
 const Converter& TheConverter() {
-  static const Converter* converter = [] {
-    auto account = rollcall::state::Sid::Parse("AC00000000000000000000000000000000",
-                                               rollcall::state::kAccountPrefix, "account");
-    if (!account.ok()) Fail("default account does not parse");
-    return new Converter("http://localhost:8080", *account);
-  }();
+  static const Converter* converter = new Converter("http://localhost:8080", DefaultAccount());
   return *converter;
+}
+
+// Authentication off: the caller acts for the default account or the one an event names.
+const rollcall::service::Caller& TheCaller() {
+  static const auto* caller =
+      new rollcall::service::Caller(rollcall::service::Caller::Anonymous(DefaultAccount()));
+  return *caller;
 }
 
 void CheckEvent(const rollcall::service::wire::Event& in) {
   // A fixed server clock, so a run is reproducible.
   const absl::Time now = absl::FromUnixSeconds(1700000000);
-  absl::StatusOr<rollcall::state::Event> event = TheConverter().FromProto(in, "event");
+  absl::StatusOr<rollcall::state::Event> event = TheConverter().FromProto(in, TheCaller(), "event");
   absl::Status status = event.status();
   if (event.ok()) status = rollcall::state::ValidateEvent(*event, rollcall::state::Limits{}, now);
   if (!status.ok()) {
