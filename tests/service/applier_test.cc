@@ -193,5 +193,27 @@ TEST_F(ApplierTest, ATimerDueWhileStoppedFiresAtStartWithTheTimeItWasDue) {
   EXPECT_EQ(p.date_updated, clock_.SystemTime()) << "applied at start-up";
 }
 
+TEST_F(ApplierTest, AnOverdueRoomTimerFiresAtStartWithTheTimeItWasDue) {
+  limits_.max_room_duration = absl::Hours(1);
+  StartApplier();
+  const auto connected = Apply({Event(state::EventType::kConnected, "c", "ada")});
+  const state::Sid participant = connected[0]->participant->sid;
+  const state::Sid room = connected[0]->participant->room_sid;
+  const absl::Time created = clock_.SystemTime();
+  applier_->Stop();
+  applier_.reset();
+  clock_.Advance(absl::Hours(2));
+  StartApplier();
+  ASSERT_TRUE(WaitUntil([&] { return applier_->stats().timers_fired >= 1; }));
+  const auto [ended, p] = applier_->Read([&](const state::Roster& r) {
+    return std::make_pair(*r.FindRoom(room), *r.FindParticipant(participant));
+  });
+  EXPECT_EQ(ended.status, state::RoomStatus::kCompleted);
+  EXPECT_EQ(ended.end_time, created + absl::Hours(1)) << "ended when it was due";
+  EXPECT_EQ(p.status, state::ParticipantStatus::kDisconnected);
+  EXPECT_EQ(p.disconnect_reason, state::DisconnectReason::kRoomEnded);
+  EXPECT_EQ(p.end_time, ended.end_time);
+}
+
 }  // namespace
 }  // namespace rollcall::service
