@@ -16,6 +16,16 @@ const state::Sid kAccount = *state::Sid::Parse("AC000000000000000000000000000000
 const state::Sid kRoom = *state::Sid::Parse("RM0123456789abcdef0123456789abcdef", "RM", "r");
 const state::Sid kParticipant = *state::Sid::Parse("PA0123456789abcdef0123456789abcdef", "PA", "p");
 
+state::Participant ConnectedParticipant() {
+  state::Participant p;
+  p.sid = kParticipant;
+  p.account_sid = kAccount;
+  p.room_sid = kRoom;
+  p.identity = "ada";
+  p.status = state::ParticipantStatus::kConnected;
+  return p;
+}
+
 TEST(ConvertTest, TimestampsRoundTripIncludingBeforeTheEpoch) {
   for (absl::Time time : {absl::UnixEpoch(), absl::FromUnixNanos(1'700'000'000'123'456'789),
                           absl::FromUnixNanos(-1), absl::FromUnixSeconds(-62135596800)}) {
@@ -51,14 +61,8 @@ TEST(ConvertTest, AccountIsTheDefaultWhenEmptyAndMustBeASid) {
 
 TEST(ConvertTest, ParticipantCarriesUrlAndLinksFromTheBaseUrl) {
   const Converter converter("https://rollcall.example", kAccount);
-  state::Participant p;
-  p.sid = kParticipant;
-  p.account_sid = kAccount;
-  p.room_sid = kRoom;
-  p.identity = "ada";
-  p.status = state::ParticipantStatus::kConnected;
   v1::Participant proto;
-  converter.ToProto(p, &proto);
+  converter.ToProto(ConnectedParticipant(), &proto);
   EXPECT_EQ(proto.sid(), kParticipant.ToString());
   EXPECT_EQ(proto.room_sid(), kRoom.ToString());
   EXPECT_EQ(proto.status(), v1::PARTICIPANT_STATUS_CONNECTED);
@@ -69,14 +73,10 @@ TEST(ConvertTest, ParticipantCarriesUrlAndLinksFromTheBaseUrl) {
 
 TEST(ConvertTest, LogPayloadCarriesTheScopeAndTheWatchMessage) {
   const Converter converter("http://x", kAccount);
-  state::Participant p;
-  p.sid = kParticipant;
-  p.account_sid = kAccount;
-  p.room_sid = kRoom;
   state::Change change;
   change.revision = 7;
   change.type = state::ChangeType::kParticipantConnected;
-  change.resource = p;
+  change.resource = ConnectedParticipant();
   const std::string payload = EncodeLogPayload({change}, converter);
   absl::StatusOr<LogScope> scope = DecodeLogPayload(payload);
   ASSERT_TRUE(scope.ok());
