@@ -63,12 +63,14 @@ WatchHub::WatchHub(const WatchOptions& options, store::Store& store, Applier& ap
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchHub::Open(grpc::CallbackServerContext* context,
-                                                           const grpc::ByteBuffer* request_bytes) {
+                                                           const grpc::ByteBuffer* request_bytes,
+                                                           const absl::StatusOr<Caller>& caller) {
+  if (!caller.ok()) return new FailedWatch(caller.status());
   v1::WatchRequest request;
   if (!ParseFrom(*request_bytes, &request)) {
     return new FailedWatch(absl::InvalidArgumentError("request: is not a WatchRequest"));
   }
-  absl::StatusOr<state::Sid> account = converter_.Account(request.account_sid());
+  absl::StatusOr<state::Sid> account = caller->Account(request.account_sid());
   if (!account.ok()) return new FailedWatch(account.status());
   WatchSpec spec;
   spec.account = *account;
