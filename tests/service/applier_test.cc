@@ -117,6 +117,8 @@ TEST_F(ApplierTest, ManySubmissionsAreDecidedInOrderAndCommittedInFewBatches) {
     ASSERT_TRUE(results[i][0].ok()) << results[i][0].status();
     EXPECT_EQ(results[i][0]->revision, static_cast<uint64_t>(i + 1));
   }
+  // Counted just after the batch is handed to the completer.
+  ASSERT_TRUE(WaitUntil([&] { return applier_->stats().applied == kCalls; }));
   const ApplierStats stats = applier_->stats();
   EXPECT_EQ(stats.applied, static_cast<uint64_t>(kCalls));
   EXPECT_LE(stats.batches, static_cast<uint64_t>(kCalls));

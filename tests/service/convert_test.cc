@@ -53,12 +53,6 @@ TEST(ConvertTest, OutOfRangeTimestampsAndEnumsNameTheField) {
   EXPECT_TRUE(ParticipantStatusFromProto(1, "status").ok());
 }
 
-TEST(ConvertTest, AccountIsTheDefaultWhenEmptyAndMustBeASid) {
-  const Converter converter("http://x", kAccount);
-  EXPECT_EQ(*converter.Account(""), kAccount);
-  EXPECT_THAT(converter.Account("nope").status().message(), HasSubstr("account_sid"));
-}
-
 TEST(ConvertTest, ParticipantCarriesUrlAndLinksFromTheBaseUrl) {
   const Converter converter("https://rollcall.example", kAccount);
   v1::Participant proto;
