@@ -27,6 +27,9 @@ ABSL_FLAG(std::string, store, "rocksdb",
 ABSL_FLAG(bool, sync, true, "fsync each group commit; false trades crash safety for speed");
 ABSL_FLAG(bool, accept_data_loss, false,
           "Start on a store found damaged, going on from what survived (docs/operations.md)");
+ABSL_FLAG(bool, verify_store, true,
+          "At start, verify the checksum of every block of the store's table files (reads the "
+          "whole store once)");
 ABSL_FLAG(std::string, backup_dir, "",
           "AdminService.CreateBackup writes backups under this directory (empty: off)");
 ABSL_FLAG(std::string, from, "", "restore: the backup directory to restore from");
@@ -100,6 +103,7 @@ std::vector<std::string> WithEnvironment(int argc, char** argv) {
                                        "drain_delay",
                                        "metrics_port_file",
                                        "accept_data_loss",
+                                       "verify_store",
                                        "backup_dir"};
   std::vector<std::string> args = {argv[0]};
   for (const char* flag : kFlags) {
@@ -226,6 +230,7 @@ int main(int argc, char** argv) {
   options.store = absl::GetFlag(FLAGS_store);
   options.sync = absl::GetFlag(FLAGS_sync);
   options.accept_data_loss = absl::GetFlag(FLAGS_accept_data_loss);
+  options.verify_store = absl::GetFlag(FLAGS_verify_store);
   options.backup_dir = absl::GetFlag(FLAGS_backup_dir);
   options.public_base_url = absl::GetFlag(FLAGS_public_base_url);
   options.default_account = absl::GetFlag(FLAGS_default_account);

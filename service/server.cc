@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "service/admin_service.h"
 #include "service/ingest_service.h"
 #include "service/metrics_http.h"
 #include "service/query_services.h"
@@ -80,6 +81,7 @@ struct Server::Parts {
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<ParticipantService> participants;
   std::unique_ptr<RoomService> rooms;
+  std::unique_ptr<AdminService> admin;
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
@@ -112,6 +114,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     rocks.path = options.data_dir;
     rocks.sync = options.sync;
     rocks.accept_data_loss = options.accept_data_loss;
+    rocks.verify_table_files = options.verify_store;
     ASSIGN_OR_RETURN(parts->store, store::OpenRocksStore(rocks));
   } else {
     return absl::InvalidArgumentError(
@@ -138,6 +141,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   RegisterGauges(*parts->applier, *parts->watch_hub, *parts->store, parts->metrics);
   parts->participants = std::make_unique<ParticipantService>(*parts->applier, *parts->converter);
   parts->rooms = std::make_unique<RoomService>(*parts->applier, *parts->converter);
+  parts->admin = std::make_unique<AdminService>(*parts->store, options.backup_dir);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -147,6 +151,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(parts->participants.get());
   builder.RegisterService(parts->rooms.get());
   builder.RegisterService(parts->watch.get());
+  builder.RegisterService(parts->admin.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.AddChannelArgument(

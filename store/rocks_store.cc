@@ -430,6 +430,12 @@ void RocksStore::TryRecover() {
     read_only = db_ == nullptr || db_->read_only;
     if (!read_only) resumed = db_->db->Resume();
   }
+  if (!read_only && resumed.ok()) {
+    // Resume succeeds trivially when there was nothing to flush, full disk or not: only a synced
+    // write shows that writes work again (else readiness would flap on a full disk).
+    absl::ReaderMutexLock db_lock(&db_mu_);
+    resumed = db_->db->Put(write_options_, db_->records(), ToSlice(keys::kProbe), "");
+  }
   if (!read_only) {
     if (resumed.ok()) {
       reopen_failures_ = 0;
@@ -823,6 +829,17 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& option
     absl::StatusOr<std::unique_ptr<Database>> readable = OpenDatabase(context, path, true);
     if (!readable.ok()) return WithAdvice(readable.status());
     ASSIGN_OR_RETURN(recovered, StoredRevision(**readable));
+    if (options.verify_table_files) {
+      // Load reads every record, but the change log only where watchers ask: a damaged block
+      // there would otherwise surface only then. Every block of every table file, once.
+      rocksdb::ReadOptions read;
+      read.fill_cache = false;
+      const absl::Time start = absl::Now();
+      RETURN_IF_ERROR(WithAdvice(
+          FromRocks((*readable)->db->VerifyChecksum(read), "verifying the store's table files")));
+      spdlog::info("store: table file checksums verified in {}",
+                   absl::FormatDuration(absl::Now() - start));
+    }
   }
   std::optional<uint64_t> lost_after;
   if (absl::Status checked = CheckMarker(context, exists, recovered, marker); !checked.ok()) {

@@ -36,6 +36,8 @@
 //   | "m:revision"                              | head revision, uint64 big-endian (8 bytes) |
 //   | "m:log_start"                             | oldest log entry's revision, uint64 BE;    |
 //   |                                           | absent while the change log is empty       |
+//   | "m:probe"                                 | empty; written (synced) to test that writes |
+//   |                                           | work again after a failure                 |
 //   | "d:" | account bytes (16) | event_id (1+) | DedupeRecord                               |
 //   | "p:" | participant sid bytes (16)         | ParticipantRecord                          |
 //   | "r:" | room sid bytes (16)                | RoomRecord                                 |
@@ -92,7 +94,8 @@
 //   ahead of what is durable; with --sync=false only after Flush. Open first opens the database
 //   read-only, which changes no file, and refuses (DATA_LOSS naming the files and what to do)
 //   when the recovered revision is below the marker's, when the marker exists but the database
-//   does not, or when a file fails its checksum while Load reads every record. Only then is it
+//   does not, when a table file fails its checksums (RocksOptions::verify_table_files), or when
+//   a record fails to decode while Load reads them all. Only then is it
 //   opened for writing (which would flush the recovered state and delete files it no longer
 //   references). RocksOptions::accept_data_loss opens a damaged store anyway: the head revision
 //   is moved up to the marker's and the change log emptied, so no revision number is reused and
@@ -211,6 +214,9 @@ struct RocksOptions {
   absl::Duration recovery_interval = absl::Seconds(1);
   // Open a store whose damage would otherwise be refused (see "Damage" above).
   bool accept_data_loss = false;
+  // Verify the checksum of every block of every table file at open (reads the whole store
+  // once more; Load alone reads every record but not the change log).
+  bool verify_table_files = true;
 };
 
 // Opens (creating if missing) the RocksDB store at options.path. UNAVAILABLE when the
