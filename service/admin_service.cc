@@ -28,9 +28,12 @@ absl::Status CheckName(const std::string& name) {
 
 }  // namespace
 
-grpc::Status AdminService::CreateBackup(grpc::ServerContext* /*context*/,
+grpc::Status AdminService::CreateBackup(grpc::ServerContext* context,
                                         const v1::CreateBackupRequest* request,
                                         v1::CreateBackupResponse* response) {
+  if (absl::StatusOr<Caller> caller = auth_.Authorize(*context, Permission::kAdmin); !caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
   if (backup_dir_.empty()) {
     return ToGrpcStatus(absl::FailedPreconditionError(
         "backups are off: start rollcalld with --backup_dir=<directory>"));

@@ -8,15 +8,16 @@
 
 #include "absl/synchronization/mutex.h"
 #include "rollcall/v1/admin_service.grpc.pb.h"
+#include "service/auth.h"
 #include "store/store.h"
 
 namespace rollcall::service {
 
 class AdminService final : public v1::AdminService::Service {
  public:
-  // `backup_dir` empty: backups are off.
-  AdminService(store::Store& store, std::string backup_dir)
-      : store_(store), backup_dir_(std::move(backup_dir)) {}
+  // `backup_dir` empty: backups are off. Every RPC needs the admin role.
+  AdminService(store::Store& store, std::string backup_dir, const Authorizer& auth)
+      : store_(store), backup_dir_(std::move(backup_dir)), auth_(auth) {}
 
   grpc::Status CreateBackup(grpc::ServerContext* context, const v1::CreateBackupRequest* request,
                             v1::CreateBackupResponse* response) override;
@@ -24,6 +25,7 @@ class AdminService final : public v1::AdminService::Service {
  private:
   store::Store& store_;
   const std::string backup_dir_;
+  const Authorizer& auth_;
   absl::Mutex backup_mu_;  // one backup at a time
 };
 
