@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "service/audit.h"
 #include "service/server.h"
+#include "service/store_commands.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
@@ -25,6 +26,14 @@ ABSL_FLAG(std::string, data_dir, "./data", "Directory of the embedded store");
 ABSL_FLAG(std::string, store, "rocksdb",
           "rocksdb (durable) or memory (nothing survives a restart)");
 ABSL_FLAG(bool, sync, true, "fsync each group commit; false trades crash safety for speed");
+ABSL_FLAG(bool, accept_data_loss, false,
+          "Start on a store found damaged, going on from what survived (docs/operations.md)");
+ABSL_FLAG(bool, verify_store, true,
+          "At start, verify the checksum of every block of the store's table files (reads the "
+          "whole store once)");
+ABSL_FLAG(std::string, backup_dir, "",
+          "AdminService.CreateBackup writes backups under this directory (empty: off)");
+ABSL_FLAG(std::string, from, "", "restore: the backup directory to restore from");
 ABSL_FLAG(std::string, public_base_url, "http://localhost:8080", "Base of url/links fields");
 ABSL_FLAG(std::string, default_account, "AC00000000000000000000000000000000",
           "Account used when a request names none");
@@ -116,6 +125,9 @@ std::vector<std::string> WithEnvironment(int argc, char** argv) {
                                        "metrics_port",
                                        "drain_delay",
                                        "metrics_port_file",
+                                       "accept_data_loss",
+                                       "verify_store",
+                                       "backup_dir",
                                        "credentials_file",
                                        "credentials_poll_interval",
                                        "allow_insecure_no_auth"};
@@ -205,11 +217,13 @@ int main(int argc, char** argv) {
   TuneMallocByReexec(argv);
   absl::SetProgramUsageMessage(
       "rollcalld: tracks who is in which video room.\n"
-      "Every flag also reads ROLLCALL_<FLAG> from the environment.");
+      "Every flag also reads ROLLCALL_<FLAG> from the environment.\n"
+      "Offline: rollcalld verify --data_dir=D; rollcalld restore --from=BACKUP --data_dir=NEW");
   std::vector<std::string> args = WithEnvironment(argc, argv);
   std::vector<char*> arg_pointers;
   for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+  const std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
 
   const std::string log_format = absl::GetFlag(FLAGS_log_format);
   if (log_format != "text" && log_format != "json") {
@@ -217,6 +231,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   SetUpLogging(log_format, absl::GetFlag(FLAGS_log_level));
+  if (positional.size() > 1) {
+    const std::string command = positional[1];
+    if (positional.size() == 2 && command == "verify") {
+      return rollcall::service::RunVerify(absl::GetFlag(FLAGS_data_dir));
+    }
+    if (positional.size() == 2 && command == "restore") {
+      return rollcall::service::RunRestore(absl::GetFlag(FLAGS_from),
+                                           absl::GetFlag(FLAGS_data_dir));
+    }
+    spdlog::critical("unknown command {} (commands: verify, restore)", command);
+    return 2;
+  }
 
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
@@ -230,6 +256,9 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.store = absl::GetFlag(FLAGS_store);
   options.sync = absl::GetFlag(FLAGS_sync);
+  options.accept_data_loss = absl::GetFlag(FLAGS_accept_data_loss);
+  options.verify_store = absl::GetFlag(FLAGS_verify_store);
+  options.backup_dir = absl::GetFlag(FLAGS_backup_dir);
   options.public_base_url = absl::GetFlag(FLAGS_public_base_url);
   options.default_account = absl::GetFlag(FLAGS_default_account);
   options.limits.max_room_participants = absl::GetFlag(FLAGS_max_room_participants);

@@ -24,6 +24,10 @@ struct ServerOptions {
   std::string data_dir = "./data";
   std::string store = "rocksdb";  // or "memory": nothing survives a restart (tests, demos)
   bool sync = true;               // fsync every group commit
+  bool accept_data_loss = false;  // open a damaged store anyway (--accept_data_loss)
+  bool verify_store = true;       // checksum every table file at start (--verify_store)
+  // AdminService.CreateBackup writes backups under this directory (empty: backups are off).
+  std::string backup_dir;
   std::string public_base_url = "http://localhost:8080";
   std::string default_account = "AC00000000000000000000000000000000";
   state::Limits limits;
