@@ -149,8 +149,7 @@ std::string MainFooter() {
 }
 
 std::string GroupFooter(const Group& g) {
-  return absl::StrCat(GroupSection(g), "\n", GlobalHelp(), "\n", kOutputHelp, "\n",
-                      kExitCodesHelp);
+  return absl::StrCat(GroupSection(g), "\n", GlobalHelp(), "\n", kOutputHelp, "\n", kExitCodesHelp);
 }
 
 // CLI11's help with the full command path in its usage line ("Usage: rollcall rooms list").
@@ -172,9 +171,11 @@ class Formatter final : public CLI::Formatter {
 // so that every message names the flag and the rule.
 class Cli {
  public:
-  Cli() : app_("rollcall: command-line client of rollcall, which tracks who is in which video "
-               "room.",
-               "rollcall") {
+  Cli()
+      : app_(
+            "rollcall: command-line client of rollcall, which tracks who is in which video "
+            "room.",
+            "rollcall") {
     app_.formatter(std::make_shared<Formatter>());
     app_.allow_extras();
     app_.footer(MainFooter());
@@ -424,8 +425,7 @@ absl::StatusOr<GlobalOptions> ParseGlobalOptions(const ParsedArgs& args,
     if (server->empty()) return absl::InvalidArgumentError("flag --server must not be empty");
     options.server = *server;
   } else {
-    options.server =
-        environment.server.empty() ? std::string(kDefaultServer) : environment.server;
+    options.server = environment.server.empty() ? std::string(kDefaultServer) : environment.server;
   }
   if (std::optional<std::string> account = args.Get("--account"); account.has_value()) {
     if (account->empty()) return absl::InvalidArgumentError("flag --account must not be empty");
@@ -446,9 +446,9 @@ absl::StatusOr<GlobalOptions> ParseGlobalOptions(const ParsedArgs& args,
   options.authorization = *std::move(authorization);
   if (absl::Status s = ParseTransport(args, options); !s.ok()) return s;
   if (!options.authorization.empty() && !options.tls && !IsLoopback(options.server)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "credentials would be sent in clear to ", options.server,
-        ": add --tls or --ca FILE (plaintext is allowed only to a loopback address)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("credentials would be sent in clear to ", options.server,
+                     ": add --tls or --ca FILE (plaintext is allowed only to a loopback address)"));
   }
   return options;
 }
@@ -468,8 +468,8 @@ std::string GroupHelp(absl::string_view group) {
   return g == nullptr ? "" : g->help("rollcall", CLI::AppFormatMode::Normal);
 }
 
-int RunCli(absl::Span<const std::string> args, const CliEnvironment& environment,
-           std::ostream& out, std::ostream& err) {
+int RunCli(absl::Span<const std::string> args, const CliEnvironment& environment, std::ostream& out,
+           std::ostream& err) {
   Cli cli;
   // CLI11 reads "--flag=" as "--flag" wanting the next token; the user meant an empty value,
   // which the command then rejects by name.
@@ -536,8 +536,8 @@ int RunCli(absl::Span<const std::string> args, const CliEnvironment& environment
     std::vector<std::string> names;
     for (const Command* c : GroupCommands(group->get_name())) names.push_back(c->name);
     return Usage(err,
-                 absl::StrCat("missing ", group->get_name(), " command (one of: ",
-                              absl::StrJoin(names, ", "), ")"),
+                 absl::StrCat("missing ", group->get_name(),
+                              " command (one of: ", absl::StrJoin(names, ", "), ")"),
                  where);
   }
   if (!extras.empty()) {

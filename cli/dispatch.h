@@ -54,8 +54,8 @@ std::string MainHelp();
 std::string GroupHelp(absl::string_view group);
 
 // Runs `rollcall` with `args` (argv without the program name); returns the exit code.
-int RunCli(absl::Span<const std::string> args, const CliEnvironment& environment,
-           std::ostream& out, std::ostream& err);
+int RunCli(absl::Span<const std::string> args, const CliEnvironment& environment, std::ostream& out,
+           std::ostream& err);
 // The same with only $ROLLCALL_SERVER from the environment ("" when unset).
 int RunCli(absl::Span<const std::string> args, absl::string_view server_env, std::ostream& out,
            std::ostream& err);

@@ -67,7 +67,8 @@ TEST(RunCli, FlagWithoutValueIsNamed) {
 }
 
 TEST(RunCli, EqualsFormAndDoubleDash) {
-  ExpectUsage({kNowhere, "event", "connect", "--room=", "--identity=a"}, "--room must not be empty");
+  ExpectUsage({kNowhere, "event", "connect", "--room=", "--identity=a"},
+              "--room must not be empty");
   // After "--", a dash-word is still refused by name.
   ExpectUsage({kNowhere, "rooms", "get", "r", "--", "--all"}, "--all");
 }
@@ -231,10 +232,9 @@ TEST(ParseGlobalOptions, EnvironmentThenFlag) {
 }
 
 TEST(ParseGlobalOptions, AllGiven) {
-  absl::StatusOr<GlobalOptions> o = Globals({{"--account", "AC0123456789abcdef0123456789abcdef"},
-                                             {"-o", "JSON"},
-                                             {"--timeout", "250ms"}},
-                                            "");
+  absl::StatusOr<GlobalOptions> o = Globals(
+      {{"--account", "AC0123456789abcdef0123456789abcdef"}, {"-o", "JSON"}, {"--timeout", "250ms"}},
+      "");
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->account, "AC0123456789abcdef0123456789abcdef");
   EXPECT_EQ(o->format, OutputFormat::kJson);
