@@ -16,7 +16,7 @@
 
 namespace rollcall::service {
 
-// Health service names (DESIGN.md §5): "" and "liveness" say the process is alive,
+// Health service names (docs/api.md, services): "" and "liveness" say the process is alive,
 // "readiness" says it takes traffic.
 inline constexpr const char* kLiveness = "liveness";
 inline constexpr const char* kReadiness = "readiness";

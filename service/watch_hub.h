@@ -1,4 +1,4 @@
-// WatchHub: fans committed revisions out to Watch streams (DESIGN.md §6).
+// WatchHub: fans committed revisions out to Watch streams (docs/api.md, revisions and watch).
 //
 // - Each revision is serialized once (by the applier, as the change-log payload) and every
 //   watcher sends the same refcounted grpc::ByteBuffer.

@@ -309,8 +309,8 @@ class Decider {
     } else {
       room = roster_.FindInProgressRoomByName(event.account_sid, event.room);
     }
-    // An existing SID is IGNORED whatever its status (DESIGN.md §4), so this comes before the
-    // completed-room check: a disconnected session's ad-hoc room has usually completed.
+    // An existing SID is IGNORED whatever its status (docs/api.md, state table), so this comes
+    // before the completed-room check: a disconnected session's ad-hoc room has usually completed.
     std::optional<Sid> chosen_sid;
     if (!event.participant_sid.empty()) {
       ASSIGN_OR_RETURN(chosen_sid, Sid::Parse(event.participant_sid, kParticipantPrefix,

@@ -1,4 +1,4 @@
-// End-to-end tests of every DESIGN.md §4 error through the wire: NOT_FOUND,
+// End-to-end tests of every docs/api.md, state table error through the wire: NOT_FOUND,
 // FAILED_PRECONDITION, RESOURCE_EXHAUSTED, ALREADY_EXISTS and INVALID_ARGUMENT for malformed
 // input of every RPC. Each rejection is checked for its exact code, the field its message
 // names, and that nothing changed: the records of the account are the same afterwards and the
