@@ -21,6 +21,7 @@
 #include "cli/health.grpc.pb.h"
 #include "cli/interrupt.h"
 #include "cli/watch_resume.h"
+#include "google/protobuf/util/time_util.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -64,10 +65,7 @@ constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 constexpr int64_t kInt32Min = std::numeric_limits<int32_t>::min();
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
-  // ToUnixSeconds rounds toward the infinite past, so nanos is always in [0, 1e9).
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  ts->set_seconds(seconds);
-  ts->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  *ts = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
 
 // A fresh idempotency key: "cli-" + 32 hex digits from 128 bits of OS randomness.

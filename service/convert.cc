@@ -3,13 +3,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "state/status_macros.h"
 
 namespace rollcall::service {
 namespace {
 
-constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01T00:00:00Z
-constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 constexpr int32_t kDefaultPageSize = 50;
 constexpr int32_t kMaxPageSize = 1000;
 
@@ -26,22 +25,15 @@ absl::StatusOr<state::Sid> Converter::Account(absl::string_view account_sid,
 }
 
 void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
-  const int64_t nanos = absl::ToUnixNanos(time);
-  int64_t seconds = nanos / 1000000000;
-  int64_t remainder = nanos % 1000000000;
-  if (remainder < 0) {
-    remainder += 1000000000;
-    --seconds;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(remainder));
+  *out = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
 }
 
 absl::StatusOr<std::optional<absl::Time>> FromProto(const google::protobuf::Timestamp& in,
                                                     bool present, absl::string_view field) {
   if (!present) return std::optional<absl::Time>();
-  if (in.seconds() < kMinTimestampSeconds || in.seconds() > kMaxTimestampSeconds ||
-      in.nanos() < 0 || in.nanos() > 999999999) {
+  using google::protobuf::util::TimeUtil;
+  if (in.seconds() < TimeUtil::kTimestampMinSeconds ||
+      in.seconds() > TimeUtil::kTimestampMaxSeconds || in.nanos() < 0 || in.nanos() > 999999999) {
     return Invalid(field, "must be a valid timestamp between 0001-01-01 and 9999-12-31");
   }
   return std::optional<absl::Time>(absl::FromUnixSeconds(in.seconds()) +

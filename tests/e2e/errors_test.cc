@@ -467,22 +467,20 @@ v1::ListRoomsRequest RoomsQuery(const std::function<void(v1::ListRoomsRequest&)>
   return request;
 }
 
-TEST_F(ErrorsTest, MalformedRequestsNameTheField) {
-  const std::string alive = seed_.alive.sid();
-  const std::string gone = seed_.gone.sid();
-  // Page tokens issued for one query, to replay against others.
-  v1::ListParticipantsResponse participants_page;
-  ASSERT_TRUE(client_
-                  .ListParticipants(ParticipantsQuery([](auto& q) { q.set_page_size(1); }),
-                                    &participants_page)
-                  .ok());
-  const std::string participants_token = participants_page.next_page_token();
-  ASSERT_FALSE(participants_token.empty());
-  v1::ListRoomsResponse rooms_page;
-  ASSERT_TRUE(client_.ListRooms(RoomsQuery([](auto& q) { q.set_page_size(1); }), &rooms_page).ok());
-  const std::string rooms_token = rooms_page.next_page_token();
-  ASSERT_FALSE(rooms_token.empty());
+// What the rows of MalformedRequestRows need from the running server.
+struct RowContext {
+  std::string alive;               // an active participant's SID
+  std::string gone;                // a disconnected participant's SID
+  std::string participants_token;  // a page token of ListParticipants(page_size=1)
+  std::string rooms_token;         // a page token of ListRooms(page_size=1)
+};
 
+// The table: each malformed request, and the field its INVALID_ARGUMENT must name.
+std::vector<CallCase> MalformedRequestRows(const RowContext& context) {
+  const std::string& alive = context.alive;
+  const std::string& gone = context.gone;
+  const std::string& participants_token = context.participants_token;
+  const std::string& rooms_token = context.rooms_token;
   auto get = [](const std::function<void(v1::GetParticipantRequest&)>& f) {
     return [f](Client& c) {
       v1::GetParticipantRequest request;
@@ -805,7 +803,26 @@ TEST_F(ErrorsTest, MalformedRequestsNameTheField) {
     cases.push_back({"list: account_sid " + account,
                      list([account](auto& q) { q.set_account_sid(account); }), "account_sid"});
   }
-  for (const CallCase& c : cases) {
+  return cases;
+}
+
+TEST_F(ErrorsTest, MalformedRequestsNameTheField) {
+  const std::string alive = seed_.alive.sid();
+  const std::string gone = seed_.gone.sid();
+  // Page tokens issued for one query, to replay against others.
+  v1::ListParticipantsResponse participants_page;
+  ASSERT_TRUE(client_
+                  .ListParticipants(ParticipantsQuery([](auto& q) { q.set_page_size(1); }),
+                                    &participants_page)
+                  .ok());
+  const std::string participants_token = participants_page.next_page_token();
+  ASSERT_FALSE(participants_token.empty());
+  v1::ListRoomsResponse rooms_page;
+  ASSERT_TRUE(client_.ListRooms(RoomsQuery([](auto& q) { q.set_page_size(1); }), &rooms_page).ok());
+  const std::string rooms_token = rooms_page.next_page_token();
+  ASSERT_FALSE(rooms_token.empty());
+
+  for (const CallCase& c : MalformedRequestRows({alive, gone, participants_token, rooms_token})) {
     SCOPED_TRACE(c.name);
     ExpectRejected(client_, grpc::StatusCode::INVALID_ARGUMENT, c.field,
                    [&] { return c.call(client_); });
