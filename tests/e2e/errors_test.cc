@@ -547,17 +547,17 @@ std::vector<CallCase> MalformedRequestRows(const RowContext& context) {
       // GetParticipant
       {"get: empty", get([](auto&) {}), "participant_sid"},
       {"get: identity without room", get([](auto& q) { q.set_identity("alive"); }), "room"},
-      {"get: malformed room", get([&](auto& q) {
+      {"get: malformed room", get([=](auto& q) {
          q.set_room(bad_room);
          q.set_identity("alive");
        }),
        "room"},
-      {"get: malformed room with sid", get([&](auto& q) {
+      {"get: malformed room with sid", get([=](auto& q) {
          q.set_room(bad_room);
          q.set_participant_sid(alive);
        }),
        "room"},
-      {"get: both participant_sid and identity", get([&](auto& q) {
+      {"get: both participant_sid and identity", get([=](auto& q) {
          q.set_room("open-room");
          q.set_participant_sid(alive);
          q.set_identity("alive");
@@ -573,7 +573,7 @@ std::vector<CallCase> MalformedRequestRows(const RowContext& context) {
          q.set_identity("alive\n");
        }),
        "identity"},
-      {"get: malformed account", get([&](auto& q) {
+      {"get: malformed account", get([=](auto& q) {
          q.set_account_sid(bad_account);
          q.set_participant_sid(alive);
        }),
@@ -605,62 +605,62 @@ std::vector<CallCase> MalformedRequestRows(const RowContext& context) {
        "page_token"},
       {"list: short page_token", list([](auto& q) { q.set_page_token("AAAA"); }), "page_token"},
       {"list: truncated page_token",
-       list([&](auto& q) { q.set_page_token(participants_token.substr(0, 20)); }), "page_token"},
-      {"list: rooms token", list([&](auto& q) { q.set_page_token(rooms_token); }), "page_token"},
-      {"list: token with other statuses", list([&](auto& q) {
+       list([=](auto& q) { q.set_page_token(participants_token.substr(0, 20)); }), "page_token"},
+      {"list: rooms token", list([=](auto& q) { q.set_page_token(rooms_token); }), "page_token"},
+      {"list: token with other statuses", list([=](auto& q) {
          q.set_page_token(participants_token);
          q.add_statuses(v1::PARTICIPANT_STATUS_CONNECTED);
        }),
        "page_token"},
-      {"list: token with other identity", list([&](auto& q) {
+      {"list: token with other identity", list([=](auto& q) {
          q.set_page_token(participants_token);
          q.set_identity("alive");
        }),
        "page_token"},
-      {"list: token with other room", list([&](auto& q) {
+      {"list: token with other room", list([=](auto& q) {
          q.set_page_token(participants_token);
          q.set_room("open-room");
        }),
        "page_token"},
-      {"list: token with other date", list([&](auto& q) {
+      {"list: token with other date", list([=](auto& q) {
          q.set_page_token(participants_token);
          *q.mutable_date_created_after() = TimestampAt(946684800);
        }),
        "page_token"},
-      {"list: token with other account", list([&](auto& q) {
+      {"list: token with other account", list([=](auto& q) {
          q.set_page_token(participants_token);
          q.set_account_sid(NewAccountSid());
        }),
        "page_token"},
-      {"list: malformed room", list([&](auto& q) { q.set_room(bad_room); }), "room"},
-      {"list: malformed account", list([&](auto& q) { q.set_account_sid(bad_account); }),
+      {"list: malformed room", list([=](auto& q) { q.set_room(bad_room); }), "room"},
+      {"list: malformed account", list([=](auto& q) { q.set_account_sid(bad_account); }),
        "account_sid"},
       // UpdateParticipant
       {"kick: empty", kick([](auto&) {}), "status"},
-      {"kick: status CONNECTED", kick([&](auto& q) {
+      {"kick: status CONNECTED", kick([=](auto& q) {
          q.set_participant_sid(alive);
          q.set_status(v1::PARTICIPANT_STATUS_CONNECTED);
        }),
        "status"},
-      {"kick: status RECONNECTING", kick([&](auto& q) {
+      {"kick: status RECONNECTING", kick([=](auto& q) {
          q.set_participant_sid(alive);
          q.set_status(v1::PARTICIPANT_STATUS_RECONNECTING);
        }),
        "status"},
-      {"kick: status 99", kick([&](auto& q) {
+      {"kick: status 99", kick([=](auto& q) {
          q.set_participant_sid(alive);
          q.set_status(static_cast<v1::ParticipantStatus>(99));
        }),
        "status"},
       {"kick: participant_sid missing",
        kick([](auto& q) { q.set_status(v1::PARTICIPANT_STATUS_DISCONNECTED); }), "participant_sid"},
-      {"kick: malformed room", kick([&](auto& q) {
+      {"kick: malformed room", kick([=](auto& q) {
          q.set_participant_sid(alive);
          q.set_room(bad_room);
          q.set_status(v1::PARTICIPANT_STATUS_DISCONNECTED);
        }),
        "room"},
-      {"kick: malformed account", kick([&](auto& q) {
+      {"kick: malformed account", kick([=](auto& q) {
          q.set_participant_sid(alive);
          q.set_account_sid(bad_account);
          q.set_status(v1::PARTICIPANT_STATUS_DISCONNECTED);
@@ -668,12 +668,12 @@ std::vector<CallCase> MalformedRequestRows(const RowContext& context) {
        "account_sid"},
       // AnonymizeParticipant
       {"anonymize: empty", anonymize([](auto&) {}), "participant_sid"},
-      {"anonymize: malformed room", anonymize([&](auto& q) {
+      {"anonymize: malformed room", anonymize([=](auto& q) {
          q.set_participant_sid(gone);
          q.set_room(bad_room);
        }),
        "room"},
-      {"anonymize: malformed account", anonymize([&](auto& q) {
+      {"anonymize: malformed account", anonymize([=](auto& q) {
          q.set_participant_sid(gone);
          q.set_account_sid(bad_account);
        }),
@@ -711,14 +711,14 @@ std::vector<CallCase> MalformedRequestRows(const RowContext& context) {
        create([](auto& q) { q.set_status_callback("https://"); }), "status_callback"},
       {"create: status_callback_method PUT",
        create([](auto& q) { q.set_status_callback_method("PUT"); }), "status_callback_method"},
-      {"create: malformed account", create([&](auto& q) { q.set_account_sid(bad_account); }),
+      {"create: malformed account", create([=](auto& q) { q.set_account_sid(bad_account); }),
        "account_sid"},
       // GetRoom
       {"get room: empty", get_room([](auto&) {}), "room"},
-      {"get room: malformed SID", get_room([&](auto& q) { q.set_room(bad_room); }), "room"},
+      {"get room: malformed SID", get_room([=](auto& q) { q.set_room(bad_room); }), "room"},
       {"get room: 129 bytes", get_room([](auto& q) { q.set_room(std::string(129, 'r')); }), "room"},
       {"get room: control character", get_room([](auto& q) { q.set_room("open-room\r"); }), "room"},
-      {"get room: malformed account", get_room([&](auto& q) {
+      {"get room: malformed account", get_room([=](auto& q) {
          q.set_room("open-room");
          q.set_account_sid(bad_account);
        }),
@@ -743,19 +743,19 @@ std::vector<CallCase> MalformedRequestRows(const RowContext& context) {
       {"list rooms: garbage page_token", list_rooms([](auto& q) { q.set_page_token("%%%"); }),
        "page_token"},
       {"list rooms: participants token",
-       list_rooms([&](auto& q) { q.set_page_token(participants_token); }), "page_token"},
-      {"list rooms: token with other statuses", list_rooms([&](auto& q) {
+       list_rooms([=](auto& q) { q.set_page_token(participants_token); }), "page_token"},
+      {"list rooms: token with other statuses", list_rooms([=](auto& q) {
          q.set_page_token(rooms_token);
          q.add_statuses(v1::ROOM_STATUS_IN_PROGRESS);
        }),
        "page_token"},
-      {"list rooms: token with other name", list_rooms([&](auto& q) {
+      {"list rooms: token with other name", list_rooms([=](auto& q) {
          q.set_page_token(rooms_token);
          q.set_unique_name("open-room");
        }),
        "page_token"},
       {"list rooms: malformed account",
-       list_rooms([&](auto& q) { q.set_account_sid(bad_account); }), "account_sid"},
+       list_rooms([=](auto& q) { q.set_account_sid(bad_account); }), "account_sid"},
       // UpdateRoom
       {"end room: empty", end_room([](auto&) {}), "status"},
       {"end room: status IN_PROGRESS", end_room([](auto& q) {
@@ -775,12 +775,12 @@ std::vector<CallCase> MalformedRequestRows(const RowContext& context) {
        "status"},
       {"end room: room missing", end_room([](auto& q) { q.set_status(v1::ROOM_STATUS_COMPLETED); }),
        "room"},
-      {"end room: malformed room", end_room([&](auto& q) {
+      {"end room: malformed room", end_room([=](auto& q) {
          q.set_room(bad_room);
          q.set_status(v1::ROOM_STATUS_COMPLETED);
        }),
        "room"},
-      {"end room: malformed account", end_room([&](auto& q) {
+      {"end room: malformed account", end_room([=](auto& q) {
          q.set_room("open-room");
          q.set_account_sid(bad_account);
          q.set_status(v1::ROOM_STATUS_COMPLETED);
