@@ -23,8 +23,9 @@
 
 namespace rollcall::service {
 
-// Health service names (DESIGN.md §5): "liveness" says the process is alive; "readiness" and ""
-// say it takes traffic: NOT_SERVING while the store cannot write (reads go on) and from shutdown.
+// Health service names (docs/operations.md, health): "liveness" says the process is alive;
+// "readiness" and "" say it takes traffic: NOT_SERVING while the store cannot write (reads go
+// on) and from shutdown.
 inline constexpr const char* kLiveness = "liveness";
 inline constexpr const char* kReadiness = "readiness";
 inline constexpr const char* kOverall = "";

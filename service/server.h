@@ -1,6 +1,6 @@
 // Server: rollcalld without its flags. Opens the store, loads the roster, starts the applier
 // and the gRPC services (with health and reflection), and shuts all of it down in the order
-// DESIGN.md §9 gives: readiness off, in-flight calls finish, applier drains, store flushes.
+// docs/operations.md gives: readiness off, in-flight calls finish, applier drains, store flushes.
 // With a credentials file every call but health is authenticated (service/auth.h); without
 // one it serves on loopback only unless told to accept the risk.
 #ifndef ROLLCALL_SERVICE_SERVER_H_

@@ -1,6 +1,7 @@
-// Store: durable storage for rollcall's records, head revision and change log (DESIGN.md §6, §7),
-// behind an interface with two implementations: RocksDB, the embedded default, and MemoryStore,
-// an in-memory fake with the same semantics for fast tests.
+// Store: durable storage for rollcall's records, head revision and change log (docs/api.md,
+// revisions and watch; docs/architecture.md, the path of an event), behind an interface with two
+// implementations: RocksDB, the embedded default, and MemoryStore, an in-memory fake with the same
+// semantics for fast tests.
 //
 // Contract
 //  - One writer. The service's applier thread is the only caller of Write, Load and Flush;
