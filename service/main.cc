@@ -59,6 +59,31 @@ ABSL_FLAG(int32_t, metrics_port, 9090,
           "negative disables");
 ABSL_FLAG(std::string, metrics_port_file, "",
           "If set, the bound metrics port is written here once serving");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1",
+          "Host the metrics port binds (0.0.0.0 in a container, for Prometheus)");
+ABSL_FLAG(int32_t, metrics_max_connections, 512,
+          "Metrics connections served at once, each on its own thread; more wait for one");
+ABSL_FLAG(absl::Duration, metrics_read_timeout, absl::Seconds(2),
+          "Metrics port: each read or write of a connection must progress within this");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain for TLS on the gRPC and metrics ports (with --tls_key_file); "
+          "re-read when it changes");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA: when set, clients must present a certificate it signed (mutual TLS)");
+ABSL_FLAG(
+    absl::Duration, tls_reload_interval, absl::Minutes(1),
+    "How often the gRPC port re-reads the TLS files (the metrics port checks per connection)");
+ABSL_FLAG(int32_t, max_concurrent_streams, 1000,
+          "Calls one gRPC connection may have open at once (HTTP/2 SETTINGS)");
+ABSL_FLAG(int32_t, max_ingest_streams, 1000,
+          "Open StreamEvents calls in total; more are RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
+          "A new connection must finish its HTTP/2 (and TLS) handshake within this");
+ABSL_FLAG(int64_t, max_account_rooms, 10000,
+          "Rooms in progress per account; more are RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_account_participants, 10000,
+          "Active participants per account; more are RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once serving");
 
 namespace {
@@ -92,7 +117,19 @@ std::vector<std::string> WithEnvironment(int argc, char** argv) {
                                        "port_file",
                                        "metrics_port",
                                        "drain_delay",
-                                       "metrics_port_file"};
+                                       "metrics_port_file",
+                                       "metrics_listen",
+                                       "metrics_max_connections",
+                                       "metrics_read_timeout",
+                                       "tls_cert_file",
+                                       "tls_key_file",
+                                       "tls_client_ca_file",
+                                       "tls_reload_interval",
+                                       "max_concurrent_streams",
+                                       "max_ingest_streams",
+                                       "handshake_timeout",
+                                       "max_account_rooms",
+                                       "max_account_participants"};
   std::vector<std::string> args = {argv[0]};
   for (const char* flag : kFlags) {
     const std::string variable = absl::StrCat("ROLLCALL_", absl::AsciiStrToUpper(flag));
@@ -220,6 +257,32 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.metrics_max_connections = absl::GetFlag(FLAGS_metrics_max_connections);
+  options.metrics_read_timeout = absl::GetFlag(FLAGS_metrics_read_timeout);
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  options.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.max_ingest_streams = absl::GetFlag(FLAGS_max_ingest_streams);
+  options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  options.limits.max_account_rooms = absl::GetFlag(FLAGS_max_account_rooms);
+  options.limits.max_account_participants = absl::GetFlag(FLAGS_max_account_participants);
+  for (const auto& [flag, value] :
+       {std::pair<const char*, int64_t>{"--max_concurrent_streams", options.max_concurrent_streams},
+        {"--max_ingest_streams", options.max_ingest_streams},
+        {"--max_account_rooms", options.limits.max_account_rooms},
+        {"--max_account_participants", options.limits.max_account_participants}}) {
+    if (value < 1) {
+      spdlog::critical("{}: must be at least 1", flag);
+      return 2;
+    }
+  }
+  if (options.max_message_bytes < (64 << 10)) {
+    spdlog::critical("--max_message_bytes: must be at least 65536 (one result must fit)");
+    return 2;
+  }
   if (options.limits.max_room_participants < 1) {
     spdlog::critical("--max_room_participants: must be at least 1");
     return 2;

@@ -21,16 +21,6 @@ namespace rollcall::service {
 inline constexpr const char* kLiveness = "liveness";
 inline constexpr const char* kReadiness = "readiness";
 
-// The host part of a gRPC listen address ("0.0.0.0:50051", "[::]:50051", "localhost:0").
-std::string ListenHost(const std::string& address) {
-  std::string host = address;
-  if (const size_t colon = host.rfind(':'); colon != std::string::npos) host.resize(colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host.empty() ? "0.0.0.0" : host;
-}
-
 // Gauges and counters read from the running parts at scrape time.
 void RegisterGauges(Applier& applier, WatchHub& hub, store::Store& store, ServiceMetrics& metrics) {
   MetricsRegistry& registry = metrics.registry();
@@ -119,8 +109,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         hub->Publish(entries);
       });
   parts->watch = std::make_unique<WatchService>(*parts->watch_hub);
-  parts->ingest =
-      std::make_unique<IngestService>(*parts->applier, *parts->converter, parts->metrics);
+  IngestLimits ingest_limits;
+  ingest_limits.max_response_bytes = static_cast<size_t>(options.max_message_bytes);
+  ingest_limits.max_streams = options.max_ingest_streams;
+  parts->ingest = std::make_unique<IngestService>(*parts->applier, *parts->converter,
+                                                  parts->metrics, ingest_limits);
   RegisterGauges(*parts->applier, *parts->watch_hub, *parts->store, parts->metrics);
   parts->participants = std::make_unique<ParticipantService>(*parts->applier, *parts->converter);
   parts->rooms = std::make_unique<RoomService>(*parts->applier, *parts->converter);
@@ -128,7 +121,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &parts->port);
+  RETURN_IF_ERROR(ValidateTls(options.tls));
+  builder.AddListeningPort(options.listen_address, GrpcServerCredentials(options.tls),
+                           &parts->port);
   builder.RegisterService(parts->ingest.get());
   builder.RegisterService(parts->participants.get());
   builder.RegisterService(parts->rooms.get());
@@ -146,6 +141,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.AddChannelArgument(
       GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  builder.AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.handshake_timeout)));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
@@ -153,9 +152,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   if (options.metrics_port >= 0) {
+    MetricsHttpOptions http;
+    http.host = options.metrics_listen;
+    http.port = options.metrics_port;
+    http.tls = options.tls;
+    http.max_connections = options.metrics_max_connections;
+    http.read_timeout = options.metrics_read_timeout;
     ASSIGN_OR_RETURN(parts->metrics_http,
-                     MetricsHttpServer::Start(ListenHost(options.listen_address),
-                                              options.metrics_port, parts->metrics.registry()));
+                     MetricsHttpServer::Start(http, parts->metrics.registry()));
   }
 
   parts->applier->Start();
@@ -169,7 +173,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   health->SetServingStatus(true);
   health->SetServingStatus(kLiveness, true);
   health->SetServingStatus(kReadiness, true);
-  spdlog::info("rollcalld serving on port {} (store {}, data {}, metrics {})", parts->port,
+  spdlog::info("rollcalld serving on port {} ({}; store {}, data {}, metrics {})", parts->port,
+               !options.tls.enabled()               ? "plaintext"
+               : options.tls.client_ca_file.empty() ? "TLS"
+                                                    : "mutual TLS",
                options.store, options.data_dir,
                parts->metrics_http ? absl::StrCat("port ", parts->metrics_http->port()) : "off");
   return std::unique_ptr<Server>(new Server(std::move(parts)));
