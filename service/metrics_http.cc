@@ -74,8 +74,7 @@ httplib::Server::HandlerResponse Route(const MetricsRegistry& registry,
                                        const httplib::Request& request,
                                        httplib::Response& response) {
   const auto refuse = [&response](int status, const char* why) {
-    response.status = status;
-    response.set_header("Connection", "close");
+    response.status = status;  // the connection closes after it (one request per connection)
     response.set_content(why, "text/plain");
     return httplib::Server::HandlerResponse::Handled;
   };
@@ -133,15 +132,19 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
       });
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let a second server
   // share the port silently instead of failing to start.
-  http->set_socket_options([](socket_t sock) {
+  auto listener = std::make_shared<socket_t>(INVALID_SOCKET);
+  http->set_socket_options([listener](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    *listener = sock;
   });
   const auto timeout = absl::ToChronoMicroseconds(options.read_timeout);
   http->set_read_timeout(timeout);
   http->set_write_timeout(timeout);
-  http->set_keep_alive_timeout(std::max<time_t>(1, absl::ToInt64Seconds(options.read_timeout)));
-  http->set_payload_max_length(0);
+  // One request per connection: cpp-httplib decides keep-alive from the request alone, and
+  // would read a refused request's body as the next request line, growing without bound.
+  http->set_keep_alive_max_count(1);
+  http->set_payload_max_length(1);  // 0 would mean "no limit"; nothing legitimate has a body
   auto connections = std::make_shared<ConnectionThreadState>();
   connections->max = options.max_connections;
   http->new_task_queue = [connections] { return new ConnectionThreads(connections); };
@@ -152,6 +155,10 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   } else if (!http->bind_to_port(options.host, options.port)) {
     bound = -1;
   }
+  // cpp-httplib listens with a backlog of 5: a burst of connections would have the kernel drop
+  // the SYNs after it (a scrape among them waits a second per retry). Calling listen() again
+  // on the bound socket raises the backlog.
+  if (bound > 0 && *listener != INVALID_SOCKET) ::listen(*listener, 1024);
   if (bound < 0) {
     return absl::UnavailableError(absl::StrCat("--metrics_port: cannot listen on ", options.host,
                                                ":", options.port, " (in use, or no such address)"));

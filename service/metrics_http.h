@@ -2,8 +2,9 @@
 // (cpp-httplib), optionally over TLS with reloadable files (service/tls.h), for Prometheus.
 //
 // No client can block a scrape or grow memory through this port:
-// - only GET without a body is served; any body (Content-Length or Transfer-Encoding) is 413
-//   and the connection closes before the body is read; other methods are 405;
+// - only GET without a body is served: other methods are 405, a GET with a body (Content-Length
+//   or Transfer-Encoding) 413, and the connection closes before the body is read (one request
+//   per connection: cpp-httplib would otherwise read the body as the next request line);
 // - a Range header is 416 with an empty body (no multi-range amplification);
 // - requests and headers are capped at 8 KiB (cpp-httplib's limit), each read and write times
 //   out (`read_timeout`), and every connection gets its own thread, up to `max_connections`,
