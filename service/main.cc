@@ -234,6 +234,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A TLS peer that hangs up mid-write must not kill the process (OpenSSL writes with write()).
+  signal(SIGPIPE, SIG_IGN);
 
   rollcall::service::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);

@@ -75,6 +75,7 @@ struct Server::Parts {
 };
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  RETURN_IF_ERROR(ValidateTls(options.tls));  // before the store: a bad flag fails fast
   auto parts = std::make_unique<Parts>();
   parts->options = options;
   ASSIGN_OR_RETURN(
@@ -121,7 +122,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  RETURN_IF_ERROR(ValidateTls(options.tls));
   builder.AddListeningPort(options.listen_address, GrpcServerCredentials(options.tls),
                            &parts->port);
   builder.RegisterService(parts->ingest.get());
