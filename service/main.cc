@@ -74,6 +74,11 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
 ABSL_FLAG(
     absl::Duration, tls_reload_interval, absl::Minutes(1),
     "How often the gRPC port re-reads the TLS files (the metrics port checks per connection)");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port of a plaintext port serving only grpc.health.v1, for probes that cannot "
+          "speak TLS (empty: none)");
+ABSL_FLAG(std::string, health_port_file, "",
+          "If set, the bound --health_listen port is written here once serving");
 ABSL_FLAG(int32_t, max_concurrent_streams, 1000,
           "Calls one gRPC connection may have open at once (HTTP/2 SETTINGS)");
 ABSL_FLAG(int32_t, max_ingest_streams, 1000,
@@ -125,6 +130,7 @@ std::vector<std::string> WithEnvironment(int argc, char** argv) {
                                        "tls_key_file",
                                        "tls_client_ca_file",
                                        "tls_reload_interval",
+                                       "health_listen",
                                        "max_concurrent_streams",
                                        "max_ingest_streams",
                                        "handshake_timeout",
@@ -266,6 +272,7 @@ int main(int argc, char** argv) {
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   options.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  options.health_listen = absl::GetFlag(FLAGS_health_listen);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.max_ingest_streams = absl::GetFlag(FLAGS_max_ingest_streams);
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
@@ -298,6 +305,7 @@ int main(int argc, char** argv) {
   }
   // The metrics port first: a test that sees the gRPC port file may read both.
   WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), (*server)->metrics_port());
+  WritePortFile(absl::GetFlag(FLAGS_health_port_file), (*server)->health_port());
   WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
 
   int signal = 0;

@@ -69,6 +69,8 @@ struct Server::Parts {
   std::unique_ptr<ParticipantService> participants;
   std::unique_ptr<RoomService> rooms;
   std::unique_ptr<grpc::Server> grpc_server;
+  std::unique_ptr<grpc::Server> health_server;  // plaintext, health only (--health_listen)
+  int health_port = -1;
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
   bool shut_down = false;
@@ -169,10 +171,26 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen_address, " (in use, or no such address)"));
   }
-  grpc::HealthCheckServiceInterface* health = parts->grpc_server->GetHealthCheckService();
-  health->SetServingStatus(true);
-  health->SetServingStatus(kLiveness, true);
-  health->SetServingStatus(kReadiness, true);
+  if (!options.health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
+                                    &parts->health_port);
+    parts->health_server = health_builder.BuildAndStart();
+    if (parts->health_server == nullptr || parts->health_port <= 0) {
+      parts->grpc_server->Shutdown();
+      parts->applier->Stop();
+      return absl::UnavailableError(absl::StrCat("--health_listen: cannot listen on ",
+                                                 options.health_listen,
+                                                 " (in use, or no such address)"));
+    }
+  }
+  for (grpc::Server* server : {parts->grpc_server.get(), parts->health_server.get()}) {
+    if (server == nullptr) continue;
+    grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+    health->SetServingStatus(true);
+    health->SetServingStatus(kLiveness, true);
+    health->SetServingStatus(kReadiness, true);
+  }
   spdlog::info("rollcalld serving on port {} ({}; store {}, data {}, metrics {})", parts->port,
                !options.tls.enabled()               ? "plaintext"
                : options.tls.client_ca_file.empty() ? "TLS"
@@ -188,6 +206,8 @@ Server::~Server() { Shutdown(absl::Seconds(5)); }
 
 int Server::port() const { return parts_->port; }
 
+int Server::health_port() const { return parts_->health_port; }
+
 int Server::metrics_port() const {
   return parts_->metrics_http ? parts_->metrics_http->port() : -1;
 }
@@ -202,6 +222,9 @@ void Server::Shutdown(absl::Duration grace) {
   spdlog::info("shutting down: readiness NOT_SERVING, {} for in-flight calls",
                absl::FormatDuration(grace));
   parts_->grpc_server->GetHealthCheckService()->SetServingStatus(kReadiness, false);
+  if (parts_->health_server) {
+    parts_->health_server->GetHealthCheckService()->SetServingStatus(kReadiness, false);
+  }
   if (parts_->options.drain_delay > absl::ZeroDuration()) {
     spdlog::info("still serving for {} (--drain_delay)",
                  absl::FormatDuration(parts_->options.drain_delay));
@@ -216,6 +239,7 @@ void Server::Shutdown(absl::Duration grace) {
   }
   // Last: metrics stay scrapable through the drain.
   if (parts_->metrics_http) parts_->metrics_http->Stop();
+  if (parts_->health_server) parts_->health_server->Shutdown(absl::ToChronoTime(absl::Now()));
   spdlog::info("shut down at revision {}", parts_->store->revision());
 }
 

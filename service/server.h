@@ -40,6 +40,9 @@ struct ServerOptions {
   absl::Duration keepalive_timeout = absl::Seconds(20);
   // TLS (and mTLS) on the gRPC and metrics ports; off when no files are given.
   TlsOptions tls;
+  // A plaintext port serving only grpc.health.v1 (the same statuses), for probes that cannot
+  // speak TLS (Kubernetes' native gRPC probes); empty: none.
+  std::string health_listen;
   // Prometheus /metrics over HTTP on metrics_listen; 0 picks a port, < 0 is off.
   int metrics_port = -1;
   std::string metrics_listen = "127.0.0.1";
@@ -57,6 +60,8 @@ class Server {
   ~Server();
 
   int port() const;
+  // The bound health-only port, or -1 when there is none.
+  int health_port() const;
   // The bound metrics port, or -1 when metrics are off.
   int metrics_port() const;
   // Graceful stop: readiness NOT_SERVING (still serving for options.drain_delay), watch

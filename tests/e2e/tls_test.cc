@@ -161,8 +161,21 @@ class TlsTest : public ::testing::Test {
 };
 
 TEST_F(TlsTest, ServesClientsTrustingItsCaOnly) {
-  ServerProcess server(Flags(false));
+  std::vector<std::string> flags = Flags(false);
+  flags.push_back("--health_listen=127.0.0.1:0");
+  flags.push_back("--health_port_file=" + pki_.Path("health_port"));
+  ServerProcess server(flags);
   ASSERT_TRUE(server.Start());
+  // Probes that cannot speak TLS use the plaintext health-only port.
+  int health_port = 0;
+  std::ifstream(pki_.Path("health_port")) >> health_port;
+  ASSERT_GT(health_port, 0);
+  Client probe(grpc::CreateChannel("127.0.0.1:" + std::to_string(health_port),
+                                   grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(probe.HealthStatus("readiness"), 1);
+  EXPECT_EQ(probe.HealthStatus("liveness"), 1);
+  v1::RecordEventResponse ignored;
+  EXPECT_FALSE(probe.Record(ConnectedEvent("r", "a"), &ignored).ok()) << "health only";
   EXPECT_EQ(ServedName(Channel(server, "ca")), "server-1");
   EXPECT_EQ(ServedName(Channel(server, "other-ca")), "");
   Client plaintext(server.NewChannel());
