@@ -348,10 +348,12 @@ int main(int argc, char** argv) {
     const long during = RssKib(server.pid);
     std::this_thread::sleep_for(std::chrono::seconds(12));  // past --handshake_timeout (10 s)
     int open_after = 0;
-    for (const int fd : fds) {
-      char byte;
-      const ssize_t n = recv(fd, &byte, 1, MSG_DONTWAIT);
-      if (n < 0 && errno == EAGAIN) ++open_after;
+    for (const int fd : fds) {  // open: drained to EAGAIN; closed: EOF or reset
+      char buffer[4096];
+      ssize_t n;
+      while ((n = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT)) > 0) {
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ++open_after;
     }
     for (const int fd : fds) close(fd);
     std::snprintf(figures, sizeof(figures),
