@@ -3,7 +3,8 @@
 // order. Neither blocks a gRPC thread: both hand inputs to the Applier and finish from its
 // completion callback. Both run on gRPC's raw API and parse requests through the mirrors of
 // service/ingest_wire.proto, so malformed UTF-8 is an event's INVALID_ARGUMENT naming the
-// field, not a request protobuf refuses to parse.
+// field, not a request protobuf refuses to parse. Both need role ingest (service/auth.h);
+// a stream is authorized when it opens and again for each message.
 #ifndef ROLLCALL_SERVICE_INGEST_SERVICE_H_
 #define ROLLCALL_SERVICE_INGEST_SERVICE_H_
 
@@ -12,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "rollcall/v1/ingest_service.grpc.pb.h"
 #include "service/applier.h"
+#include "service/auth.h"
 #include "service/convert.h"
 #include "service/server_metrics.h"
 
@@ -34,8 +36,12 @@ class IngestService final
           v1::IngestService::WithRawCallbackMethod_StreamEvents<v1::IngestService::Service>> {
  public:
   IngestService(Applier& applier, const Converter& converter, ServiceMetrics& metrics,
-                IngestLimits limits = {})
-      : applier_(applier), converter_(converter), metrics_(metrics), limits_(limits) {}
+                const Authorizer& auth, IngestLimits limits = {})
+      : applier_(applier),
+        converter_(converter),
+        metrics_(metrics),
+        auth_(auth),
+        limits_(limits) {}
 
   grpc::ServerUnaryReactor* RecordEvent(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request,
@@ -54,6 +60,7 @@ class IngestService final
   Applier& applier_;
   const Converter& converter_;
   ServiceMetrics& metrics_;
+  const Authorizer& auth_;
   const IngestLimits limits_;
   absl::Mutex streams_mu_;
   absl::flat_hash_set<StreamEventsReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "service/audit.h"
 #include "service/server.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/stdout_sinks.h"
@@ -90,6 +91,14 @@ ABSL_FLAG(int64_t, max_account_rooms, 10000,
 ABSL_FLAG(int64_t, max_account_participants, 10000,
           "Active participants per account; more are RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once serving");
+ABSL_FLAG(std::string, credentials_file, "",
+          "JSON file of accounts and API keys allowed to call (docs/security.md); reloaded when "
+          "it changes. Empty: authentication off (loopback only)");
+ABSL_FLAG(absl::Duration, credentials_poll_interval, absl::Seconds(1),
+          "How often the credentials file is checked for changes (0: never, read once at start)");
+ABSL_FLAG(bool, allow_insecure_no_auth, false,
+          "Serve without credentials on a non-loopback --listen address (anyone who reaches "
+          "the port can read and change everything)");
 
 namespace {
 
@@ -135,7 +144,10 @@ std::vector<std::string> WithEnvironment(int argc, char** argv) {
                                        "max_ingest_streams",
                                        "handshake_timeout",
                                        "max_account_rooms",
-                                       "max_account_participants"};
+                                       "max_account_participants",
+                                       "credentials_file",
+                                       "credentials_poll_interval",
+                                       "allow_insecure_no_auth"};
   std::vector<std::string> args = {argv[0]};
   for (const char* flag : kFlags) {
     const std::string variable = absl::StrCat("ROLLCALL_", absl::AsciiStrToUpper(flag));
@@ -190,6 +202,7 @@ void SetUpLogging(const std::string& format, const std::string& level) {
   } else {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %L %v", spdlog::pattern_time_type::utc);
   }
+  rollcall::service::ConfigureAuditLog(format == "json");
 }
 
 // Written whole or not at all (rename), so a reader never sees half a number.
@@ -265,6 +278,9 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
+  options.credentials_poll_interval = absl::GetFlag(FLAGS_credentials_poll_interval);
+  options.allow_insecure_no_auth = absl::GetFlag(FLAGS_allow_insecure_no_auth);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.metrics_max_connections = absl::GetFlag(FLAGS_metrics_max_connections);
   options.metrics_read_timeout = absl::GetFlag(FLAGS_metrics_read_timeout);
