@@ -356,10 +356,10 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::Stre
   if (!caller.ok()) return new RefusedStream(ToGrpcStatus(caller.status()));
   absl::MutexLock lock(&streams_mu_);
   if (static_cast<int>(streams_.size()) >= limits_.max_streams) {
-    return new RefusedStream(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("--max_ingest_streams: ", limits_.max_streams,
-                     " StreamEvents calls are open; retry later or reuse one")));
+    return new RefusedStream(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("--max_ingest_streams: ", limits_.max_streams,
+                                  " StreamEvents calls are open; retry later or reuse one")));
   }
   auto* reactor = new StreamEventsReactor(*this, applier_, converter_, metrics_, auth_, context,
                                           *std::move(caller), limits_.max_response_bytes);

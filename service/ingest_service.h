@@ -37,11 +37,7 @@ class IngestService final
  public:
   IngestService(Applier& applier, const Converter& converter, ServiceMetrics& metrics,
                 const Authorizer& auth, IngestLimits limits = {})
-      : applier_(applier),
-        converter_(converter),
-        metrics_(metrics),
-        auth_(auth),
-        limits_(limits) {}
+      : applier_(applier), converter_(converter), metrics_(metrics), auth_(auth), limits_(limits) {}
 
   grpc::ServerUnaryReactor* RecordEvent(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request,

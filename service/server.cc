@@ -169,9 +169,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   IngestLimits ingest_limits;
   ingest_limits.max_response_bytes = static_cast<size_t>(options.max_message_bytes);
   ingest_limits.max_streams = options.max_ingest_streams;
-  parts->ingest = std::make_unique<IngestService>(*parts->applier, *parts->converter,
-                                                  parts->metrics, *parts->authorizer,
-                                                  ingest_limits);
+  parts->ingest = std::make_unique<IngestService>(
+      *parts->applier, *parts->converter, parts->metrics, *parts->authorizer, ingest_limits);
   RegisterGauges(*parts->applier, *parts->watch_hub, *parts->store, parts->metrics);
   parts->participants =
       std::make_unique<ParticipantService>(*parts->applier, *parts->converter, *parts->authorizer);
