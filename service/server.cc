@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "service/clock.h"
 #include "service/audit.h"
 #include "service/auth.h"
 #include "service/credentials_file.h"
@@ -16,7 +17,6 @@
 #include "service/random_ids.h"
 #include "service/server_metrics.h"
 #include "spdlog/spdlog.h"
-#include "state/clock.h"
 #include "state/status_macros.h"
 
 namespace rollcall::service {
@@ -90,6 +90,11 @@ void RegisterGauges(Applier& applier, WatchHub& hub, store::Store& store, Servic
                     });
   registry.AddGauge("rollcall_watchers", "Open Watch streams",
                     [&hub] { return static_cast<double>(hub.stats().watchers); });
+  registry.AddGauge("rollcall_watch_snapshots", "Initial states being sent to Watch streams",
+                    [&hub] { return static_cast<double>(hub.stats().snapshots); });
+  registry.AddGauge("rollcall_watch_buffered_bytes",
+                    "Bytes queued or being written to Watch streams, over all of them",
+                    [&hub] { return static_cast<double>(hub.stats().buffered_bytes); });
   registry.AddCounterFunction(
       "rollcall_watch_slow_terminations_total",
       "Watch streams ended RESOURCE_EXHAUSTED for falling too far behind",
@@ -112,7 +117,8 @@ struct Server::Parts {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<state::Roster> roster;
   RandomIds ids;
-  state::SystemClock clock;
+  RealClock real_clock;
+  const Clock* clock = &real_clock;
   std::unique_ptr<Converter> converter;
   std::unique_ptr<Applier> applier;
   std::unique_ptr<WatchHub> watch_hub;
@@ -132,6 +138,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   RETURN_IF_ERROR(ValidateTls(options.tls));  // before the store: a bad flag fails fast
   auto parts = std::make_unique<Parts>();
   parts->options = options;
+  if (options.clock != nullptr) parts->clock = options.clock;
   ASSIGN_OR_RETURN(
       state::Sid account,
       state::Sid::Parse(options.default_account, state::kAccountPrefix, "--default_account"));
@@ -158,9 +165,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                absl::FormatDuration(absl::Now() - load_start));
 
   parts->applier = std::make_unique<Applier>(options.applier, *parts->store, *parts->roster,
-                                             parts->ids, parts->clock, *parts->converter);
-  parts->watch_hub =
-      std::make_unique<WatchHub>(options.watch, *parts->store, *parts->applier, *parts->converter);
+                                             parts->ids, *parts->clock, *parts->converter);
+  parts->watch_hub = std::make_unique<WatchHub>(options.watch, *parts->store, *parts->applier,
+                                                *parts->converter, *parts->clock);
   parts->applier->SetCommitListener(
       [hub = parts->watch_hub.get()](const std::vector<store::LogEntry>& entries) {
         hub->Publish(entries);
