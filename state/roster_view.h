@@ -48,7 +48,7 @@ class RosterView {
   virtual const DedupeEntry* FindDedupe(const Sid& account_sid,
                                         absl::string_view event_id) const = 0;
 
-  // The timers a record implies (DESIGN.md §4), derived from the records alone.
+  // The timers a record implies (docs/api.md, state table), derived from the records alone.
   std::vector<Timer> TimersOf(const Participant& participant) const;
   std::vector<Timer> TimersOf(const Room& room) const;
 };
