@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,8 +59,16 @@ Event MakeEvent(EventType type, std::string event_id, std::string room, std::str
 
 // A roster of `rooms` ad-hoc rooms of kRoomSize participants each, every fourth participant
 // RECONNECTING and the rest CONNECTED, built through the machine as the applier would.
+// The per-account quotas are lifted: every room is in one account, on purpose.
+state::Limits Unquotaed() {
+  state::Limits limits;
+  limits.max_account_rooms = std::numeric_limits<int64_t>::max();
+  limits.max_account_participants = std::numeric_limits<int64_t>::max();
+  return limits;
+}
+
 struct World {
-  explicit World(int rooms) : roster(state::Limits{}), ids(1) {
+  explicit World(int rooms) : roster(Unquotaed()), ids(1) {
     RoomMachine machine(ids);
     absl::Time at = kEpoch;
     for (int r = 0; r < rooms; ++r) {

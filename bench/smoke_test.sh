@@ -61,7 +61,8 @@ run() {  # run SERVER CASE ARGS...: one report, checked
 
 start baseline "$baseline"
 # --metrics_port=0: a free port, so parallel tests and servers do not collide on the default.
-rollcall_flags=(--data_dir="$work/data" --log_level=warn --metrics_port=0)
+rollcall_flags=(--data_dir="$work/data" --log_level=warn --metrics_port=0
+                --max_account_rooms=1000000000 --max_account_participants=1000000000)
 start rollcall "$rollcalld" "${rollcall_flags[@]}"
 for server in baseline rollcall; do
   run "$server" stream_ingest --workload=join_storm --ingest=stream --streams=2 --batch=50

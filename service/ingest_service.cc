@@ -46,13 +46,15 @@ class StreamEventsReactor final
  public:
   StreamEventsReactor(IngestService& service, Applier& applier, const Converter& converter,
                       ServiceMetrics& metrics, const Authorizer& auth,
-                      grpc::CallbackServerContext* context, Caller caller)
+                      grpc::CallbackServerContext* context, Caller caller,
+                      size_t max_response_bytes)
       : service_(service),
         applier_(applier),
         converter_(converter),
         metrics_(metrics),
         auth_(auth),
         context_(context),
+        max_response_bytes_(max_response_bytes),
         caller_(std::move(caller)) {
     absl::MutexLock lock(&mu_);
     StartReadLocked();
@@ -106,7 +108,9 @@ class StreamEventsReactor final
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     writing_ = false;
-    responses_.pop_front();
+    Pending& written = responses_.front();
+    written.chunks.pop_front();
+    if (written.chunks.empty()) responses_.pop_front();
     if (!ok) {
       broken_ = true;
       MaybeFinishLocked();
@@ -212,9 +216,15 @@ class StreamEventsReactor final
       MaybeFinishLocked();
       return;
     }
+    Pending& next = responses_.front();
+    if (next.chunks.empty()) {  // first write of this response: split it to fit
+      std::vector<grpc::ByteBuffer> chunks = SplitResponse(*next.response, max_response_bytes_);
+      next.chunks.assign(std::make_move_iterator(chunks.begin()),
+                         std::make_move_iterator(chunks.end()));
+      next.response.reset();
+    }
     writing_ = true;
-    current_ = Serialize(*responses_.front().response);
-    StartWrite(&current_);
+    StartWrite(&next.chunks.front());
   }
 
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -231,6 +241,7 @@ class StreamEventsReactor final
   struct Pending {
     std::shared_ptr<v1::StreamEventsResponse> response;
     bool ready = false;
+    std::deque<grpc::ByteBuffer> chunks;  // once ready and being written: what is left to send
   };
 
   IngestService& service_;
@@ -239,10 +250,10 @@ class StreamEventsReactor final
   ServiceMetrics& metrics_;
   const Authorizer& auth_;
   grpc::CallbackServerContext* const context_;
+  const size_t max_response_bytes_;
   absl::Mutex mu_;
   Caller caller_ ABSL_GUARDED_BY(mu_);  // authorized at the start and for every message
   grpc::ByteBuffer request_ ABSL_GUARDED_BY(mu_);
-  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);       // the response being written
   grpc::Status end_status_ ABSL_GUARDED_BY(mu_);        // OK, or why the stream stopped reading
   std::deque<Pending> responses_ ABSL_GUARDED_BY(mu_);  // in request order
   int in_applier_ ABSL_GUARDED_BY(mu_) = 0;
@@ -254,6 +265,31 @@ class StreamEventsReactor final
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+std::vector<grpc::ByteBuffer> SplitResponse(const v1::StreamEventsResponse& response,
+                                            size_t max_bytes) {
+  std::vector<grpc::ByteBuffer> out;
+  if (response.ByteSizeLong() <= max_bytes) {
+    out.push_back(Serialize(response));
+    return out;
+  }
+  // Each result costs its size plus a one-byte tag and its length as a varint (at most 5).
+  constexpr size_t kFieldOverhead = 6;
+  v1::StreamEventsResponse chunk;
+  size_t chunk_bytes = 0;
+  for (const v1::EventResult& result : response.results()) {
+    const size_t cost = result.ByteSizeLong() + kFieldOverhead;
+    if (chunk.results_size() > 0 && chunk_bytes + cost > max_bytes) {
+      out.push_back(Serialize(chunk));
+      chunk.Clear();
+      chunk_bytes = 0;
+    }
+    *chunk.add_results() = result;
+    chunk_bytes += cost;
+  }
+  if (chunk.results_size() > 0) out.push_back(Serialize(chunk));
+  return out;
+}
 
 void FillResult(const Converter& converter, const Applier::Result& result, v1::EventResult* out) {
   if (!result.ok()) {
@@ -318,9 +354,15 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::Stre
     grpc::CallbackServerContext* context) {
   absl::StatusOr<Caller> caller = auth_.Authorize(*context, Permission::kIngest);
   if (!caller.ok()) return new RefusedStream(ToGrpcStatus(caller.status()));
-  auto* reactor = new StreamEventsReactor(*this, applier_, converter_, metrics_, auth_, context,
-                                          *std::move(caller));
   absl::MutexLock lock(&streams_mu_);
+  if (static_cast<int>(streams_.size()) >= limits_.max_streams) {
+    return new RefusedStream(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("--max_ingest_streams: ", limits_.max_streams,
+                                  " StreamEvents calls are open; retry later or reuse one")));
+  }
+  auto* reactor = new StreamEventsReactor(*this, applier_, converter_, metrics_, auth_, context,
+                                          *std::move(caller), limits_.max_response_bytes);
   streams_.insert(reactor);
   if (draining_) reactor->Drain();
   return reactor;

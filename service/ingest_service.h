@@ -23,13 +23,21 @@ class StreamEventsReactor;
 
 inline constexpr int kMaxEventsPerMessage = 1000;
 
+struct IngestLimits {
+  // No response message is larger than this (gRPC's max send size): a message's results are
+  // split over several responses when they would not fit in one.
+  size_t max_response_bytes = 4 << 20;
+  // Open StreamEvents calls at once; the next one ends RESOURCE_EXHAUSTED naming the flag.
+  int max_streams = 1000;
+};
+
 class IngestService final
     : public v1::IngestService::WithRawCallbackMethod_RecordEvent<
           v1::IngestService::WithRawCallbackMethod_StreamEvents<v1::IngestService::Service>> {
  public:
   IngestService(Applier& applier, const Converter& converter, ServiceMetrics& metrics,
-                const Authorizer& auth)
-      : applier_(applier), converter_(converter), metrics_(metrics), auth_(auth) {}
+                const Authorizer& auth, IngestLimits limits = {})
+      : applier_(applier), converter_(converter), metrics_(metrics), auth_(auth), limits_(limits) {}
 
   grpc::ServerUnaryReactor* RecordEvent(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request,
@@ -49,10 +57,16 @@ class IngestService final
   const Converter& converter_;
   ServiceMetrics& metrics_;
   const Authorizer& auth_;
+  const IngestLimits limits_;
   absl::Mutex streams_mu_;
   absl::flat_hash_set<StreamEventsReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
   bool draining_ ABSL_GUARDED_BY(streams_mu_) = false;
 };
+
+// The response as messages of at most `max_bytes` each, results in order: one message when it
+// fits (the usual case), else as many as needed. A single result is never split.
+std::vector<grpc::ByteBuffer> SplitResponse(const v1::StreamEventsResponse& response,
+                                            size_t max_bytes);
 
 // Fills an EventResult (or a RecordEventResponse) from a machine result.
 void FillResult(const Converter& converter, const Applier::Result& result, v1::EventResult* out);

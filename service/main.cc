@@ -83,6 +83,36 @@ ABSL_FLAG(int32_t, metrics_port, 9090,
           "negative disables");
 ABSL_FLAG(std::string, metrics_port_file, "",
           "If set, the bound metrics port is written here once serving");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1",
+          "Host the metrics port binds (0.0.0.0 in a container, for Prometheus)");
+ABSL_FLAG(int32_t, metrics_max_connections, 512,
+          "Metrics connections served at once, each on its own thread; more wait for one");
+ABSL_FLAG(absl::Duration, metrics_read_timeout, absl::Seconds(2),
+          "Metrics port: each read or write of a connection must progress within this");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain for TLS on the gRPC and metrics ports (with --tls_key_file); "
+          "re-read when it changes");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA: when set, clients must present a certificate it signed (mutual TLS)");
+ABSL_FLAG(
+    absl::Duration, tls_reload_interval, absl::Minutes(1),
+    "How often the gRPC port re-reads the TLS files (the metrics port checks per connection)");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port of a plaintext port serving only grpc.health.v1, for probes that cannot "
+          "speak TLS (empty: none)");
+ABSL_FLAG(std::string, health_port_file, "",
+          "If set, the bound --health_listen port is written here once serving");
+ABSL_FLAG(int32_t, max_concurrent_streams, 1000,
+          "Calls one gRPC connection may have open at once (HTTP/2 SETTINGS)");
+ABSL_FLAG(int32_t, max_ingest_streams, 1000,
+          "Open StreamEvents calls in total; more are RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
+          "A new connection must finish its HTTP/2 (and TLS) handshake within this");
+ABSL_FLAG(int64_t, max_account_rooms, 10000,
+          "Rooms in progress per account; more are RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_account_participants, 10000,
+          "Active participants per account; more are RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once serving");
 ABSL_FLAG(bool, list_env, false,
           "Print the ROLLCALL_* variable of every flag, one per line (VARIABLE --flag), and exit");
@@ -247,6 +277,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A TLS peer that hangs up mid-write must not kill the process (OpenSSL writes with write()).
+  signal(SIGPIPE, SIG_IGN);
 
   rollcall::service::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
@@ -280,6 +312,33 @@ int main(int argc, char** argv) {
   options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
   options.credentials_poll_interval = absl::GetFlag(FLAGS_credentials_poll_interval);
   options.allow_insecure_no_auth = absl::GetFlag(FLAGS_allow_insecure_no_auth);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.metrics_max_connections = absl::GetFlag(FLAGS_metrics_max_connections);
+  options.metrics_read_timeout = absl::GetFlag(FLAGS_metrics_read_timeout);
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  options.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  options.health_listen = absl::GetFlag(FLAGS_health_listen);
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.max_ingest_streams = absl::GetFlag(FLAGS_max_ingest_streams);
+  options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  options.limits.max_account_rooms = absl::GetFlag(FLAGS_max_account_rooms);
+  options.limits.max_account_participants = absl::GetFlag(FLAGS_max_account_participants);
+  for (const auto& [flag, value] :
+       {std::pair<const char*, int64_t>{"--max_concurrent_streams", options.max_concurrent_streams},
+        {"--max_ingest_streams", options.max_ingest_streams},
+        {"--max_account_rooms", options.limits.max_account_rooms},
+        {"--max_account_participants", options.limits.max_account_participants}}) {
+    if (value < 1) {
+      spdlog::critical("{}: must be at least 1", flag);
+      return 2;
+    }
+  }
+  if (options.max_message_bytes < (64 << 10)) {
+    spdlog::critical("--max_message_bytes: must be at least 65536 (one result must fit)");
+    return 2;
+  }
   if (options.limits.max_room_participants < 1) {
     spdlog::critical("--max_room_participants: must be at least 1");
     return 2;
@@ -293,6 +352,7 @@ int main(int argc, char** argv) {
   }
   // The metrics port first: a test that sees the gRPC port file may read both.
   WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), (*server)->metrics_port());
+  WritePortFile(absl::GetFlag(FLAGS_health_port_file), (*server)->health_port());
   WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
 
   int signal = 0;

@@ -134,6 +134,8 @@ struct Server::Parts {
   std::unique_ptr<RoomService> rooms;
   std::unique_ptr<AdminService> admin;
   std::unique_ptr<grpc::Server> grpc_server;
+  std::unique_ptr<grpc::Server> health_server;  // plaintext, health only (--health_listen)
+  int health_port = -1;
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
   bool shut_down = false;
@@ -144,13 +146,17 @@ struct Server::Parts {
   void SetReady(bool ready) {
     absl::MutexLock lock(&readiness_mu);
     if (draining) ready = false;
-    grpc::HealthCheckServiceInterface* health = grpc_server->GetHealthCheckService();
-    health->SetServingStatus(kReadiness, ready);
-    health->SetServingStatus(kOverall, ready);
+    for (grpc::Server* server : {grpc_server.get(), health_server.get()}) {
+      if (server == nullptr) continue;  // the health-only port mirrors the main one
+      grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+      health->SetServingStatus(kReadiness, ready);
+      health->SetServingStatus(kOverall, ready);
+    }
   }
 };
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  RETURN_IF_ERROR(ValidateTls(options.tls));  // before the store: a bad flag fails fast
   auto parts = std::make_unique<Parts>();
   parts->options = options;
   if (options.clock != nullptr) parts->clock = options.clock;
@@ -190,8 +196,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
         hub->Publish(entries);
       });
   parts->watch = std::make_unique<WatchService>(*parts->watch_hub, *parts->authorizer);
-  parts->ingest = std::make_unique<IngestService>(*parts->applier, *parts->converter,
-                                                  parts->metrics, *parts->authorizer);
+  IngestLimits ingest_limits;
+  ingest_limits.max_response_bytes = static_cast<size_t>(options.max_message_bytes);
+  ingest_limits.max_streams = options.max_ingest_streams;
+  parts->ingest = std::make_unique<IngestService>(
+      *parts->applier, *parts->converter, parts->metrics, *parts->authorizer, ingest_limits);
   RegisterGauges(*parts->applier, *parts->watch_hub, *parts->store, parts->metrics);
   parts->participants =
       std::make_unique<ParticipantService>(*parts->applier, *parts->converter, *parts->authorizer);
@@ -203,7 +212,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &parts->port);
+  builder.AddListeningPort(options.listen_address, GrpcServerCredentials(options.tls),
+                           &parts->port);
   builder.RegisterService(parts->ingest.get());
   builder.RegisterService(parts->participants.get());
   builder.RegisterService(parts->rooms.get());
@@ -222,6 +232,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.AddChannelArgument(
       GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  builder.AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.handshake_timeout)));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
@@ -232,9 +246,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   if (options.metrics_port >= 0) {
+    MetricsHttpOptions http;
+    http.host = options.metrics_listen;
+    http.port = options.metrics_port;
+    http.tls = options.tls;
+    http.max_connections = options.metrics_max_connections;
+    http.read_timeout = options.metrics_read_timeout;
     ASSIGN_OR_RETURN(parts->metrics_http,
-                     MetricsHttpServer::Start(ListenHost(options.listen_address),
-                                              options.metrics_port, parts->metrics.registry()));
+                     MetricsHttpServer::Start(http, parts->metrics.registry()));
   }
 
   parts->applier->Start();
@@ -244,19 +263,40 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen_address, " (in use, or no such address)"));
   }
+  if (!options.health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
+                                    &parts->health_port);
+    parts->health_server = health_builder.BuildAndStart();
+    if (parts->health_server == nullptr || parts->health_port <= 0) {
+      parts->grpc_server->Shutdown();
+      parts->applier->Stop();
+      return absl::UnavailableError(absl::StrCat("--health_listen: cannot listen on ",
+                                                 options.health_listen,
+                                                 " (in use, or no such address)"));
+    }
+    grpc::HealthCheckServiceInterface* health = parts->health_server->GetHealthCheckService();
+    health->SetServingStatus(true);
+    health->SetServingStatus(kLiveness, true);
+    health->SetServingStatus(kReadiness, true);
+  }
   grpc::HealthCheckServiceInterface* health = parts->grpc_server->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kLiveness, true);
   parts->store->SetWritableListener(
       [ready = parts.get()](const absl::Status& writable) { ready->SetReady(writable.ok()); });
-  if (absl::Status writable = parts->store->Writable(); !writable.ok()) {
-    spdlog::error("not ready: {}", std::string(writable.message()));
-    parts->SetReady(false);
-  }
-  spdlog::info("rollcalld serving on port {} (store {}, data {}, metrics {}, authentication {})",
-               parts->port, options.store, options.data_dir,
-               parts->metrics_http ? absl::StrCat("port ", parts->metrics_http->port()) : "off",
-               parts->credentials ? "on" : "off");
+  absl::Status writable = parts->store->Writable();
+  if (!writable.ok()) spdlog::error("not ready: {}", std::string(writable.message()));
+  parts->SetReady(writable.ok());
+  spdlog::info(
+      "rollcalld serving on port {} ({}; store {}, data {}, metrics {}, authentication {})",
+      parts->port,
+      !options.tls.enabled()               ? "plaintext"
+      : options.tls.client_ca_file.empty() ? "TLS"
+                                           : "mutual TLS",
+      options.store, options.data_dir,
+      parts->metrics_http ? absl::StrCat("port ", parts->metrics_http->port()) : "off",
+      parts->credentials ? "on" : "off");
   return std::unique_ptr<Server>(new Server(std::move(parts)));
 }
 
@@ -269,6 +309,8 @@ Server::~Server() {
 }
 
 int Server::port() const { return parts_->port; }
+
+int Server::health_port() const { return parts_->health_port; }
 
 int Server::metrics_port() const {
   return parts_->metrics_http ? parts_->metrics_http->port() : -1;
@@ -314,6 +356,7 @@ void Server::Shutdown(absl::Duration grace) {
   }
   // Last: metrics stay scrapable through the drain.
   if (parts_->metrics_http) parts_->metrics_http->Stop();
+  if (parts_->health_server) parts_->health_server->Shutdown(absl::ToChronoTime(absl::Now()));
   spdlog::info("shut down at revision {}", parts_->store->revision());
 }
 

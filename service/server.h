@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "service/applier.h"
 #include "service/clock.h"
+#include "service/tls.h"
 #include "service/watch_hub.h"
 #include "state/limits.h"
 #include "state/sid.h"
@@ -34,12 +35,26 @@ struct ServerOptions {
   ApplierOptions applier;
   WatchOptions watch;
   int max_message_bytes = 4 << 20;
+  // HTTP/2 streams (calls) one connection may have open at once (gRPC's SETTINGS).
+  int max_concurrent_streams = 1000;
+  // Open StreamEvents calls in total; more are RESOURCE_EXHAUSTED.
+  int max_ingest_streams = 1000;
+  // A connection must finish its HTTP/2 (and TLS) handshake within this.
+  absl::Duration handshake_timeout = absl::Seconds(10);
   absl::Duration max_connection_age = absl::Minutes(30);
   absl::Duration max_connection_age_grace = absl::Minutes(5);
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
-  // Prometheus /metrics over HTTP on the listen address's host; 0 picks a port, < 0 is off.
+  // TLS (and mTLS) on the gRPC and metrics ports; off when no files are given.
+  TlsOptions tls;
+  // A plaintext port serving only grpc.health.v1 (the same statuses), for probes that cannot
+  // speak TLS (Kubernetes' native gRPC probes); empty: none.
+  std::string health_listen;
+  // Prometheus /metrics over HTTP on metrics_listen; 0 picks a port, < 0 is off.
   int metrics_port = -1;
+  std::string metrics_listen = "127.0.0.1";
+  int metrics_max_connections = 512;
+  absl::Duration metrics_read_timeout = absl::Seconds(2);
   // After readiness turns NOT_SERVING at shutdown, keep serving this long before ending watch
   // streams and refusing new calls, so load balancers see the change first (0: no wait; on
   // Kubernetes the preStop sleep does this job).
@@ -65,6 +80,8 @@ class Server {
   ~Server();
 
   int port() const;
+  // The bound health-only port, or -1 when there is none.
+  int health_port() const;
   // The bound metrics port, or -1 when metrics are off.
   int metrics_port() const;
   // Graceful stop: readiness NOT_SERVING (still serving for options.drain_delay), watch and

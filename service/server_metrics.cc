@@ -3,6 +3,8 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_replace.h"
+#include "google/protobuf/descriptor.h"
 
 namespace rollcall::service {
 namespace {
@@ -65,15 +67,28 @@ class RpcCountingInterceptor final : public grpc::experimental::Interceptor {
   const std::string method_;
 };
 
+// The method label: the full method name when the server implements it, else "unknown", so a
+// client cannot make a new series per made-up name. Known: every method in the linked
+// protobuf descriptors (rollcall.v1, reflection) and the health service (not in them).
+std::string MethodLabel(const char* path) {
+  std::string method = path != nullptr ? path : "";
+  if (!method.empty() && method.front() == '/') method.erase(0, 1);
+  if (method == "grpc.health.v1.Health/Check" || method == "grpc.health.v1.Health/Watch") {
+    return method;
+  }
+  const google::protobuf::MethodDescriptor* found =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+          absl::StrReplaceAll(method, {{"/", "."}}));
+  return found != nullptr && method.find('/') != std::string::npos ? method : "unknown";
+}
+
 class RpcCountingFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   explicit RpcCountingFactory(CounterFamily& rpcs) : rpcs_(rpcs) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    std::string method = info->method() != nullptr ? info->method() : "";
-    if (!method.empty() && method.front() == '/') method.erase(0, 1);
-    return new RpcCountingInterceptor(rpcs_, std::move(method));
+    return new RpcCountingInterceptor(rpcs_, MethodLabel(info->method()));
   }
 
  private:
@@ -92,9 +107,11 @@ ServiceMetrics::ServiceMetrics()
           "Participant events ingested, by type and outcome (applied, duplicate, ignored, or "
           "the error code)",
           {"type", "outcome"})),
-      rpcs_(registry_.AddCounterFamily("rollcall_rpcs_total",
-                                       "RPCs answered, by full method name and status code",
-                                       {"method", "code"})),
+      rpcs_(registry_.AddCounterFamily(
+          "rollcall_rpcs_total",
+          "RPCs answered, by full method name (\"unknown\" for a method the server "
+          "does not have) and status code",
+          {"method", "code"})),
       ingest_latency_(registry_.AddHistogram(
           "rollcall_ingest_latency_seconds",
           "From receipt of a RecordEvent call or StreamEvents message to its response being "

@@ -15,6 +15,10 @@ struct Limits {
   absl::Duration max_room_duration = absl::Hours(24);    // --max_room_duration
   // How far ahead of the server clock an event's occurred_at may be (media servers' clocks skew).
   absl::Duration max_clock_skew = absl::Minutes(10);
+  // Per-account quotas (Twilio's are 10,000 each): past them a new room or a new active
+  // participant is RESOURCE_EXHAUSTED, so one tenant cannot fill the server's memory.
+  int64_t max_account_rooms = 10000;         // --max_account_rooms: rooms in progress
+  int64_t max_account_participants = 10000;  // --max_account_participants: active participants
 };
 
 // Room defaults and bounds (docs/api.md, resources).

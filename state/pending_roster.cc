@@ -37,6 +37,11 @@ RoomActivity PendingRoster::Activity(const Sid& room_sid) const {
   return it != activity_.end() ? it->second : base_.Activity(room_sid);
 }
 
+AccountUsage PendingRoster::Usage(const Sid& account_sid) const {
+  auto it = usage_.find(account_sid);
+  return it != usage_.end() ? it->second : base_.Usage(account_sid);
+}
+
 std::vector<const Participant*> PendingRoster::ActiveParticipants(const Sid& room_sid) const {
   std::vector<const Participant*> active;
   for (const Participant* participant : base_.ActiveParticipants(room_sid)) {
@@ -73,6 +78,7 @@ void PendingRoster::Reset() {
   participants_.clear();
   rooms_.clear();
   activity_.clear();
+  usage_.clear();
   in_progress_by_name_.clear();
   active_by_identity_.clear();
   dedupe_.clear();
@@ -86,8 +92,13 @@ void PendingRoster::Upsert(const Participant& participant) {
 
   RoomActivity activity = Activity(participant.room_sid);
   if (!existed) ++activity.sessions;
-  if (participant.active() && !was_active) ++activity.active;
-  if (!participant.active() && was_active) --activity.active;
+  if (participant.active() != was_active) {
+    const int delta = participant.active() ? 1 : -1;
+    activity.active += delta;
+    AccountUsage usage = Usage(participant.account_sid);
+    usage.active_participants += delta;
+    usage_[participant.account_sid] = usage;
+  }
   if (!participant.active() &&
       (!activity.last_departure || participant.date_updated > *activity.last_departure)) {
     activity.last_departure = participant.date_updated;
@@ -101,14 +112,18 @@ void PendingRoster::Upsert(const Participant& participant) {
 }
 
 void PendingRoster::Upsert(const Room& room) {
+  AccountUsage usage = Usage(room.account_sid);
   if (const Room* before = FindRoom(room.sid);
       before != nullptr && before->status == RoomStatus::kInProgress) {
     in_progress_by_name_.erase(NameKey(before->account_sid, before->unique_name));
+    --usage.rooms_in_progress;
   }
   rooms_.insert_or_assign(room.sid, room);
   if (room.status == RoomStatus::kInProgress) {
     in_progress_by_name_[NameKey(room.account_sid, room.unique_name)] = room.sid;
+    ++usage.rooms_in_progress;
   }
+  usage_[room.account_sid] = usage;
 }
 
 }  // namespace rollcall::state

@@ -30,6 +30,7 @@ class PendingRoster final : public RosterView {
   const Participant* FindActiveByIdentity(const Sid& room_sid,
                                           absl::string_view identity) const override;
   RoomActivity Activity(const Sid& room_sid) const override;
+  AccountUsage Usage(const Sid& account_sid) const override;
   std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const override;
   const DedupeEntry* FindDedupe(const Sid& account_sid, absl::string_view event_id) const override;
 
@@ -49,6 +50,7 @@ class PendingRoster final : public RosterView {
   absl::flat_hash_map<Sid, Participant> participants_;
   absl::flat_hash_map<Sid, Room> rooms_;
   absl::flat_hash_map<Sid, RoomActivity> activity_;        // every room touched, in full
+  absl::flat_hash_map<Sid, AccountUsage> usage_;           // every account touched, in full
   absl::flat_hash_map<NameKey, Sid> in_progress_by_name_;  // overlay rooms in progress
   absl::flat_hash_map<NameKey, Sid> active_by_identity_;   // overlay participants active
   absl::flat_hash_map<NameKey, DedupeEntry> dedupe_;

@@ -168,6 +168,25 @@ Room NewRoom(const Sid& sid, const Sid& account_sid, std::string unique_name, co
   return room;
 }
 
+// The account's quotas (Limits::max_account_*), for a decision that would open a room and/or
+// make one more participant active.
+absl::Status CheckAccountQuotas(const RosterView& roster, const Sid& account_sid, bool new_room,
+                                bool new_participant, absl::string_view field) {
+  const AccountUsage usage = roster.Usage(account_sid);
+  const Limits& limits = roster.limits();
+  if (new_room && usage.rooms_in_progress >= limits.max_account_rooms) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(field, ": account ", account_sid.ToString(), " has ", usage.rooms_in_progress,
+                     " rooms in progress, the most --max_account_rooms allows"));
+  }
+  if (new_participant && usage.active_participants >= limits.max_account_participants) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        field, ": account ", account_sid.ToString(), " has ", usage.active_participants,
+        " active participants, the most --max_account_participants allows"));
+  }
+  return absl::OkStatus();
+}
+
 class Decider {
  public:
   Decider(const RosterView& roster, IdSource& ids, absl::Time now)
@@ -247,6 +266,8 @@ class Decider {
       return absl::AlreadyExistsError(absl::StrCat("unique_name: an in-progress room named ",
                                                    room.unique_name, " already exists"));
     }
+    RETURN_IF_ERROR(CheckAccountQuotas(roster_, command.account_sid, /*new_room=*/true,
+                                       /*new_participant=*/false, "unique_name"));
     room.max_participants = command.max_participants.value_or(room.max_participants);
     room.max_participant_duration =
         command.max_participant_duration.value_or(room.max_participant_duration);
@@ -367,6 +388,8 @@ class Decider {
                                                          room->max_participants, ")"));
       }
     }
+    RETURN_IF_ERROR(CheckAccountQuotas(roster_, event.account_sid, room == nullptr,
+                                       replaced == nullptr, "event.room"));
 
     RevisionDraft revision(roster_, now_);
     Sid room_sid;

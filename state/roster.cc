@@ -46,6 +46,11 @@ RoomActivity Roster::Activity(const Sid& room_sid) const {
   return it == activity_.end() ? RoomActivity{} : it->second;
 }
 
+AccountUsage Roster::Usage(const Sid& account_sid) const {
+  auto it = usage_.find(account_sid);
+  return it == usage_.end() ? AccountUsage{} : it->second;
+}
+
 std::vector<const Participant*> Roster::ActiveParticipants(const Sid& room_sid) const {
   std::vector<const Participant*> active;
   ForEachParticipant(Sid(), room_sid, [&](const Participant& participant) {
@@ -231,9 +236,11 @@ void Roster::Upsert(const Participant& participant) {
       if (is_active && !was_active) {
         ++activity.active;
         ++active_total_;
+        ++usage_[stored.account_sid].active_participants;
       } else if (!is_active && was_active) {
         --activity.active;
         --active_total_;
+        --usage_[stored.account_sid].active_participants;
       }
       if (!is_active &&
           (!activity.last_departure || stored.date_updated > *activity.last_departure)) {
@@ -255,6 +262,7 @@ void Roster::Upsert(const Room& room) {
     if (!inserted) {
       if (stored.status == RoomStatus::kInProgress) {
         in_progress_by_name_.erase(NameKey(stored.account_sid, stored.unique_name));
+        --usage_[stored.account_sid].rooms_in_progress;
       }
       stored = room;
     } else {
@@ -262,6 +270,7 @@ void Roster::Upsert(const Room& room) {
     }
     if (stored.status == RoomStatus::kInProgress) {
       in_progress_by_name_[NameKey(stored.account_sid, stored.unique_name)] = stored.sid;
+      ++usage_[stored.account_sid].rooms_in_progress;
     }
   };
   if (restoring_) {

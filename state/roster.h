@@ -81,6 +81,7 @@ class Roster final : public RosterView {
   const Participant* FindActiveByIdentity(const Sid& room_sid,
                                           absl::string_view identity) const override;
   RoomActivity Activity(const Sid& room_sid) const override;
+  AccountUsage Usage(const Sid& account_sid) const override;
   std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const override;
   const DedupeEntry* FindDedupe(const Sid& account_sid, absl::string_view event_id) const override;
 
@@ -207,6 +208,7 @@ class Roster final : public RosterView {
   absl::node_hash_map<Sid, Participant> participants_;
   absl::flat_hash_map<Sid, Room> rooms_;
   absl::flat_hash_map<Sid, RoomActivity> activity_;
+  absl::flat_hash_map<Sid, AccountUsage> usage_;           // by account
   absl::flat_hash_map<NameKey, Sid> in_progress_by_name_;  // (account, unique_name) -> room
   // Active participants by (room, identity).
   absl::flat_hash_set<const Participant*, IdentityHash, IdentityEq> active_by_identity_;

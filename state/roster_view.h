@@ -23,6 +23,12 @@ struct RoomActivity {
   std::optional<absl::Time> last_departure;  // server time the latest one became inactive
 };
 
+// What an account holds now, for its quotas (Limits::max_account_*).
+struct AccountUsage {
+  int64_t rooms_in_progress = 0;
+  int64_t active_participants = 0;
+};
+
 class RosterView {
  public:
   virtual ~RosterView() = default;
@@ -36,6 +42,7 @@ class RosterView {
   virtual const Participant* FindActiveByIdentity(const Sid& room_sid,
                                                   absl::string_view identity) const = 0;
   virtual RoomActivity Activity(const Sid& room_sid) const = 0;
+  virtual AccountUsage Usage(const Sid& account_sid) const = 0;
   // Active participants of a room in (date_created, sid) order.
   virtual std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const = 0;
   virtual const DedupeEntry* FindDedupe(const Sid& account_sid,

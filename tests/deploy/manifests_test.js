@@ -219,7 +219,18 @@ function checkInvariants(objects) {
       `container port metrics is ${containerPorts.get('metrics')}, ` +
           `ROLLCALL_METRICS_PORT is ${metricsPort}`);
 
-  // Probes: native gRPC on the server's health names, on the gRPC port.
+  // Probes: native gRPC on the server's health names, on the health-only plaintext port when
+  // there is one (the probes speak no TLS), else on the gRPC port.
+  const healthListen = config.ROLLCALL_HEALTH_LISTEN ?
+      listenHostPort(config.ROLLCALL_HEALTH_LISTEN) :
+      null;
+  const probePort = healthListen ? healthListen.port : listen.port;
+  if (healthListen) {
+    checks.expect(
+        containerPorts.get('health') === healthListen.port,
+        `container port health is ${containerPorts.get('health')}, ROLLCALL_HEALTH_LISTEN ` +
+            `port is ${healthListen.port}`);
+  }
   const health = facts.healthNames();
   const probes = [
     ['startupProbe', health.liveness], ['livenessProbe', health.liveness],
@@ -233,8 +244,8 @@ function checkInvariants(objects) {
         `${probeName} asks for health service "${grpc.service}", the server ` +
             `registers "${service}" (service/server.*)`);
     checks.expect(
-        grpc.port === listen.port,
-        `${probeName} port ${grpc.port} is not the gRPC port ${listen.port}`);
+        grpc.port === probePort,
+        `${probeName} port ${grpc.port} is not the health port ${probePort}`);
   }
   const startup = container.startupProbe || {};
   const startupSeconds = (startup.periodSeconds || 10) * (startup.failureThreshold || 3);
@@ -384,6 +395,9 @@ function checkInvariants(objects) {
     }
   }
 
+  checkTls(config, podSpec, container, listen, healthListen);
+  checkNetworkPolicy(objects, podLabels, containerPorts);
+
   // Disruption budget: covers the pod, and lets a node drain proceed.
   const budgets = ofKind('PodDisruptionBudget');
   if (!checks.expect(
@@ -399,6 +413,97 @@ function checkInvariants(objects) {
       budget.maxUnavailable !== undefined ||
           (budget.minAvailable !== undefined && budget.minAvailable < set.spec.replicas),
       'PodDisruptionBudget allows no disruption: node drains would hang');
+}
+
+// TLS: on, from a Secret volume mounted read-only as a whole directory (a subPath mount never
+// sees a rotation), with cert-manager's key names; probes then need the plaintext health port.
+function checkTls(config, podSpec, container, listen, healthListen) {
+  const files = {
+    ROLLCALL_TLS_CERT_FILE: 'tls.crt',
+    ROLLCALL_TLS_KEY_FILE: 'tls.key',
+    ROLLCALL_TLS_CLIENT_CA_FILE: 'ca.crt',
+  };
+  checks.expect(
+      config.ROLLCALL_TLS_CERT_FILE && config.ROLLCALL_TLS_KEY_FILE,
+      'ConfigMap does not turn TLS on (ROLLCALL_TLS_CERT_FILE and ROLLCALL_TLS_KEY_FILE)');
+  const secretVolumes = new Map((podSpec.volumes || [])
+                                    .filter((v) => v.secret)
+                                    .map((v) => [v.name, v.secret.secretName]));
+  for (const [variable, key] of Object.entries(files)) {
+    const file = config[variable];
+    if (file === undefined) continue;
+    checks.expect(
+        path.posix.basename(file) === key,
+        `${variable} is ${file}: cert-manager's Secret names the file ${key}`);
+    const mount = (container.volumeMounts || [])
+                      .find((m) => path.posix.dirname(file) === m.mountPath.replace(/\/$/, ''));
+    if (!checks.expect(mount, `${variable} ${file} is not in a mounted directory`)) continue;
+    checks.expect(
+        secretVolumes.has(mount.name),
+        `${variable} ${file} is on volume ${mount.name}, which is not a Secret`);
+    checks.expect(mount.readOnly === true, `the TLS volume ${mount.name} is not mounted readOnly`);
+    checks.expect(
+        mount.subPath === undefined, `the TLS volume ${mount.name} uses subPath: no rotation`);
+  }
+  checks.expect(
+      healthListen && healthListen.port > 0 && healthListen.port !== listen.port,
+      'TLS is on but there is no ROLLCALL_HEALTH_LISTEN port for the (plaintext) gRPC probes');
+}
+
+// NetworkPolicy: selects the pod for Ingress; the gRPC port admits only pods labelled
+// rollcall.io/client=true, the metrics port only the monitoring namespace; nothing else is
+// open but the health port.
+function checkNetworkPolicy(objects, podLabels, containerPorts) {
+  const policies = objects.filter(
+      (o) => o.kind === 'NetworkPolicy' &&
+          containsLabels(podLabels, (o.spec.podSelector || {}).matchLabels) &&
+          (o.spec.policyTypes || []).includes('Ingress'));
+  if (!checks.expect(policies.length > 0, 'no NetworkPolicy selects the rollcall pod for Ingress')) {
+    return;
+  }
+  const portName = (port) => {
+    if (typeof port === 'string') return port;
+    for (const [name, number] of containerPorts) {
+      if (number === port) return name;
+    }
+    return String(port);
+  };
+  const admitted = new Map();  // port name -> list of peers (null: from anywhere)
+  for (const policy of policies) {
+    for (const rule of policy.spec.ingress || []) {
+      const ports = (rule.ports || []).map((p) => portName(p.port));
+      checks.expect(
+          ports.length > 0,
+          `NetworkPolicy/${policy.metadata.name} has a rule for every port; name the ports`);
+      for (const port of ports) {
+        const peers = admitted.get(port) || [];
+        if (!rule.from || rule.from.length === 0) {
+          peers.push(null);
+        } else {
+          peers.push(...rule.from);
+        }
+        admitted.set(port, peers);
+      }
+    }
+  }
+  const isClient = (peer) => peer && !peer.ipBlock && peer.podSelector &&
+      ((peer.podSelector.matchLabels || {})['rollcall.io/client'] === 'true');
+  const isMonitoring = (peer) => peer && !peer.ipBlock && !peer.podSelector &&
+      peer.namespaceSelector &&
+      ((peer.namespaceSelector.matchLabels || {})['kubernetes.io/metadata.name'] === 'monitoring');
+  const grpc = admitted.get('grpc') || [];
+  checks.expect(
+      grpc.length > 0 && grpc.every(isClient),
+      'the gRPC port must admit only pods labelled rollcall.io/client: "true"');
+  const metrics = admitted.get('metrics') || [];
+  checks.expect(
+      metrics.length > 0 && metrics.every(isMonitoring),
+      'the metrics port must admit only the monitoring namespace');
+  for (const port of admitted.keys()) {
+    checks.expect(
+        ['grpc', 'metrics', 'health'].includes(port),
+        `NetworkPolicy opens port ${port}, which is none of grpc, metrics, health`);
+  }
 }
 
 function main() {

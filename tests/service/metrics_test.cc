@@ -17,6 +17,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+MetricsHttpOptions OnPort(int port) {
+  MetricsHttpOptions options;
+  options.port = port;
+  return options;
+}
+
 TEST(MetricsTest, CounterRendersHelpTypeAndValue) {
   MetricsRegistry registry;
   Counter& counter = registry.AddCounter("things_total", "Things seen");
@@ -151,7 +157,7 @@ TEST(MetricsHttpTest, ServesTheRegistryAtSlashMetrics) {
   Counter& counter = registry.AddCounter("scraped_total", "Scrapes");
   counter.Increment(3);
   absl::StatusOr<std::unique_ptr<MetricsHttpServer>> server =
-      MetricsHttpServer::Start("127.0.0.1", 0, registry);
+      MetricsHttpServer::Start(MetricsHttpOptions{}, registry);
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_GT((*server)->port(), 0);
 
@@ -174,7 +180,7 @@ TEST(MetricsHttpTest, ServesTheRegistryAtSlashMetrics) {
 
   // A port in use is a clear error, not a crash.
   absl::StatusOr<std::unique_ptr<MetricsHttpServer>> second =
-      MetricsHttpServer::Start("127.0.0.1", (*server)->port(), registry);
+      MetricsHttpServer::Start(OnPort((*server)->port()), registry);
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(std::string(second.status().message()), HasSubstr("--metrics_port"));
 

@@ -117,6 +117,8 @@ inline void CheckInvariants(const Roster& roster, std::map<Sid, ParticipantStatu
     consider(roster.TimersOf(r));
   });
   EXPECT_EQ(roster.in_progress_room_count(), in_progress);
+  EXPECT_EQ(roster.Usage(AccountA()).rooms_in_progress, static_cast<int64_t>(in_progress));
+  EXPECT_EQ(roster.Usage(AccountA()).active_participants, static_cast<int64_t>(active_total));
   EXPECT_EQ(roster.NextTimer(), earliest) << "the timer index matches the records";
 }
 
