@@ -7,6 +7,7 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 
 #include <string>
+#include <vector>
 
 #include "google/protobuf/message_lite.h"
 
@@ -18,6 +19,18 @@ inline bool ParseFrom(const grpc::ByteBuffer& buffer, google::protobuf::MessageL
   grpc::ByteBuffer shared(buffer);
   grpc::ProtoBufferReader reader(&shared);
   return message->ParseFromZeroCopyStream(&reader);
+}
+
+// The buffer's bytes as one string (a copy): for error paths, such as naming the field of a
+// request that does not parse.
+inline std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (!buffer.Dump(&slices).ok()) return bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes;
 }
 
 inline grpc::ByteBuffer ToByteBuffer(std::string bytes) {
