@@ -14,6 +14,7 @@ struct Limits {
   absl::Duration max_room_duration = absl::Hours(24);    // --max_room_duration
   // How far ahead of the server clock an event's occurred_at may be (media servers' clocks skew).
   absl::Duration max_clock_skew = absl::Minutes(10);
+  int32_t max_tracks_per_participant = 64;  // --max_tracks_per_participant: published at once
 };
 
 // Room defaults and bounds (DESIGN.md §3).
@@ -28,6 +29,8 @@ inline constexpr size_t kMaxIdentityBytes = 128;
 inline constexpr size_t kMaxUniqueNameBytes = 128;
 inline constexpr size_t kMaxEventIdBytes = 128;
 inline constexpr size_t kMaxCallbackUrlBytes = 2048;
+inline constexpr size_t kMaxTrackNameBytes = 128;
+inline constexpr size_t kMaxSubscribeRules = 20;  // an UpdateSubscribeRules set holds 1..20
 
 }  // namespace rollcall::state
 
