@@ -2,39 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/grpc_status.h"
+#include "service/unary_call.h"
 #include "state/lookup.h"
 #include "state/status_macros.h"
 #include "state/validation.h"
 
 namespace rollcall::service {
 namespace {
-
-// Finishes a unary call with the status of `body()`, which fills the response.
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
-                                 const std::function<absl::Status()>& body) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(body()));
-  return reactor;
-}
-
-// Sends one command through the applier; `respond` fills the response from its outcome.
-grpc::ServerUnaryReactor* Command(grpc::CallbackServerContext* context, Applier& applier,
-                                  absl::StatusOr<state::Input> input,
-                                  std::function<void(const state::Outcome&)> respond) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!input.ok()) {
-    reactor->Finish(ToGrpcStatus(input.status()));
-    return reactor;
-  }
-  std::vector<state::Input> inputs;
-  inputs.push_back(*std::move(input));
-  applier.Submit(std::move(inputs),
-                 [reactor, respond = std::move(respond)](std::vector<Applier::Result> results) {
-                   if (results.front().ok()) respond(*results.front());
-                   reactor->Finish(ToGrpcStatus(results.front().status()));
-                 });
-  return reactor;
-}
 
 // The date window and page size that ListParticipants and ListRooms requests share.
 template <typename Request, typename Query>

@@ -1,4 +1,5 @@
 #include "service/server.h"
+#include "service/track_service.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -78,6 +79,7 @@ struct Server::Parts {
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<ParticipantService> participants;
   std::unique_ptr<RoomService> rooms;
+  std::unique_ptr<TrackService> tracks;
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
@@ -106,8 +108,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   const absl::Time load_start = absl::Now();
   parts->roster = std::make_unique<state::Roster>(options.limits);
   ASSIGN_OR_RETURN(store::LoadStats loaded, parts->store->Load(*parts->roster));
-  spdlog::info("loaded {} rooms, {} participants, {} event ids at revision {} in {}", loaded.rooms,
-               loaded.participants, loaded.dedupe, loaded.revision,
+  spdlog::info("loaded {} rooms, {} participants, {} tracks, {} event ids at revision {} in {}",
+               loaded.rooms, loaded.participants, loaded.tracks, loaded.dedupe, loaded.revision,
                absl::FormatDuration(absl::Now() - load_start));
 
   parts->applier = std::make_unique<Applier>(options.applier, *parts->store, *parts->roster,
@@ -124,6 +126,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   RegisterGauges(*parts->applier, *parts->watch_hub, *parts->store, parts->metrics);
   parts->participants = std::make_unique<ParticipantService>(*parts->applier, *parts->converter);
   parts->rooms = std::make_unique<RoomService>(*parts->applier, *parts->converter);
+  parts->tracks = std::make_unique<TrackService>(*parts->applier, *parts->converter);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -132,6 +135,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(parts->ingest.get());
   builder.RegisterService(parts->participants.get());
   builder.RegisterService(parts->rooms.get());
+  builder.RegisterService(parts->tracks.get());
   builder.RegisterService(parts->watch.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
