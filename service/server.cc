@@ -1,5 +1,4 @@
 #include "service/server.h"
-#include "service/track_service.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -11,6 +10,7 @@
 #include "service/query_services.h"
 #include "service/random_ids.h"
 #include "service/server_metrics.h"
+#include "service/track_service.h"
 #include "spdlog/spdlog.h"
 #include "state/clock.h"
 #include "state/status_macros.h"

@@ -89,7 +89,8 @@ grpc::ServerUnaryReactor* TrackService::GetPublishedTrack(
       ASSIGN_OR_RETURN(const state::Participant* participant,
                        FindParticipant(roster, account, *request));
       for (const state::PublishedTrack* track : roster.TracksOf(participant->sid)) {
-        if ((sid && track->sid == *sid) || (track->published() && track->name == request->track())) {
+        if ((sid && track->sid == *sid) ||
+            (track->published() && track->name == request->track())) {
           converter_.ToProto(*track, response->mutable_published_track());
           return absl::OkStatus();
         }
@@ -134,8 +135,7 @@ grpc::ServerUnaryReactor* TrackService::GetSubscribedTrack(
         converter_.ToProto(*s, response->mutable_subscribed_track());
         return absl::OkStatus();
       }
-      return absl::NotFoundError(absl::StrCat("track_sid: participant ",
-                                              request->participant_sid(),
+      return absl::NotFoundError(absl::StrCat("track_sid: participant ", request->participant_sid(),
                                               " is not subscribed to ", request->track_sid()));
     });
   });

@@ -100,9 +100,8 @@ void PendingRoster::Subscribe(const SubscribedTrack& subscribed, bool removed) {
       set.push_back(*s);
     }
   }
-  auto at = std::lower_bound(
-      set.begin(), set.end(), subscribed.sid,
-      [](const SubscribedTrack& s, const Sid& sid) { return s.sid < sid; });
+  auto at = std::lower_bound(set.begin(), set.end(), subscribed.sid,
+                             [](const SubscribedTrack& s, const Sid& sid) { return s.sid < sid; });
   const bool present = at != set.end() && at->sid == subscribed.sid;
   if (removed) {
     if (present) set.erase(at);

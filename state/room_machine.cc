@@ -136,7 +136,8 @@ class Decider {
       }
       return outcome;
     }
-    absl::StatusOr<Outcome> outcome = IsTrackEvent(event.type) ? DecideTrackEvent(roster_, event, now_)
+    absl::StatusOr<Outcome> outcome = IsTrackEvent(event.type)
+                                          ? DecideTrackEvent(roster_, event, now_)
                                       : event.type == EventType::kConnected ? Connected(event)
                                                                             : Transition(event);
     if (outcome.ok() && outcome->disposition == Disposition::kApplied) {
@@ -426,9 +427,10 @@ uint64_t RoomMachine::Fingerprint(const Event& event) {
   if (IsTrackEvent(event.type)) {
     hash = StableHash(event.track_sid, hash);
     hash = StableHash(event.track_name, hash);
-    hash = StableHash(absl::StrCat(static_cast<int>(event.track_kind), ":",
-                                   event.track_enabled ? static_cast<int>(*event.track_enabled) : -1),
-                      hash);
+    hash =
+        StableHash(absl::StrCat(static_cast<int>(event.track_kind), ":",
+                                event.track_enabled ? static_cast<int>(*event.track_enabled) : -1),
+                   hash);
   }
   return hash;
 }

@@ -69,7 +69,9 @@ void Roster::Upsert(const PublishedTrack& track) {
   }
 }
 
-void Roster::Upsert(const SubscribeRules& rules) { rules_.insert_or_assign(rules.participant_sid, rules); }
+void Roster::Upsert(const SubscribeRules& rules) {
+  rules_.insert_or_assign(rules.participant_sid, rules);
+}
 
 void Roster::Upsert(const SubscribedTrack& subscribed) {
   subscriptions_.insert_or_assign({subscribed.participant_sid, subscribed.sid}, subscribed);

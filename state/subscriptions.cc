@@ -55,8 +55,8 @@ absl::Status ValidateSubscribeRules(const std::vector<SubscribeRule>& rules) {
         absl::StrCat("rules: must hold 1 to ", kMaxSubscribeRules, " rules, got none"));
   }
   if (rules.size() > kMaxSubscribeRules) {
-    return absl::InvalidArgumentError(absl::StrCat("rules: must hold 1 to ", kMaxSubscribeRules,
-                                                   " rules, got ", rules.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("rules: must hold 1 to ", kMaxSubscribeRules, " rules, got ", rules.size()));
   }
   for (size_t i = 0; i < rules.size(); ++i) {
     const SubscribeRule& rule = rules[i];
@@ -156,8 +156,8 @@ std::vector<Change> SubscriptionChanges(const RosterView& roster, const Sid& roo
     std::vector<SubscribedTrack> after;
     if (auto self = active.find(subscriber->sid); self != active.end()) {
       const auto stored = rules.find(subscriber->sid);
-      const SubscribeRules* own = stored != rules.end() ? stored->second
-                                                        : roster.FindRules(subscriber->sid);
+      const SubscribeRules* own =
+          stored != rules.end() ? stored->second : roster.FindRules(subscriber->sid);
       const std::vector<SubscribeRule>& set = own ? own->rules : DefaultSubscribeRules();
       for (const PublishedTrack* track : tracks) {
         if (track->participant_sid == subscriber->sid) continue;

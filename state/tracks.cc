@@ -53,10 +53,9 @@ absl::StatusOr<Outcome> Publish(const RosterView& roster, const Event& event,
     if (track->participant_sid != participant.sid) continue;
     ++published;
     if (track->name == event.track_name) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("event.track_name: participant ", event.participant_sid,
-                       " already publishes a track named ", event.track_name, " (",
-                       track->sid.ToString(), ")"));
+      return absl::AlreadyExistsError(absl::StrCat(
+          "event.track_name: participant ", event.participant_sid,
+          " already publishes a track named ", event.track_name, " (", track->sid.ToString(), ")"));
     }
   }
   const int32_t limit = roster.limits().max_tracks_per_participant;

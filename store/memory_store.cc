@@ -22,7 +22,8 @@ absl::Status MemoryStore::Write(const WriteBatch& batch) {
   for (const state::Sid& sid : batch.erased_tracks) tracks_.erase(sid);
   for (const state::Sid& sid : batch.erased_rules) rules_.erase(sid);
   for (const auto& key : batch.erased_subscriptions) subscriptions_.erase(key);
-  for (const state::PublishedTrack& track : batch.tracks) tracks_.insert_or_assign(track.sid, track);
+  for (const state::PublishedTrack& track : batch.tracks)
+    tracks_.insert_or_assign(track.sid, track);
   for (const state::SubscribeRules& rules : batch.rules) {
     rules_.insert_or_assign(rules.participant_sid, rules);
   }

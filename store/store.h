@@ -114,18 +114,18 @@ struct LogEntry {
 // Everything one group commit writes, atomically.
 struct WriteBatch {
   uint64_t revision = 0;  // the head revision after this batch (0: unchanged)
-  std::vector<state::Participant> participants;  // upserts
-  std::vector<state::Room> rooms;                // upserts
-  std::vector<state::DedupeEntry> dedupe;        // upserts
-  std::vector<state::PublishedTrack> tracks;     // upserts
-  std::vector<state::SubscribeRules> rules;      // upserts
+  std::vector<state::Participant> participants;       // upserts
+  std::vector<state::Room> rooms;                     // upserts
+  std::vector<state::DedupeEntry> dedupe;             // upserts
+  std::vector<state::PublishedTrack> tracks;          // upserts
+  std::vector<state::SubscribeRules> rules;           // upserts
   std::vector<state::SubscribedTrack> subscriptions;  // upserts
-  std::vector<LogEntry> log;                     // appended, ascending revisions
+  std::vector<LogEntry> log;                          // appended, ascending revisions
   std::vector<state::Sid> erased_participants;
   std::vector<state::Sid> erased_rooms;
   std::vector<std::pair<state::Sid, std::string>> erased_dedupe;  // (account, event_id)
   std::vector<state::Sid> erased_tracks;
-  std::vector<state::Sid> erased_rules;                                // participant SIDs
+  std::vector<state::Sid> erased_rules;                                 // participant SIDs
   std::vector<std::pair<state::Sid, state::Sid>> erased_subscriptions;  // (subscriber, track)
   uint64_t compact_log_before = 0;  // delete log entries with revision < this (0: none)
 

@@ -209,10 +209,11 @@ bool BruteForceAdmits(const std::vector<SubscribeRule>& rules, const PublishedTr
   for (const SubscribeRule& rule : rules) {
     bool match = rule.all;
     if (!rule.all) {
-      match = (rule.kind == TrackKind::kUnspecified || rule.kind == track.kind) &&
-              (rule.publisher.empty() || rule.publisher == publisher.identity ||
-               SameSidText(rule.publisher, publisher.sid)) &&
-              (rule.track.empty() || rule.track == track.name || SameSidText(rule.track, track.sid));
+      match =
+          (rule.kind == TrackKind::kUnspecified || rule.kind == track.kind) &&
+          (rule.publisher.empty() || rule.publisher == publisher.identity ||
+           SameSidText(rule.publisher, publisher.sid)) &&
+          (rule.track.empty() || rule.track == track.name || SameSidText(rule.track, track.sid));
     }
     if (match) admitted = rule.type == RuleType::kInclude;
   }
@@ -409,7 +410,8 @@ TEST(PropertyTest, RandomSequencesKeepInvariantsAndReplayIdentically) {
         const Participant* departed = nullptr;
         for (const Change& c : r.observed.changes) {
           ++kinds[TestName(c.type)];
-          if (const auto* p = std::get_if<Participant>(&c.resource); p && !p->active()) departed = p;
+          if (const auto* p = std::get_if<Participant>(&c.resource); p && !p->active())
+            departed = p;
           if (c.type == ChangeType::kTrackUnpublished && departed != nullptr) {
             ++kinds[absl::StrCat("unpublished_by:", TestName(departed->disconnect_reason))];
           }
@@ -436,15 +438,31 @@ TEST(PropertyTest, RandomSequencesKeepInvariantsAndReplayIdentically) {
        {Disposition::kApplied, Disposition::kDuplicate, Disposition::kIgnored}) {
     EXPECT_GT(dispositions[d], 20) << TestName(d);
   }
-  for (const char* kind :
-       {"ROOM_CREATED", "ROOM_ENDED", "PARTICIPANT_CONNECTED", "PARTICIPANT_RECONNECTING",
-        "PARTICIPANT_RECONNECTED", "PARTICIPANT_DISCONNECTED", "PARTICIPANT_ANONYMIZED",
-        "reason:CLIENT_INITIATED", "reason:DUPLICATE_IDENTITY", "reason:REMOVED",
-        "reason:RECONNECT_TIMEOUT", "reason:SESSION_LIMIT", "reason:ROOM_ENDED",
-        "TRACK_PUBLISHED", "TRACK_UNPUBLISHED", "TRACK_ENABLED", "TRACK_DISABLED",
-        "SUBSCRIBE_RULES_UPDATED", "SUBSCRIBED_TRACK_ADDED", "SUBSCRIBED_TRACK_REMOVED",
-        "SUBSCRIBED_TRACK_UPDATED", "unpublished_by:REMOVED", "unpublished_by:ROOM_ENDED",
-        "unpublished_by:DUPLICATE_IDENTITY", "unpublished_by:RECONNECT_TIMEOUT"}) {
+  for (const char* kind : {"ROOM_CREATED",
+                           "ROOM_ENDED",
+                           "PARTICIPANT_CONNECTED",
+                           "PARTICIPANT_RECONNECTING",
+                           "PARTICIPANT_RECONNECTED",
+                           "PARTICIPANT_DISCONNECTED",
+                           "PARTICIPANT_ANONYMIZED",
+                           "reason:CLIENT_INITIATED",
+                           "reason:DUPLICATE_IDENTITY",
+                           "reason:REMOVED",
+                           "reason:RECONNECT_TIMEOUT",
+                           "reason:SESSION_LIMIT",
+                           "reason:ROOM_ENDED",
+                           "TRACK_PUBLISHED",
+                           "TRACK_UNPUBLISHED",
+                           "TRACK_ENABLED",
+                           "TRACK_DISABLED",
+                           "SUBSCRIBE_RULES_UPDATED",
+                           "SUBSCRIBED_TRACK_ADDED",
+                           "SUBSCRIBED_TRACK_REMOVED",
+                           "SUBSCRIBED_TRACK_UPDATED",
+                           "unpublished_by:REMOVED",
+                           "unpublished_by:ROOM_ENDED",
+                           "unpublished_by:DUPLICATE_IDENTITY",
+                           "unpublished_by:RECONNECT_TIMEOUT"}) {
     EXPECT_GT(kinds[kind], 5) << kind;
   }
   std::string summary;

@@ -210,16 +210,16 @@ inline void PrintTo(const Room& r, std::ostream* os) {
 inline void PrintTo(const PublishedTrack& t, std::ostream* os) {
   *os << "Track{" << t.sid.ToString() << " of " << t.participant_sid.ToString() << " '" << t.name
       << "' kind=" << static_cast<int>(t.kind) << (t.enabled ? " enabled" : " disabled")
-      << (t.published() ? " published" : " unpublished") << " created="
-      << test::TimeText(t.date_created) << " last_event=" << test::TimeText(t.last_event_time)
-      << " rev=" << t.revision << "}";
+      << (t.published() ? " published" : " unpublished")
+      << " created=" << test::TimeText(t.date_created)
+      << " last_event=" << test::TimeText(t.last_event_time) << " rev=" << t.revision << "}";
 }
 inline void PrintTo(const SubscribeRules& r, std::ostream* os) {
   *os << "Rules{" << r.participant_sid.ToString() << " [";
   for (const SubscribeRule& rule : r.rules) {
     *os << (rule.type == RuleType::kInclude ? " +" : " -") << (rule.all ? "all" : "")
-        << " k=" << static_cast<int>(rule.kind) << " p='" << rule.publisher << "' t='"
-        << rule.track << "'";
+        << " k=" << static_cast<int>(rule.kind) << " p='" << rule.publisher << "' t='" << rule.track
+        << "'";
   }
   *os << " ] rev=" << r.revision << "}";
 }
@@ -310,8 +310,8 @@ struct RosterDump {
   size_t active_participant_count = 0;
   size_t in_progress_room_count = 0;
   size_t dedupe_count = 0;
-  std::vector<PublishedTrack> tracks;    // per participant, in (date_created, sid) order
-  std::vector<SubscribeRules> rules;     // stored sets, per participant
+  std::vector<PublishedTrack> tracks;       // per participant, in (date_created, sid) order
+  std::vector<SubscribeRules> rules;        // stored sets, per participant
   std::vector<SubscribedTrack> subscribed;  // per subscriber, in track SID order
   size_t published_track_count = 0;
 
