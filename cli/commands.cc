@@ -399,10 +399,23 @@ int RunParticipantsAnonymize(const ParsedArgs& args, CommandEnv& env) {
 // ---------------------------------------------------------------------------------------
 // tracks list | rules get | rules set (TrackService)
 
-int RunTracksList(const ParsedArgs& args, CommandEnv& env) {
+// The account, the participant (first positional) and --room of a TrackService request.
+template <typename Request>
+absl::Status SetParticipantTarget(const ParsedArgs& args, const CommandEnv& env, Request& request) {
   absl::StatusOr<std::string> sid = ParticipantArg(args);
-  if (!sid.ok()) return env.UsageError(sid.status());
+  if (!sid.ok()) return sid.status();
+  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return s;
+  request.set_account_sid(env.options().account);
+  request.set_participant_sid(*sid);
+  request.set_room(args.GetOr("--room", ""));
+  return absl::OkStatus();
+}
+
+int RunTracksList(const ParsedArgs& args, CommandEnv& env) {
   if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return env.UsageError(s);
+  if (absl::StatusOr<std::string> sid = ParticipantArg(args); !sid.ok()) {
+    return env.UsageError(sid.status());
+  }
   int32_t page_size = 0;
   if (absl::Status s =
           OptionalFlag(args, "--page-size", ParseInt32, [&page_size](int32_t n) { page_size = n; });
@@ -411,9 +424,7 @@ int RunTracksList(const ParsedArgs& args, CommandEnv& env) {
   }
   auto stub = v1::TrackService::NewStub(env.channel());
   auto fill = [&](auto& request) {
-    request.set_account_sid(env.options().account);
-    request.set_room(args.GetOr("--room", ""));
-    request.set_participant_sid(*sid);
+    (void)SetParticipantTarget(args, env, request);  // checked above
     request.set_page_size(page_size);
     request.set_page_token(args.GetOr("--page-token", ""));
   };
@@ -451,12 +462,9 @@ int PrintRules(const v1::SubscribeRules& rules, CommandEnv& env) {
 
 int RunRulesGet(const ParsedArgs& args, CommandEnv& env) {
   v1::GetSubscribeRulesRequest request;
-  request.set_account_sid(env.options().account);
-  absl::StatusOr<std::string> sid = ParticipantArg(args);
-  if (!sid.ok()) return env.UsageError(sid.status());
-  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return env.UsageError(s);
-  request.set_participant_sid(*sid);
-  request.set_room(args.GetOr("--room", ""));
+  if (absl::Status s = SetParticipantTarget(args, env, request); !s.ok()) {
+    return env.UsageError(s);
+  }
   auto stub = v1::TrackService::NewStub(env.channel());
   grpc::ClientContext context;
   SetDeadline(env, &context);
@@ -468,16 +476,13 @@ int RunRulesGet(const ParsedArgs& args, CommandEnv& env) {
 
 int RunRulesSet(const ParsedArgs& args, CommandEnv& env) {
   v1::UpdateSubscribeRulesRequest request;
-  request.set_account_sid(env.options().account);
-  absl::StatusOr<std::string> sid = ParticipantArg(args);
-  if (!sid.ok()) return env.UsageError(sid.status());
-  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return env.UsageError(s);
+  if (absl::Status s = SetParticipantTarget(args, env, request); !s.ok()) {
+    return env.UsageError(s);
+  }
   absl::StatusOr<std::string> json = args.GetRequired("--rules");
   if (!json.ok()) return env.UsageError(json.status());
   absl::StatusOr<std::vector<v1::SubscribeRule>> rules = ParseRulesJson(*json);
   if (!rules.ok()) return env.UsageError(rules.status());
-  request.set_participant_sid(*sid);
-  request.set_room(args.GetOr("--room", ""));
   for (v1::SubscribeRule& rule : *rules) *request.add_rules() = std::move(rule);
   auto stub = v1::TrackService::NewStub(env.channel());
   grpc::ClientContext context;
