@@ -461,6 +461,19 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchHub::Open(grpc::CallbackServerC
       roster.ForEachParticipant(*account, room, [&](const state::Participant& p) {
         converter_.ToProto(p, message.mutable_initial_state()->add_participants());
         if (++in_message % kInitialStateRecordsPerMessage == 0) flush();
+        // The participant's sub-resources (docs/tracks.md), so a media server starts from them.
+        for (const state::PublishedTrack* t : roster.TracksOf(p.sid)) {
+          converter_.ToProto(*t, message.mutable_initial_state()->add_published_tracks());
+          if (++in_message % kInitialStateRecordsPerMessage == 0) flush();
+        }
+        if (const state::SubscribeRules* rules = roster.FindRules(p.sid)) {
+          Converter::ToProto(*rules, message.mutable_initial_state()->add_subscribe_rules());
+          if (++in_message % kInitialStateRecordsPerMessage == 0) flush();
+        }
+        for (const state::SubscribedTrack* s : roster.SubscribedTracks(p.sid)) {
+          converter_.ToProto(*s, message.mutable_initial_state()->add_subscribed_tracks());
+          if (++in_message % kInitialStateRecordsPerMessage == 0) flush();
+        }
       });
       if (message.has_initial_state()) flush();
       message.mutable_initial_state_end()->set_revision(roster.revision());
