@@ -541,6 +541,30 @@ class CrashTest : public ::testing::Test {
     checked_ = acked_;
   }
 
+  // The newest revision among the server's tracks that the workload sent events about (a
+  // revision can be a track's alone).
+  uint64_t MaxTrackRevision(const std::shared_ptr<grpc::Channel>& channel) const {
+    auto stub = v1::TrackService::NewStub(channel);
+    uint64_t newest = 0;
+    std::set<std::string> asked;
+    for (const Sent& sent : sent_) {
+      if (sent.event.type != v1::EVENT_TYPE_TRACK_PUBLISHED ||
+          !asked.insert(sent.event.track_sid).second) {
+        continue;
+      }
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      v1::GetPublishedTrackRequest request;
+      request.set_participant_sid(sent.event.participant_sid);
+      request.set_track(sent.event.track_sid);
+      v1::GetPublishedTrackResponse response;
+      if (stub->GetPublishedTrack(&context, request, &response).ok()) {
+        newest = std::max(newest, response.published_track().revision());
+      }
+    }
+    return newest;
+  }
+
   EventModel RoomsOnly() const {
     EventModel model;
     for (const auto& [sid, room] : rooms_) model.AddRoom(sid, room.first, room.second);
@@ -558,6 +582,7 @@ class CrashTest : public ::testing::Test {
     uint64_t durable = 0;  // the server's revision at restart: its latest change's
     for (const v1::Participant& p : before) durable = std::max(durable, p.revision());
     for (const v1::Room& r : rooms_before) durable = std::max(durable, r.revision());
+    durable = std::max(durable, MaxTrackRevision(channel));
     uint64_t acknowledged = 0;
     for (const auto& [sid, room] : rooms_) acknowledged = std::max(acknowledged, room.second);
     for (size_t i = 0; i < acked_; ++i) {
