@@ -67,8 +67,11 @@ std::vector<const PublishedTrack*> PendingRoster::PublishedTracks(const Sid& roo
   for (const PublishedTrack* track : base_.PublishedTracks(room_sid)) {
     if (!tracks_.contains(track->sid)) published.push_back(track);
   }
-  for (const auto& [sid, track] : tracks_) {
-    if (track.room_sid == room_sid && track.published()) published.push_back(&track);
+  if (auto touched = track_rooms_.find(room_sid); touched != track_rooms_.end()) {
+    for (const Sid& sid : touched->second) {
+      const PublishedTrack& track = tracks_.at(sid);
+      if (track.published()) published.push_back(&track);
+    }
   }
   std::sort(published.begin(), published.end(),
             [](const PublishedTrack* a, const PublishedTrack* b) {
@@ -136,6 +139,7 @@ void PendingRoster::Reset() {
   active_by_identity_.clear();
   dedupe_.clear();
   tracks_.clear();
+  track_rooms_.clear();
   rules_.clear();
   subscriptions_.clear();
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "state/roster.h"
 #include "state/roster_view.h"
 
@@ -48,7 +49,10 @@ class PendingRoster final : public RosterView {
 
   void Upsert(const Participant& participant);
   void Upsert(const Room& room);
-  void Upsert(const PublishedTrack& track) { tracks_.insert_or_assign(track.sid, track); }
+  void Upsert(const PublishedTrack& track) {
+    tracks_.insert_or_assign(track.sid, track);
+    track_rooms_[track.room_sid].insert(track.sid);
+  }
   void Upsert(const SubscribeRules& rules) {
     rules_.insert_or_assign(rules.participant_sid, rules);
   }
@@ -65,6 +69,7 @@ class PendingRoster final : public RosterView {
   absl::flat_hash_map<NameKey, Sid> active_by_identity_;   // overlay participants active
   absl::flat_hash_map<NameKey, DedupeEntry> dedupe_;
   absl::flat_hash_map<Sid, PublishedTrack> tracks_;
+  absl::flat_hash_map<Sid, absl::flat_hash_set<Sid>> track_rooms_;  // room -> tracks_ keys
   absl::flat_hash_map<Sid, SubscribeRules> rules_;
   // A subscriber's whole set once the batch touches it, in track SID order.
   absl::flat_hash_map<Sid, std::vector<SubscribedTrack>> subscriptions_;

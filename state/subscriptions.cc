@@ -113,6 +113,14 @@ std::vector<Change> SubscriptionChanges(const RosterView& roster, const Sid& roo
                                         absl::Time now) {
   std::vector<Change> out;
   const std::vector<const PublishedTrack*> tracks_before = roster.PublishedTracks(room_sid);
+  // Without a published track before or after, nobody was or is subscribed to anything: the
+  // common case of a room without tracks costs one index lookup.
+  const bool tracks_changed =
+      std::any_of(changes.begin(), changes.end(), [&room_sid](const Change& change) {
+        const auto* t = std::get_if<PublishedTrack>(&change.resource);
+        return t != nullptr && t->room_sid == room_sid;
+      });
+  if (tracks_before.empty() && !tracks_changed) return out;
   // The room after `changes`: its active participants, rule sets and published tracks.
   const std::vector<const Participant*> active_before = roster.ActiveParticipants(room_sid);
   absl::flat_hash_map<Sid, const Participant*> active;
@@ -120,7 +128,6 @@ std::vector<Change> SubscriptionChanges(const RosterView& roster, const Sid& roo
   for (const Participant* p : active_before) active[p->sid] = p;
   absl::flat_hash_map<Sid, const SubscribeRules*> rules;
   std::vector<const PublishedTrack*> tracks = tracks_before;
-  bool tracks_changed = false;
   for (const Change& change : changes) {
     if (const auto* p = std::get_if<Participant>(&change.resource)) {
       if (p->room_sid != room_sid) continue;
@@ -134,13 +141,10 @@ std::vector<Change> SubscriptionChanges(const RosterView& roster, const Sid& roo
       if (r->room_sid == room_sid) rules[r->participant_sid] = r;
     } else if (const auto* t = std::get_if<PublishedTrack>(&change.resource)) {
       if (t->room_sid != room_sid) continue;
-      tracks_changed = true;
       std::erase_if(tracks, [t](const PublishedTrack* old) { return old->sid == t->sid; });
       if (t->published()) tracks.push_back(t);
     }
   }
-  // Without a published track before or after, nobody was or is subscribed to anything.
-  if (tracks_before.empty() && !tracks_changed) return out;
   std::sort(tracks.begin(), tracks.end(), [](const PublishedTrack* a, const PublishedTrack* b) {
     return std::tie(a->date_created, a->sid) < std::tie(b->date_created, b->sid);
   });
