@@ -111,7 +111,7 @@ TEST_F(TracksTest, PublishRulesAndWatchAgree) {
   // Leaving unpublishes, in the revision of the departure.
   const v1::RecordEventResponse left = client_->Disconnect(room, alice);
   ASSERT_TRUE(watch.WaitForRevision(left.revision()));
-  const SeenSet& departure = watch.sets().back();
+  const SeenSet departure = watch.sets().back();
   std::vector<wv1::ChangeType> types;
   for (const SeenChange& c : departure.changes) types.push_back(c.type);
   EXPECT_THAT(
