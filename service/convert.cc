@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "service/auth.h"
 #include "state/status_macros.h"
 
 namespace rollcall::service {
@@ -18,12 +19,6 @@ absl::Status Invalid(absl::string_view field, absl::string_view rule) {
 }
 
 }  // namespace
-
-absl::StatusOr<state::Sid> Converter::Account(absl::string_view account_sid,
-                                              absl::string_view field) const {
-  if (account_sid.empty()) return default_account_;
-  return state::Sid::Parse(account_sid, state::kAccountPrefix, field);
-}
 
 void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
   const int64_t nanos = absl::ToUnixNanos(time);
@@ -217,11 +212,11 @@ std::string Converter::SerializeChangeSet(const std::vector<state::Change>& chan
   return response.SerializeAsString();
 }
 
-absl::StatusOr<state::Event> Converter::FromProto(const wire::Event& in,
+absl::StatusOr<state::Event> Converter::FromProto(const wire::Event& in, const Caller& caller,
                                                   absl::string_view field) const {
   state::Event event;
   ASSIGN_OR_RETURN(event.account_sid,
-                   Account(in.account_sid(), absl::StrCat(field, ".account_sid")));
+                   caller.Account(in.account_sid(), absl::StrCat(field, ".account_sid")));
   event.event_id = in.event_id();
   if (in.type() < 0 || in.type() > state::kMaxEventType) {
     return Invalid(absl::StrCat(field, ".type"), absl::StrCat("unknown event type ", in.type()));

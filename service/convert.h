@@ -24,16 +24,14 @@
 
 namespace rollcall::service {
 
+class Caller;
+
 class Converter {
  public:
   Converter(std::string public_base_url, state::Sid default_account)
       : base_url_(std::move(public_base_url)), default_account_(default_account) {}
 
   const state::Sid& default_account() const { return default_account_; }
-
-  // The account a request acts for: the named one, or the default when empty.
-  absl::StatusOr<state::Sid> Account(absl::string_view account_sid,
-                                     absl::string_view field = "account_sid") const;
 
   void ToProto(const state::Participant& in, v1::Participant* out) const;
   // `participant_count` is the room's active participants at the time.
@@ -48,8 +46,10 @@ class Converter {
   std::string SerializeChangeSet(const std::vector<state::Change>& changes) const;
   // An event as parsed from the wire mirror of rollcall.v1.Event (service/ingest_wire.proto):
   // strings arrive as raw bytes and state/ validation names any bad one. `field` prefixes
-  // error messages, e.g. "event".
-  absl::StatusOr<state::Event> FromProto(const wire::Event& in, absl::string_view field) const;
+  // error messages, e.g. "event". The event's account is the one `caller` may act for
+  // (Caller::Account).
+  absl::StatusOr<state::Event> FromProto(const wire::Event& in, const Caller& caller,
+                                         absl::string_view field) const;
 
  private:
   std::string base_url_;

@@ -25,6 +25,13 @@ v1::EventOutcome OutcomeToProto(state::Disposition disposition) {
   return v1::EVENT_OUTCOME_UNSPECIFIED;
 }
 
+// A StreamEvents call refused before reading anything (its caller is not authorized).
+class RefusedStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 // How many messages a stream may have in the applier at once. Reading ahead keeps the
 // applier's batches full; the bound keeps one stream from queueing without limit.
 constexpr int kStreamReadAhead = 4;
@@ -38,8 +45,15 @@ class StreamEventsReactor final
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   StreamEventsReactor(IngestService& service, Applier& applier, const Converter& converter,
-                      ServiceMetrics& metrics)
-      : service_(service), applier_(applier), converter_(converter), metrics_(metrics) {
+                      ServiceMetrics& metrics, const Authorizer& auth,
+                      grpc::CallbackServerContext* context, Caller caller)
+      : service_(service),
+        applier_(applier),
+        converter_(converter),
+        metrics_(metrics),
+        auth_(auth),
+        context_(context),
+        caller_(std::move(caller)) {
     absl::MutexLock lock(&mu_);
     StartReadLocked();
   }
@@ -75,6 +89,16 @@ class StreamEventsReactor final
       MaybeFinishLocked();
       return;
     }
+    // Checked again for every message, so a key removed from the credentials file stops
+    // working on streams already open too.
+    absl::StatusOr<Caller> caller = auth_.Authorize(*context_, Permission::kIngest);
+    if (!caller.ok()) {
+      half_closed_ = true;
+      end_status_ = ToGrpcStatus(caller.status());
+      MaybeFinishLocked();
+      return;
+    }
+    caller_ = *std::move(caller);
     Submit(request, received);
     if (in_applier_ < kStreamReadAhead) StartReadLocked();
   }
@@ -140,7 +164,8 @@ class StreamEventsReactor final
         FillResult(converter_, too_many, result);
         continue;
       }
-      absl::StatusOr<state::Event> event = converter_.FromProto(request.events(i), "event");
+      absl::StatusOr<state::Event> event =
+          converter_.FromProto(request.events(i), caller_, "event");
       if (!event.ok()) {
         metrics_.CountEvent(type, event.status());
         FillResult(converter_, event.status(), result);
@@ -212,7 +237,10 @@ class StreamEventsReactor final
   Applier& applier_;
   const Converter& converter_;
   ServiceMetrics& metrics_;
+  const Authorizer& auth_;
+  grpc::CallbackServerContext* const context_;
   absl::Mutex mu_;
+  Caller caller_ ABSL_GUARDED_BY(mu_);  // authorized at the start and for every message
   grpc::ByteBuffer request_ ABSL_GUARDED_BY(mu_);
   grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);       // the response being written
   grpc::Status end_status_ ABSL_GUARDED_BY(mu_);        // OK, or why the stream stopped reading
@@ -245,6 +273,11 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
                                                      grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time received = absl::Now();
+  const absl::StatusOr<Caller> caller = auth_.Authorize(*context, Permission::kIngest);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
   wire::RecordEventRequest request;
   if (!ParseFrom(*request_bytes, &request)) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -252,7 +285,7 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
     return reactor;
   }
   const int type = request.event().type();
-  absl::StatusOr<state::Event> event = converter_.FromProto(request.event(), "event");
+  absl::StatusOr<state::Event> event = converter_.FromProto(request.event(), *caller, "event");
   if (!event.ok()) {
     metrics_.CountEvent(type, event.status());
     metrics_.ObserveIngest(received);
@@ -284,8 +317,11 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::StreamEvents(
-    grpc::CallbackServerContext* /*context*/) {
-  auto* reactor = new StreamEventsReactor(*this, applier_, converter_, metrics_);
+    grpc::CallbackServerContext* context) {
+  absl::StatusOr<Caller> caller = auth_.Authorize(*context, Permission::kIngest);
+  if (!caller.ok()) return new RefusedStream(ToGrpcStatus(caller.status()));
+  auto* reactor = new StreamEventsReactor(*this, applier_, converter_, metrics_, auth_, context,
+                                          *std::move(caller));
   absl::MutexLock lock(&streams_mu_);
   streams_.insert(reactor);
   if (draining_) reactor->Drain();

@@ -3,7 +3,8 @@
 // order. Neither blocks a gRPC thread: both hand inputs to the Applier and finish from its
 // completion callback. Both run on gRPC's raw API and parse requests through the mirrors of
 // service/ingest_wire.proto, so malformed UTF-8 is an event's INVALID_ARGUMENT naming the
-// field, not a request protobuf refuses to parse.
+// field, not a request protobuf refuses to parse. Both need role ingest (service/auth.h);
+// a stream is authorized when it opens and again for each message.
 #ifndef ROLLCALL_SERVICE_INGEST_SERVICE_H_
 #define ROLLCALL_SERVICE_INGEST_SERVICE_H_
 
@@ -12,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "rollcall/v1/ingest_service.grpc.pb.h"
 #include "service/applier.h"
+#include "service/auth.h"
 #include "service/convert.h"
 #include "service/server_metrics.h"
 
@@ -25,8 +27,9 @@ class IngestService final
     : public v1::IngestService::WithRawCallbackMethod_RecordEvent<
           v1::IngestService::WithRawCallbackMethod_StreamEvents<v1::IngestService::Service>> {
  public:
-  IngestService(Applier& applier, const Converter& converter, ServiceMetrics& metrics)
-      : applier_(applier), converter_(converter), metrics_(metrics) {}
+  IngestService(Applier& applier, const Converter& converter, ServiceMetrics& metrics,
+                const Authorizer& auth)
+      : applier_(applier), converter_(converter), metrics_(metrics), auth_(auth) {}
 
   grpc::ServerUnaryReactor* RecordEvent(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request,
@@ -45,6 +48,7 @@ class IngestService final
   Applier& applier_;
   const Converter& converter_;
   ServiceMetrics& metrics_;
+  const Authorizer& auth_;
   absl::Mutex streams_mu_;
   absl::flat_hash_set<StreamEventsReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
   bool draining_ ABSL_GUARDED_BY(streams_mu_) = false;

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "service/audit.h"
 #include "service/server.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/stdout_sinks.h"
@@ -63,6 +64,14 @@ ABSL_FLAG(int32_t, metrics_port, 9090,
 ABSL_FLAG(std::string, metrics_port_file, "",
           "If set, the bound metrics port is written here once serving");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once serving");
+ABSL_FLAG(std::string, credentials_file, "",
+          "JSON file of accounts and API keys allowed to call (docs/security.md); reloaded when "
+          "it changes. Empty: authentication off (loopback only)");
+ABSL_FLAG(absl::Duration, credentials_poll_interval, absl::Seconds(1),
+          "How often the credentials file is checked for changes (0: never, read once at start)");
+ABSL_FLAG(bool, allow_insecure_no_auth, false,
+          "Serve without credentials on a non-loopback --listen address (anyone who reaches "
+          "the port can read and change everything)");
 
 namespace {
 
@@ -96,7 +105,10 @@ std::vector<std::string> WithEnvironment(int argc, char** argv) {
                                        "port_file",
                                        "metrics_port",
                                        "drain_delay",
-                                       "metrics_port_file"};
+                                       "metrics_port_file",
+                                       "credentials_file",
+                                       "credentials_poll_interval",
+                                       "allow_insecure_no_auth"};
   std::vector<std::string> args = {argv[0]};
   for (const char* flag : kFlags) {
     const std::string variable = absl::StrCat("ROLLCALL_", absl::AsciiStrToUpper(flag));
@@ -151,6 +163,7 @@ void SetUpLogging(const std::string& format, const std::string& level) {
   } else {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %L %v", spdlog::pattern_time_type::utc);
   }
+  rollcall::service::ConfigureAuditLog(format == "json");
 }
 
 // Written whole or not at all (rename), so a reader never sees half a number.
@@ -225,6 +238,9 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  options.credentials_file = absl::GetFlag(FLAGS_credentials_file);
+  options.credentials_poll_interval = absl::GetFlag(FLAGS_credentials_poll_interval);
+  options.allow_insecure_no_auth = absl::GetFlag(FLAGS_allow_insecure_no_auth);
   if (options.limits.max_room_participants < 1) {
     spdlog::critical("--max_room_participants: must be at least 1");
     return 2;

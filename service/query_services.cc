@@ -1,6 +1,7 @@
 #include "service/query_services.h"
 
 #include "absl/strings/str_cat.h"
+#include "service/audit.h"
 #include "service/grpc_status.h"
 #include "service/unary_call.h"
 #include "state/lookup.h"
@@ -40,7 +41,8 @@ grpc::ServerUnaryReactor* ParticipantService::GetParticipant(
     grpc::CallbackServerContext* context, const v1::GetParticipantRequest* request,
     v1::GetParticipantResponse* response) {
   return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account, converter_.Account(request->account_sid()));
+    ASSIGN_OR_RETURN(state::Sid account,
+                     auth_.Account(*context, Permission::kRead, request->account_sid()));
     // Exactly one of participant_sid and identity; a malformed identity is INVALID_ARGUMENT
     // as in ListParticipants, not a lookup that finds nothing.
     if (!request->participant_sid().empty() && !request->identity().empty()) {
@@ -83,7 +85,8 @@ grpc::ServerUnaryReactor* ParticipantService::ListParticipants(
     v1::ListParticipantsResponse* response) {
   return Answer(context, [&]() -> absl::Status {
     state::ParticipantQuery query;
-    ASSIGN_OR_RETURN(query.account_sid, converter_.Account(request->account_sid()));
+    ASSIGN_OR_RETURN(query.account_sid,
+                     auth_.Account(*context, Permission::kRead, request->account_sid()));
     std::vector<int> statuses;
     for (int status : request->statuses()) {
       ASSIGN_OR_RETURN(state::ParticipantStatus parsed,
@@ -128,42 +131,46 @@ grpc::ServerUnaryReactor* ParticipantService::ListParticipants(
 grpc::ServerUnaryReactor* ParticipantService::UpdateParticipant(
     grpc::CallbackServerContext* context, const v1::UpdateParticipantRequest* request,
     v1::UpdateParticipantResponse* response) {
-  auto input = [&]() -> absl::StatusOr<state::Input> {
+  auto input = [&](const state::Sid& account) -> absl::StatusOr<state::Input> {
     state::KickParticipant kick;
-    ASSIGN_OR_RETURN(kick.account_sid, converter_.Account(request->account_sid()));
+    kick.account_sid = account;
     ASSIGN_OR_RETURN(kick.status, ParticipantStatusFromProto(request->status(), "status"));
     kick.room = request->room();
     kick.participant_sid = request->participant_sid();
     return kick;
   };
-  return Command(context, applier_, input(), [this, response](const state::Outcome& outcome) {
-    converter_.ToProto(*outcome.participant, response->mutable_participant());
-    response->set_revision(outcome.revision);
-  });
+  return AdminCommand(context, auth_, applier_, "kick_participant", request->account_sid(),
+                      {{"room", request->room()}, {"participant_sid", request->participant_sid()}},
+                      input, [this, response](const state::Outcome& outcome) {
+                        converter_.ToProto(*outcome.participant, response->mutable_participant());
+                        response->set_revision(outcome.revision);
+                      });
 }
 
 grpc::ServerUnaryReactor* ParticipantService::AnonymizeParticipant(
     grpc::CallbackServerContext* context, const v1::AnonymizeParticipantRequest* request,
     v1::AnonymizeParticipantResponse* response) {
-  auto input = [&]() -> absl::StatusOr<state::Input> {
+  auto input = [&](const state::Sid& account) -> absl::StatusOr<state::Input> {
     state::AnonymizeParticipant command;
-    ASSIGN_OR_RETURN(command.account_sid, converter_.Account(request->account_sid()));
+    command.account_sid = account;
     command.room = request->room();
     command.participant_sid = request->participant_sid();
     return command;
   };
-  return Command(context, applier_, input(), [this, response](const state::Outcome& outcome) {
-    converter_.ToProto(*outcome.participant, response->mutable_participant());
-    response->set_revision(outcome.revision);
-  });
+  return AdminCommand(context, auth_, applier_, "anonymize_participant", request->account_sid(),
+                      {{"room", request->room()}, {"participant_sid", request->participant_sid()}},
+                      input, [this, response](const state::Outcome& outcome) {
+                        converter_.ToProto(*outcome.participant, response->mutable_participant());
+                        response->set_revision(outcome.revision);
+                      });
 }
 
 grpc::ServerUnaryReactor* RoomService::CreateRoom(grpc::CallbackServerContext* context,
                                                   const v1::CreateRoomRequest* request,
                                                   v1::CreateRoomResponse* response) {
-  auto input = [&]() -> absl::StatusOr<state::Input> {
+  auto input = [&](const state::Sid& account) -> absl::StatusOr<state::Input> {
     state::CreateRoom command;
-    ASSIGN_OR_RETURN(command.account_sid, converter_.Account(request->account_sid()));
+    command.account_sid = account;
     command.unique_name = request->unique_name();
     if (request->has_max_participants()) command.max_participants = request->max_participants();
     if (request->has_max_participant_duration()) {
@@ -179,17 +186,20 @@ grpc::ServerUnaryReactor* RoomService::CreateRoom(grpc::CallbackServerContext* c
     command.status_callback_method = request->status_callback_method();
     return command;
   };
-  return Command(context, applier_, input(), [this, response](const state::Outcome& outcome) {
-    converter_.ToProto(*outcome.room, 0, response->mutable_room());
-    response->set_revision(outcome.revision);
-  });
+  return AdminCommand(context, auth_, applier_, "create_room", request->account_sid(),
+                      {{"unique_name", request->unique_name()}}, input,
+                      [this, response](const state::Outcome& outcome) {
+                        converter_.ToProto(*outcome.room, 0, response->mutable_room());
+                        response->set_revision(outcome.revision);
+                      });
 }
 
 grpc::ServerUnaryReactor* RoomService::GetRoom(grpc::CallbackServerContext* context,
                                                const v1::GetRoomRequest* request,
                                                v1::GetRoomResponse* response) {
   return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account, converter_.Account(request->account_sid()));
+    ASSIGN_OR_RETURN(state::Sid account,
+                     auth_.Account(*context, Permission::kRead, request->account_sid()));
     return applier_.Read([&](const state::Roster& roster) -> absl::Status {
       ASSIGN_OR_RETURN(const state::Room* room,
                        state::FindRoomByReference(roster, account, request->room(), "room"));
@@ -204,7 +214,8 @@ grpc::ServerUnaryReactor* RoomService::ListRooms(grpc::CallbackServerContext* co
                                                  v1::ListRoomsResponse* response) {
   return Answer(context, [&]() -> absl::Status {
     state::RoomQuery query;
-    ASSIGN_OR_RETURN(query.account_sid, converter_.Account(request->account_sid()));
+    ASSIGN_OR_RETURN(query.account_sid,
+                     auth_.Account(*context, Permission::kRead, request->account_sid()));
     std::vector<int> statuses;
     for (int status : request->statuses()) {
       ASSIGN_OR_RETURN(state::RoomStatus parsed, RoomStatusFromProto(status, "statuses"));
@@ -239,17 +250,19 @@ grpc::ServerUnaryReactor* RoomService::ListRooms(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* RoomService::UpdateRoom(grpc::CallbackServerContext* context,
                                                   const v1::UpdateRoomRequest* request,
                                                   v1::UpdateRoomResponse* response) {
-  auto input = [&]() -> absl::StatusOr<state::Input> {
+  auto input = [&](const state::Sid& account) -> absl::StatusOr<state::Input> {
     state::EndRoom command;
-    ASSIGN_OR_RETURN(command.account_sid, converter_.Account(request->account_sid()));
+    command.account_sid = account;
     ASSIGN_OR_RETURN(command.status, RoomStatusFromProto(request->status(), "status"));
     command.room = request->room();
     return command;
   };
-  return Command(context, applier_, input(), [this, response](const state::Outcome& outcome) {
-    converter_.ToProto(*outcome.room, 0, response->mutable_room());
-    response->set_revision(outcome.revision);
-  });
+  return AdminCommand(context, auth_, applier_, "end_room", request->account_sid(),
+                      {{"room", request->room()}}, input,
+                      [this, response](const state::Outcome& outcome) {
+                        converter_.ToProto(*outcome.room, 0, response->mutable_room());
+                        response->set_revision(outcome.revision);
+                      });
 }
 
 }  // namespace rollcall::service

@@ -1,20 +1,22 @@
 // ParticipantService and RoomService: reads come straight from the applier's committed read
 // view (never waiting for an fsync); commands (kick, anonymize, create, end) go through the
-// applier like events and answer once durable.
+// applier like events, answer once durable, and are audit-logged. Every handler first
+// authorizes its caller (service/auth.h): reads need role read, commands role admin.
 #ifndef ROLLCALL_SERVICE_QUERY_SERVICES_H_
 #define ROLLCALL_SERVICE_QUERY_SERVICES_H_
 
 #include "rollcall/v1/participant_service.grpc.pb.h"
 #include "rollcall/v1/room_service.grpc.pb.h"
 #include "service/applier.h"
+#include "service/auth.h"
 #include "service/convert.h"
 
 namespace rollcall::service {
 
 class ParticipantService final : public v1::ParticipantService::CallbackService {
  public:
-  ParticipantService(Applier& applier, const Converter& converter)
-      : applier_(applier), converter_(converter) {}
+  ParticipantService(Applier& applier, const Converter& converter, const Authorizer& auth)
+      : applier_(applier), converter_(converter), auth_(auth) {}
 
   grpc::ServerUnaryReactor* GetParticipant(grpc::CallbackServerContext* context,
                                            const v1::GetParticipantRequest* request,
@@ -32,12 +34,13 @@ class ParticipantService final : public v1::ParticipantService::CallbackService 
  private:
   Applier& applier_;
   const Converter& converter_;
+  const Authorizer& auth_;
 };
 
 class RoomService final : public v1::RoomService::CallbackService {
  public:
-  RoomService(Applier& applier, const Converter& converter)
-      : applier_(applier), converter_(converter) {}
+  RoomService(Applier& applier, const Converter& converter, const Authorizer& auth)
+      : applier_(applier), converter_(converter), auth_(auth) {}
 
   grpc::ServerUnaryReactor* CreateRoom(grpc::CallbackServerContext* context,
                                        const v1::CreateRoomRequest* request,
@@ -55,6 +58,7 @@ class RoomService final : public v1::RoomService::CallbackService {
  private:
   Applier& applier_;
   const Converter& converter_;
+  const Authorizer& auth_;
 };
 
 }  // namespace rollcall::service

@@ -1,10 +1,15 @@
 #include "service/server.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "service/audit.h"
+#include "service/auth.h"
+#include "service/credentials_file.h"
 #include "service/ingest_service.h"
 #include "service/metrics_http.h"
 #include "service/query_services.h"
@@ -30,6 +35,41 @@ std::string ListenHost(const std::string& address) {
     host = host.substr(1, host.size() - 2);
   }
   return host.empty() ? "0.0.0.0" : host;
+}
+
+bool IsLoopbackListenAddress(const std::string& listen_address) {
+  if (absl::StartsWith(listen_address, "unix:") ||
+      absl::StartsWith(listen_address, "unix-abstract:")) {
+    return true;
+  }
+  const std::string host = ListenHost(listen_address);
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// Credentials, or the refusal to serve beyond loopback without them.
+absl::StatusOr<std::unique_ptr<CredentialsFile>> OpenCredentials(const ServerOptions& options) {
+  if (!options.credentials_file.empty()) {
+    return CredentialsFile::Open(options.credentials_file, options.credentials_poll_interval);
+  }
+  if (!IsLoopbackListenAddress(options.listen_address)) {
+    if (!options.allow_insecure_no_auth) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--listen ", options.listen_address,
+          " is not a loopback address and no --credentials_file is set: anyone who can reach "
+          "the port could read and change every account's data. Give --credentials_file "
+          "(docs/security.md), listen on 127.0.0.1, or accept the risk with "
+          "--allow_insecure_no_auth"));
+    }
+    spdlog::warn(
+        "authentication is OFF on non-loopback address {} (--allow_insecure_no_auth): anyone "
+        "who can reach the port can read and change every account's data",
+        options.listen_address);
+  }
+  return std::unique_ptr<CredentialsFile>();
 }
 
 // Gauges and counters read from the running parts at scrape time.
@@ -68,6 +108,8 @@ void RegisterGauges(Applier& applier, WatchHub& hub, store::Store& store, Servic
 struct Server::Parts {
   ServerOptions options;
   ServiceMetrics metrics;
+  std::unique_ptr<CredentialsFile> credentials;  // null: authentication off
+  std::unique_ptr<Authorizer> authorizer;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<state::Roster> roster;
   RandomIds ids;
@@ -93,6 +135,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       state::Sid account,
       state::Sid::Parse(options.default_account, state::kAccountPrefix, "--default_account"));
   parts->converter = std::make_unique<Converter>(options.public_base_url, account);
+  ASSIGN_OR_RETURN(parts->credentials, OpenCredentials(options));
+  parts->authorizer = std::make_unique<Authorizer>(parts->credentials.get(), account);
 
   if (options.store == "memory") {
     parts->store = std::make_unique<store::MemoryStore>();
@@ -120,13 +164,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       [hub = parts->watch_hub.get()](const std::vector<store::LogEntry>& entries) {
         hub->Publish(entries);
       });
-  parts->watch = std::make_unique<WatchService>(*parts->watch_hub);
-  parts->ingest =
-      std::make_unique<IngestService>(*parts->applier, *parts->converter, parts->metrics);
+  parts->watch = std::make_unique<WatchService>(*parts->watch_hub, *parts->authorizer);
+  parts->ingest = std::make_unique<IngestService>(*parts->applier, *parts->converter,
+                                                  parts->metrics, *parts->authorizer);
   RegisterGauges(*parts->applier, *parts->watch_hub, *parts->store, parts->metrics);
-  parts->participants = std::make_unique<ParticipantService>(*parts->applier, *parts->converter);
-  parts->rooms = std::make_unique<RoomService>(*parts->applier, *parts->converter);
-  parts->tracks = std::make_unique<TrackService>(*parts->applier, *parts->converter);
+  parts->participants =
+      std::make_unique<ParticipantService>(*parts->applier, *parts->converter, *parts->authorizer);
+  parts->rooms =
+      std::make_unique<RoomService>(*parts->applier, *parts->converter, *parts->authorizer);
+  parts->tracks =
+      std::make_unique<TrackService>(*parts->applier, *parts->converter, *parts->authorizer);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -153,6 +200,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  // The gate first, so the RPC counter sees the status it sets.
+  if (auto gate = parts->authorizer->Gate()) interceptors.push_back(std::move(gate));
   interceptors.push_back(parts->metrics.RpcCounter());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
@@ -173,9 +222,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   health->SetServingStatus(true);
   health->SetServingStatus(kLiveness, true);
   health->SetServingStatus(kReadiness, true);
-  spdlog::info("rollcalld serving on port {} (store {}, data {}, metrics {})", parts->port,
-               options.store, options.data_dir,
-               parts->metrics_http ? absl::StrCat("port ", parts->metrics_http->port()) : "off");
+  spdlog::info("rollcalld serving on port {} (store {}, data {}, metrics {}, authentication {})",
+               parts->port, options.store, options.data_dir,
+               parts->metrics_http ? absl::StrCat("port ", parts->metrics_http->port()) : "off",
+               parts->credentials ? "on" : "off");
   return std::unique_ptr<Server>(new Server(std::move(parts)));
 }
 

@@ -1,6 +1,8 @@
 // Server: rollcalld without its flags. Opens the store, loads the roster, starts the applier
 // and the gRPC services (with health and reflection), and shuts all of it down in the order
 // DESIGN.md §9 gives: readiness off, in-flight calls finish, applier drains, store flushes.
+// With a credentials file every call but health is authenticated (service/auth.h); without
+// one it serves on loopback only unless told to accept the risk.
 #ifndef ROLLCALL_SERVICE_SERVER_H_
 #define ROLLCALL_SERVICE_SERVER_H_
 
@@ -37,7 +39,18 @@ struct ServerOptions {
   // streams and refusing new calls, so load balancers see the change first (0: no wait; on
   // Kubernetes the preStop sleep does this job).
   absl::Duration drain_delay = absl::ZeroDuration();
+  // Who may call (service/credentials.h); empty: authentication off. The file is looked at
+  // every credentials_poll_interval and reloaded when it changed.
+  std::string credentials_file;
+  absl::Duration credentials_poll_interval = absl::Seconds(1);
+  // Without credentials, Start refuses a listen address other than loopback unless this is
+  // set (and then logs a warning): anyone who can reach the port could read and change all.
+  bool allow_insecure_no_auth = false;
 };
+
+// Whether `listen_address` ("127.0.0.1:50051", "[::1]:0", "localhost:50051", "unix:...")
+// accepts connections from this machine only.
+bool IsLoopbackListenAddress(const std::string& listen_address);
 
 class Server {
  public:

@@ -56,7 +56,8 @@ grpc::ServerUnaryReactor* TrackService::ListPublishedTracks(
     grpc::CallbackServerContext* context, const v1::ListPublishedTracksRequest* request,
     v1::ListPublishedTracksResponse* response) {
   return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account, converter_.Account(request->account_sid()));
+    ASSIGN_OR_RETURN(state::Sid account,
+                     auth_.Account(*context, Permission::kRead, request->account_sid()));
     return applier_.Read([&](const state::Roster& roster) -> absl::Status {
       ASSIGN_OR_RETURN(const state::Participant* participant,
                        FindParticipant(roster, account, *request));
@@ -79,7 +80,8 @@ grpc::ServerUnaryReactor* TrackService::GetPublishedTrack(
     grpc::CallbackServerContext* context, const v1::GetPublishedTrackRequest* request,
     v1::GetPublishedTrackResponse* response) {
   return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account, converter_.Account(request->account_sid()));
+    ASSIGN_OR_RETURN(state::Sid account,
+                     auth_.Account(*context, Permission::kRead, request->account_sid()));
     if (request->track().empty()) {
       return absl::InvalidArgumentError("track: is required (a track SID or name)");
     }
@@ -105,7 +107,8 @@ grpc::ServerUnaryReactor* TrackService::ListSubscribedTracks(
     grpc::CallbackServerContext* context, const v1::ListSubscribedTracksRequest* request,
     v1::ListSubscribedTracksResponse* response) {
   return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account, converter_.Account(request->account_sid()));
+    ASSIGN_OR_RETURN(state::Sid account,
+                     auth_.Account(*context, Permission::kRead, request->account_sid()));
     return applier_.Read([&](const state::Roster& roster) -> absl::Status {
       ASSIGN_OR_RETURN(const state::Participant* participant,
                        FindParticipant(roster, account, *request));
@@ -124,7 +127,8 @@ grpc::ServerUnaryReactor* TrackService::GetSubscribedTrack(
     grpc::CallbackServerContext* context, const v1::GetSubscribedTrackRequest* request,
     v1::GetSubscribedTrackResponse* response) {
   return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account, converter_.Account(request->account_sid()));
+    ASSIGN_OR_RETURN(state::Sid account,
+                     auth_.Account(*context, Permission::kRead, request->account_sid()));
     ASSIGN_OR_RETURN(state::Sid track_sid,
                      state::Sid::Parse(request->track_sid(), state::kTrackPrefix, "track_sid"));
     return applier_.Read([&](const state::Roster& roster) -> absl::Status {
@@ -145,7 +149,8 @@ grpc::ServerUnaryReactor* TrackService::GetSubscribeRules(
     grpc::CallbackServerContext* context, const v1::GetSubscribeRulesRequest* request,
     v1::GetSubscribeRulesResponse* response) {
   return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account, converter_.Account(request->account_sid()));
+    ASSIGN_OR_RETURN(state::Sid account,
+                     auth_.Account(*context, Permission::kRead, request->account_sid()));
     return applier_.Read([&](const state::Roster& roster) -> absl::Status {
       ASSIGN_OR_RETURN(const state::Participant* participant,
                        FindParticipant(roster, account, *request));
@@ -159,18 +164,22 @@ grpc::ServerUnaryReactor* TrackService::GetSubscribeRules(
 grpc::ServerUnaryReactor* TrackService::UpdateSubscribeRules(
     grpc::CallbackServerContext* context, const v1::UpdateSubscribeRulesRequest* request,
     v1::UpdateSubscribeRulesResponse* response) {
-  auto input = [&]() -> absl::StatusOr<state::Input> {
+  auto input = [&](const state::Sid& account) -> absl::StatusOr<state::Input> {
     state::UpdateSubscribeRules command;
-    ASSIGN_OR_RETURN(command.account_sid, converter_.Account(request->account_sid()));
+    command.account_sid = account;
     command.room = request->room();
     command.participant_sid = request->participant_sid();
     ASSIGN_OR_RETURN(command.rules, Converter::FromProto(request->rules()));
     return command;
   };
-  return Command(context, applier_, input(), [response](const state::Outcome& outcome) {
-    if (outcome.rules) Converter::ToProto(*outcome.rules, response->mutable_subscribe_rules());
-    response->set_revision(outcome.revision);
-  });
+  return AdminCommand(context, auth_, applier_, "update_subscribe_rules", request->account_sid(),
+                      {{"room", request->room()}, {"participant_sid", request->participant_sid()}},
+                      input, [response](const state::Outcome& outcome) {
+                        if (outcome.rules) {
+                          Converter::ToProto(*outcome.rules, response->mutable_subscribe_rules());
+                        }
+                        response->set_revision(outcome.revision);
+                      });
 }
 
 }  // namespace rollcall::service

@@ -1,19 +1,21 @@
 // TrackService: a participant's published tracks, subscribed tracks and subscribe rules
-// (docs/tracks.md). Reads come from the applier's committed read view; UpdateSubscribeRules
-// goes through the applier like events and answers once durable.
+// (docs/tracks.md). Reads (role read) come from the applier's committed read view;
+// UpdateSubscribeRules (role admin, audited) goes through the applier like events and answers
+// once durable.
 #ifndef ROLLCALL_SERVICE_TRACK_SERVICE_H_
 #define ROLLCALL_SERVICE_TRACK_SERVICE_H_
 
 #include "rollcall/v1/track_service.grpc.pb.h"
 #include "service/applier.h"
+#include "service/auth.h"
 #include "service/convert.h"
 
 namespace rollcall::service {
 
 class TrackService final : public v1::TrackService::CallbackService {
  public:
-  TrackService(Applier& applier, const Converter& converter)
-      : applier_(applier), converter_(converter) {}
+  TrackService(Applier& applier, const Converter& converter, const Authorizer& auth)
+      : applier_(applier), converter_(converter), auth_(auth) {}
 
   grpc::ServerUnaryReactor* ListPublishedTracks(grpc::CallbackServerContext* context,
                                                 const v1::ListPublishedTracksRequest* request,
@@ -37,6 +39,7 @@ class TrackService final : public v1::TrackService::CallbackService {
  private:
   Applier& applier_;
   const Converter& converter_;
+  const Authorizer& auth_;
 };
 
 }  // namespace rollcall::service

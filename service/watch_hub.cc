@@ -400,21 +400,33 @@ void WatchHub::RunBackground() {
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchHub::Open(grpc::CallbackServerContext* context,
-                                                           const grpc::ByteBuffer* request_bytes) {
+                                                           const grpc::ByteBuffer* request_bytes,
+                                                           const absl::StatusOr<Caller>& caller) {
+  if (!caller.ok()) return new FailedWatch(ToGrpcStatus(caller.status()));
   v1::WatchRequest request;
   if (!ParseFrom(*request_bytes, &request)) {
     return new FailedWatch(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "request: is not a WatchRequest"));
   }
-  absl::StatusOr<state::Sid> account = converter_.Account(request.account_sid());
+  absl::StatusOr<state::Sid> account = caller->Account(request.account_sid());
   if (!account.ok()) return new FailedWatch(ToGrpcStatus(account.status()));
   std::optional<state::Sid> room;
   if (!request.room().empty()) {
     if (state::LooksLikeRoomSid(request.room())) {
-      // A room SID may be watched before the room exists (its ROOM_CREATED comes through).
+      // A room SID may be watched before the room exists (its ROOM_CREATED comes through),
+      // but not when it is another account's room: that is NOT_FOUND, as for GetRoom.
       absl::StatusOr<state::Sid> sid =
           state::Sid::Parse(request.room(), state::kRoomPrefix, "room");
       if (!sid.ok()) return new FailedWatch(ToGrpcStatus(sid.status()));
+      const bool foreign = applier_.Read([&](const state::Roster& roster) {
+        const state::Room* found = roster.FindRoom(*sid);
+        return found != nullptr && found->account_sid != *account;
+      });
+      if (foreign) {
+        return new FailedWatch(
+            grpc::Status(grpc::StatusCode::NOT_FOUND,
+                         absl::StrCat("room: room ", request.room(), " not found")));
+      }
       room = *sid;
     } else {
       absl::StatusOr<state::Sid> sid =

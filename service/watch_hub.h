@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "rollcall/v1/watch_service.grpc.pb.h"
 #include "service/applier.h"
+#include "service/auth.h"
 #include "service/convert.h"
 #include "store/store.h"
 
@@ -75,8 +76,10 @@ class WatchHub {
   // Ends every stream with UNAVAILABLE; new streams are refused.
   void Shutdown();
 
+  // A Watch call of `caller` (refused with its error when it is not authorized).
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Open(grpc::CallbackServerContext* context,
-                                                   const grpc::ByteBuffer* request);
+                                                   const grpc::ByteBuffer* request,
+                                                   const absl::StatusOr<Caller>& caller);
   WatchStats stats() const;
 
  private:
@@ -106,15 +109,17 @@ class WatchHub {
 class WatchService final
     : public v1::WatchService::WithRawCallbackMethod_Watch<v1::WatchService::Service> {
  public:
-  explicit WatchService(WatchHub& hub) : hub_(hub) {}
+  WatchService(WatchHub& hub, const Authorizer& auth) : hub_(hub), auth_(auth) {}
   using WithRawCallbackMethod_Watch::Watch;
+  // Needs role read (service/auth.h).
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Watch(grpc::CallbackServerContext* context,
                                                     const grpc::ByteBuffer* request) override {
-    return hub_.Open(context, request);
+    return hub_.Open(context, request, auth_.Authorize(*context, Permission::kRead));
   }
 
  private:
   WatchHub& hub_;
+  const Authorizer& auth_;
 };
 
 }  // namespace rollcall::service

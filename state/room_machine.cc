@@ -274,8 +274,10 @@ class Decider {
       ASSIGN_OR_RETURN(named_sid, Sid::Parse(event.room, kRoomPrefix, "event.room"));
       room = roster_.FindRoom(*named_sid);
       if (room != nullptr && room->account_sid != event.account_sid) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("event.room: room SID ", event.room, " is in use by another account"));
+        // PERMISSION_DENIED, not ALREADY_EXISTS: SIDs are global, and one account may not
+        // name another's resources (docs/security.md).
+        return absl::PermissionDeniedError(
+            absl::StrCat("event.room: room SID ", event.room, " belongs to another account"));
       }
     } else {
       room = roster_.FindInProgressRoomByName(event.account_sid, event.room);
@@ -288,8 +290,8 @@ class Decider {
                                               "event.participant_sid"));
       if (const Participant* existing = roster_.FindParticipant(*chosen_sid)) {
         if (existing->account_sid != event.account_sid) {
-          return absl::AlreadyExistsError(absl::StrCat(
-              "event.participant_sid: ", event.participant_sid, " is in use by another account"));
+          return absl::PermissionDeniedError(absl::StrCat(
+              "event.participant_sid: ", event.participant_sid, " belongs to another account"));
         }
         if (!InRoom(roster_, *existing, event.room)) {
           return absl::FailedPreconditionError(absl::StrCat("event.participant_sid: participant ",

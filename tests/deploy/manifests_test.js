@@ -298,6 +298,48 @@ function checkInvariants(objects) {
           `${dataMounts.map((m) => m.mountPath).join(', ') || 'nothing'}, ` +
           `ROLLCALL_DATA_DIR is ${config.ROLLCALL_DATA_DIR}`);
 
+  // Credentials: --credentials_file names a file of a Secret volume mounted read-only, as a
+  // whole directory (a subPath mount never sees the Secret change, so keys would not reload).
+  const credentialsFile = config.ROLLCALL_CREDENTIALS_FILE;
+  checks.expect(
+      credentialsFile,
+      'ConfigMap does not set ROLLCALL_CREDENTIALS_FILE: rollcalld refuses to listen on ' +
+          `${listen.host} without credentials`);
+  checks.expect(
+      config.ROLLCALL_ALLOW_INSECURE_NO_AUTH === undefined ||
+          config.ROLLCALL_ALLOW_INSECURE_NO_AUTH === 'false',
+      'ConfigMap sets ROLLCALL_ALLOW_INSECURE_NO_AUTH: authentication off on a pod address');
+  const secretVolumes =
+      new Map((podSpec.volumes || []).filter((v) => v.secret).map((v) => [v.name, v.secret]));
+  const directory = (mountPath) => String(mountPath).replace(/\/+$/, '');
+  const credentialsMount = (container.volumeMounts || []).find(
+      (m) => secretVolumes.has(m.name) && credentialsFile &&
+          String(credentialsFile).startsWith(`${directory(m.mountPath)}/`));
+  if (checks.expect(
+          credentialsMount,
+          `ROLLCALL_CREDENTIALS_FILE ${credentialsFile} is not inside a mounted Secret volume`)) {
+    const secret = secretVolumes.get(credentialsMount.name);
+    const file = credentialsFile.slice(directory(credentialsMount.mountPath).length + 1);
+    checks.expect(
+        credentialsMount.readOnly === true,
+        `the credentials Secret volume ${credentialsMount.name} is not mounted readOnly`);
+    checks.expect(
+        !credentialsMount.subPath && !credentialsMount.subPathExpr,
+        `the credentials volume is mounted with a subPath: Secret updates would never reach ` +
+            'the pod, so credentials would not reload');
+    checks.expect(
+        secret.optional !== true,
+        `the credentials Secret ${secret.secretName} is optional: the pod would start without it`);
+    checks.expect(
+        (secret.items || []).some((item) => item.path === file),
+        `the credentials Secret volume does not project a key to ${file}, the file ` +
+            'ROLLCALL_CREDENTIALS_FILE names');
+    checks.expect(
+        ofKind('Secret').every((s) => s.metadata.name !== secret.secretName),
+        `the base defines Secret ${secret.secretName}: applying it would overwrite the real ` +
+            'credentials with placeholders');
+  }
+
   // Metrics scraping.
   const annotations = pod.metadata.annotations || {};
   checks.expect(

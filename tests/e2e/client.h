@@ -143,6 +143,73 @@ inline ::testing::Matcher<std::string> NamesField(const std::string& field) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Credentials: `authorization` metadata on every call of a channel.
+
+inline std::string Base64(const std::string& bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t group = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) group |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) group |= static_cast<uint8_t>(bytes[i + 2]);
+    for (size_t k = 0; k < 4; ++k) {
+      out.push_back(i + k <= bytes.size() ? kAlphabet[(group >> (18 - 6 * k)) & 63] : '=');
+    }
+  }
+  return out;
+}
+
+// The `authorization` value for an account SID and auth token, or an API key SID and secret.
+inline std::string BasicAuthorization(const std::string& sid, const std::string& secret) {
+  return "Basic " + Base64(sid + ":" + secret);
+}
+
+// Adds `authorization: <value>` to every call (nothing when the value is empty).
+class AuthorizationInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit AuthorizationInterceptor(std::string value) : value_(std::move(value)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (!value_.empty() &&
+        methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", value_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string value_;
+};
+
+class AuthorizationInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit AuthorizationInterceptorFactory(std::string value) : value_(std::move(value)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new AuthorizationInterceptor(value_);
+  }
+
+ private:
+  const std::string value_;
+};
+
+// A channel of its own to `address` whose every call carries `authorization` (e.g.
+// BasicAuthorization(sid, secret); empty: none).
+inline std::shared_ptr<grpc::Channel> AuthorizedChannel(const std::string& address,
+                                                        const std::string& authorization) {
+  static std::atomic<int> unique{0};
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetInt("rollcall.test.unique", ++unique);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> creators;
+  creators.push_back(std::make_unique<AuthorizationInterceptorFactory>(authorization));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      address, grpc::InsecureChannelCredentials(), args, std::move(creators));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The typed client. Requests and events carry `account` unless they name one themselves.
 
 class Client {

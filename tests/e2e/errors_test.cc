@@ -353,11 +353,11 @@ TEST_F(ErrorsTest, EventStateErrors) {
   ExpectEventRejected(client_, ConnectedEvent(seed_.full_room.sid(), "one-too-many"),
                       grpc::StatusCode::RESOURCE_EXHAUSTED, "event.room");
 
-  // ALREADY_EXISTS: another account's room SID or participant SID.
+  // PERMISSION_DENIED: another account's room SID or participant SID.
   ExpectEventRejected(client_, ConnectedEvent(seed_.other_room.sid(), "intruder"),
-                      grpc::StatusCode::ALREADY_EXISTS, "event.room");
+                      grpc::StatusCode::PERMISSION_DENIED, "event.room");
   ExpectEventRejected(client_, ConnectedEvent("open-room", "intruder", Now(), seed_.other.sid()),
-                      grpc::StatusCode::ALREADY_EXISTS, "event.participant_sid");
+                      grpc::StatusCode::PERMISSION_DENIED, "event.participant_sid");
 }
 
 TEST_F(ErrorsTest, ReusedEventIdWithDifferentContent) {

@@ -38,6 +38,22 @@ inline bool WaitUntil(const std::function<bool()>& condition,
   return condition();
 }
 
+// Starts `args` (args[0] the binary) with stdout and stderr appended to `log_path`.
+inline pid_t Spawn(std::vector<std::string> args, const std::string& log_path) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(log, STDERR_FILENO);
+    dup2(log, STDOUT_FILENO);
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 // A fresh directory under the test temp dir, removed on destruction.
 class TempDir {
  public:
@@ -91,17 +107,7 @@ class ServerProcess {
                                      "--data_dir=" + data_dir(),
                                      "--shutdown_grace=10s"};
     args.insert(args.end(), flags_.begin(), flags_.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int log = open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(log, STDERR_FILENO);
-      dup2(log, STDOUT_FILENO);
-      std::vector<char*> argv;
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
+    pid_ = Spawn(std::move(args), log_path());
     const bool up = WaitUntil(
         [&] {
           std::ifstream in(port_file);

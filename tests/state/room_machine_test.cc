@@ -37,6 +37,7 @@ constexpr auto kNotFound = absl::StatusCode::kNotFound;
 constexpr auto kFailedPrecondition = absl::StatusCode::kFailedPrecondition;
 constexpr auto kExhausted = absl::StatusCode::kResourceExhausted;
 constexpr auto kAlreadyExists = absl::StatusCode::kAlreadyExists;
+constexpr auto kPermissionDenied = absl::StatusCode::kPermissionDenied;
 constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
 
 CreateRoom WithMax(CreateRoom c, int32_t max) {
@@ -1108,8 +1109,9 @@ TEST(ConnectedTest, SidsOfAnotherAccountAreNotTaken) {
   const Participant a = h.Connect(RmText(5), "a", At(0), PaText(1));
   h.UseAccount(AccountB());
   const test::RosterDump before = h.Dump();
-  EXPECT_TRUE(HasError(h.Step(h.Connected(RmText(5), "b", At(1))), kAlreadyExists, "event.room"));
-  EXPECT_TRUE(HasError(h.Step(h.Connected("elsewhere", "b", At(1), PaText(1))), kAlreadyExists,
+  EXPECT_TRUE(
+      HasError(h.Step(h.Connected(RmText(5), "b", At(1))), kPermissionDenied, "event.room"));
+  EXPECT_TRUE(HasError(h.Step(h.Connected("elsewhere", "b", At(1), PaText(1))), kPermissionDenied,
                        "event.participant_sid"));
   EXPECT_EQ(h.Dump(), before);
   EXPECT_EQ(a.room_sid, RmSid(5));
