@@ -88,7 +88,7 @@ std::vector<Applier::Result> Failed(size_t count, const absl::Status& status) {
 }  // namespace
 
 Applier::Applier(const ApplierOptions& options, store::Store& store, state::Roster& roster,
-                 state::IdSource& ids, const state::Clock& clock, const Converter& converter)
+                 state::IdSource& ids, const Clock& clock, const Converter& converter)
     : options_(options),
       store_(store),
       ids_(ids),
@@ -107,7 +107,7 @@ void Applier::SetMetrics(Histogram* batch_inputs, Histogram* commit_seconds) {
 }
 
 void Applier::Start() {
-  next_maintenance_ = clock_.Now();
+  next_maintenance_ = clock_.SystemTime();
   completer_ = std::thread([this] { RunCompleter(); });
   thread_ = std::thread([this] { Run(); });
 }
@@ -167,12 +167,12 @@ void Applier::Run() {
     std::vector<Work> batch;
     bool stopping = false;
     {
-      const absl::Duration wait = UntilNextWake(clock_.Now());
+      const absl::Duration wait = UntilNextWake(clock_.SystemTime());
       absl::MutexLock lock(&queue_mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
         return !queue_.empty() || stopping_;
       };
-      queue_mu_.AwaitWithTimeout(absl::Condition(&ready), wait);
+      clock_.Await(queue_mu_, absl::Condition(&ready), wait);
       stopping = stopping_;
       // Take whole submissions up to the batch limit; the rest waits for the next round.
       size_t inputs = 0;
@@ -187,7 +187,7 @@ void Applier::Run() {
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(taken));
     }
     ApplyBatch(std::move(batch));
-    const absl::Time now = clock_.Now();
+    const absl::Time now = clock_.SystemTime();
     if (now >= next_maintenance_) {
       Maintain(now);
       next_maintenance_ = now + options_.maintenance_interval;
@@ -225,7 +225,7 @@ void Applier::Complete(Completion completion) {
 }
 
 void Applier::ApplyBatch(std::vector<Work> batch) {
-  const absl::Time now = clock_.Now();
+  const absl::Time now = clock_.SystemTime();
   std::vector<std::vector<Result>> results(batch.size());
   std::vector<state::Outcome> applied;
   BatchWriter writer(converter_);
@@ -264,10 +264,10 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
     batch_inputs_->Observe(static_cast<double>(inputs + timers_fired));
   }
   if (!applied.empty()) {
-    const absl::Time write_start = absl::Now();
+    const SteadyTime write_start = clock_.MonotonicTime();
     absl::Status written = store_.Write(writer.batch());
     if (commit_seconds_ != nullptr) {
-      commit_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - write_start));
+      commit_seconds_->Observe(absl::ToDoubleSeconds(Elapsed(write_start, clock_.MonotonicTime())));
     }
     if (!written.ok()) {
       spdlog::error("store write of {} revisions failed: {}", applied.size(), written.ToString());

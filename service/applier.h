@@ -23,9 +23,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "service/clock.h"
 #include "service/convert.h"
 #include "service/metrics.h"
-#include "state/clock.h"
 #include "state/records.h"
 #include "state/room_machine.h"
 #include "state/roster.h"
@@ -63,7 +63,7 @@ class Applier {
 
   // `roster` must already hold what `store` holds (Store::Load).
   Applier(const ApplierOptions& options, store::Store& store, state::Roster& roster,
-          state::IdSource& ids, const state::Clock& clock, const Converter& converter);
+          state::IdSource& ids, const Clock& clock, const Converter& converter);
   ~Applier();
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
@@ -110,7 +110,7 @@ class Applier {
   const ApplierOptions options_;
   store::Store& store_;
   state::IdSource& ids_;
-  const state::Clock& clock_;
+  const Clock& clock_;
   const Converter& converter_;
   const state::RoomMachine machine_;
   CommitListener listener_;

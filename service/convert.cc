@@ -21,15 +21,12 @@ absl::Status Invalid(absl::string_view field, absl::string_view rule) {
 }  // namespace
 
 void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
-  const int64_t nanos = absl::ToUnixNanos(time);
-  int64_t seconds = nanos / 1000000000;
-  int64_t remainder = nanos % 1000000000;
-  if (remainder < 0) {
-    remainder += 1000000000;
-    --seconds;
-  }
+  // Seconds round down, so nanos are 0..999999999 before the epoch too. (Unix nanoseconds in
+  // an int64 would saturate before 1677.)
+  const int64_t seconds = absl::ToUnixSeconds(time);
   out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(remainder));
+  out->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
 }
 
 absl::StatusOr<std::optional<absl::Time>> FromProto(const google::protobuf::Timestamp& in,

@@ -48,6 +48,16 @@ ABSL_FLAG(uint64_t, watch_max_lag, 100000,
           "RESOURCE_EXHAUSTED");
 ABSL_FLAG(uint64_t, watch_max_queue_bytes, 4 << 20,
           "Bytes queued per watcher before it stops being fed and catches up from the log");
+ABSL_FLAG(uint64_t, watch_max_buffered_bytes, 256 << 20,
+          "Bytes queued over all watchers together before the ones holding bytes stop being fed "
+          "and catch up from the log");
+ABSL_FLAG(uint64_t, watch_max_watchers, 10000,
+          "Open Watch streams in total; more are refused RESOURCE_EXHAUSTED");
+ABSL_FLAG(uint64_t, watch_max_watchers_per_account, 1000,
+          "Open Watch streams per account; more are refused RESOURCE_EXHAUSTED");
+ABSL_FLAG(uint64_t, watch_max_snapshots, 4,
+          "Initial-state snapshots sent at once (send_initial_state); more are refused "
+          "RESOURCE_EXHAUSTED");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20),
           "On SIGTERM, how long in-flight calls get to finish");
 ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
@@ -96,6 +106,10 @@ std::vector<std::string> WithEnvironment(int argc, char** argv) {
                                        "watch_progress_interval",
                                        "watch_max_lag",
                                        "watch_max_queue_bytes",
+                                       "watch_max_buffered_bytes",
+                                       "watch_max_watchers",
+                                       "watch_max_watchers_per_account",
+                                       "watch_max_snapshots",
                                        "shutdown_grace",
                                        "max_connection_age",
                                        "keepalive_time",
@@ -233,6 +247,10 @@ int main(int argc, char** argv) {
   options.watch.progress_interval = absl::GetFlag(FLAGS_watch_progress_interval);
   options.watch.max_lag = absl::GetFlag(FLAGS_watch_max_lag);
   options.watch.max_queue_bytes = absl::GetFlag(FLAGS_watch_max_queue_bytes);
+  options.watch.max_buffered_bytes = absl::GetFlag(FLAGS_watch_max_buffered_bytes);
+  options.watch.max_watchers = absl::GetFlag(FLAGS_watch_max_watchers);
+  options.watch.max_watchers_per_account = absl::GetFlag(FLAGS_watch_max_watchers_per_account);
+  options.watch.max_snapshots = absl::GetFlag(FLAGS_watch_max_snapshots);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "service/clock.h"
 #include "service/audit.h"
 #include "service/auth.h"
 #include "service/credentials_file.h"
@@ -17,7 +18,6 @@
 #include "service/server_metrics.h"
 #include "service/track_service.h"
 #include "spdlog/spdlog.h"
-#include "state/clock.h"
 #include "state/status_macros.h"
 
 namespace rollcall::service {
@@ -91,6 +91,11 @@ void RegisterGauges(Applier& applier, WatchHub& hub, store::Store& store, Servic
                     });
   registry.AddGauge("rollcall_watchers", "Open Watch streams",
                     [&hub] { return static_cast<double>(hub.stats().watchers); });
+  registry.AddGauge("rollcall_watch_snapshots", "Initial states being sent to Watch streams",
+                    [&hub] { return static_cast<double>(hub.stats().snapshots); });
+  registry.AddGauge("rollcall_watch_buffered_bytes",
+                    "Bytes queued or being written to Watch streams, over all of them",
+                    [&hub] { return static_cast<double>(hub.stats().buffered_bytes); });
   registry.AddCounterFunction(
       "rollcall_watch_slow_terminations_total",
       "Watch streams ended RESOURCE_EXHAUSTED for falling too far behind",
@@ -113,7 +118,8 @@ struct Server::Parts {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<state::Roster> roster;
   RandomIds ids;
-  state::SystemClock clock;
+  RealClock real_clock;
+  const Clock* clock = &real_clock;
   std::unique_ptr<Converter> converter;
   std::unique_ptr<Applier> applier;
   std::unique_ptr<WatchHub> watch_hub;
@@ -131,6 +137,7 @@ struct Server::Parts {
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   auto parts = std::make_unique<Parts>();
   parts->options = options;
+  if (options.clock != nullptr) parts->clock = options.clock;
   ASSIGN_OR_RETURN(
       state::Sid account,
       state::Sid::Parse(options.default_account, state::kAccountPrefix, "--default_account"));
@@ -157,9 +164,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
                absl::FormatDuration(absl::Now() - load_start));
 
   parts->applier = std::make_unique<Applier>(options.applier, *parts->store, *parts->roster,
-                                             parts->ids, parts->clock, *parts->converter);
-  parts->watch_hub =
-      std::make_unique<WatchHub>(options.watch, *parts->store, *parts->applier, *parts->converter);
+                                             parts->ids, *parts->clock, *parts->converter);
+  parts->watch_hub = std::make_unique<WatchHub>(options.watch, *parts->store, *parts->applier,
+                                                *parts->converter, *parts->clock);
   parts->applier->SetCommitListener(
       [hub = parts->watch_hub.get()](const std::vector<store::LogEntry>& entries) {
         hub->Publish(entries);

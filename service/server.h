@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/applier.h"
+#include "service/clock.h"
 #include "service/watch_hub.h"
 #include "state/limits.h"
 #include "state/sid.h"
@@ -39,6 +40,8 @@ struct ServerOptions {
   // streams and refusing new calls, so load balancers see the change first (0: no wait; on
   // Kubernetes the preStop sleep does this job).
   absl::Duration drain_delay = absl::ZeroDuration();
+  // Where time comes from; nullptr: the real clock. Must outlive the server (tests).
+  const Clock* clock = nullptr;
   // Who may call (service/credentials.h); empty: authentication off. The file is looked at
   // every credentials_poll_interval and reloaded when it changed.
   std::string credentials_file;

@@ -92,6 +92,51 @@ uint64_t MemoryStore::revision() const {
   return revision_;
 }
 
+namespace {
+
+// A copy of the records, taken under the store's lock.
+class MemorySnapshot final : public RecordSnapshot {
+ public:
+  MemorySnapshot(uint64_t revision, std::vector<state::Room> rooms,
+                 std::vector<state::Participant> participants)
+      : revision_(revision), rooms_(std::move(rooms)), participants_(std::move(participants)) {}
+
+  uint64_t revision() const override { return revision_; }
+  absl::Status ReadRooms(size_t max, std::vector<state::Room>* out) override {
+    Take(rooms_, next_room_, max, out);
+    return absl::OkStatus();
+  }
+  absl::Status ReadParticipants(size_t max, std::vector<state::Participant>* out) override {
+    Take(participants_, next_participant_, max, out);
+    return absl::OkStatus();
+  }
+  void RestartParticipants() override { next_participant_ = 0; }
+
+ private:
+  template <typename Record>
+  static void Take(const std::vector<Record>& from, size_t& next, size_t max,
+                   std::vector<Record>* out) {
+    for (; next < from.size() && max > 0; ++next, --max) out->push_back(from[next]);
+  }
+
+  const uint64_t revision_;
+  const std::vector<state::Room> rooms_;
+  const std::vector<state::Participant> participants_;
+  size_t next_room_ = 0;
+  size_t next_participant_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RecordSnapshot>> MemoryStore::Snapshot() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<state::Room> rooms;
+  for (const auto& [sid, room] : rooms_) rooms.push_back(room);
+  std::vector<state::Participant> participants;
+  for (const auto& [sid, participant] : participants_) participants.push_back(participant);
+  return std::make_unique<MemorySnapshot>(revision_, std::move(rooms), std::move(participants));
+}
+
 absl::Status MemoryStore::Flush() { return absl::OkStatus(); }
 
 void MemoryStore::FailWrites(absl::Status status) {

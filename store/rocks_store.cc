@@ -103,6 +103,7 @@ class RocksStore final : public Store {
   absl::StatusOr<LoadStats> Load(state::Roster& roster) override;
   absl::StatusOr<std::vector<LogEntry>> ReadLog(uint64_t from, size_t max_entries) const override;
   uint64_t LogStart() const override;
+  absl::StatusOr<std::unique_ptr<RecordSnapshot>> Snapshot() const override;
   uint64_t revision() const override;
   absl::Status Flush() override;
 
@@ -438,6 +439,78 @@ absl::StatusOr<std::vector<LogEntry>> RocksStore::ReadLog(uint64_t from, size_t 
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
   return entries;
+}
+
+// The records at one RocksDB snapshot, read through one iterator per record kind.
+class RocksSnapshot final : public RecordSnapshot {
+ public:
+  RocksSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* records)
+      : db_(db),
+        records_(records),
+        snapshot_(db),
+        room_end_(keys::PrefixEnd(keys::kRoomPrefix)),
+        participant_end_(keys::PrefixEnd(keys::kParticipantPrefix)),
+        room_bound_(room_end_),
+        participant_bound_(participant_end_) {}
+
+  // Reads the head revision as of the snapshot (it is written in the same batch as records).
+  absl::Status Init() {
+    rocksdb::ReadOptions read;
+    read.snapshot = snapshot_.snapshot();
+    std::string value;
+    rocksdb::Status status = db_->Get(read, records_, ToSlice(keys::kRevision), &value);
+    if (status.IsNotFound()) return absl::OkStatus();
+    RETURN_IF_ERROR(FromRocks(status, "reading the revision"));
+    if (!keys::ParseUint64(value, &revision_)) {
+      return absl::DataLossError("stored revision is malformed");
+    }
+    return absl::OkStatus();
+  }
+
+  uint64_t revision() const override { return revision_; }
+
+  absl::Status ReadRooms(size_t max, std::vector<state::Room>* out) override {
+    return Read(rooms_, keys::kRoomPrefix, &room_bound_, max, out);
+  }
+  absl::Status ReadParticipants(size_t max, std::vector<state::Participant>* out) override {
+    return Read(participants_, keys::kParticipantPrefix, &participant_bound_, max, out);
+  }
+  void RestartParticipants() override { participants_.reset(); }
+
+ private:
+  template <typename Record>
+  absl::Status Read(std::unique_ptr<rocksdb::Iterator>& it, absl::string_view prefix,
+                    const rocksdb::Slice* end, size_t max, std::vector<Record>* out) {
+    if (it == nullptr) {
+      rocksdb::ReadOptions read;
+      read.snapshot = snapshot_.snapshot();
+      read.fill_cache = false;
+      read.iterate_upper_bound = end;  // outlives the iterator: a member
+      it.reset(db_->NewIterator(read, records_));
+      it->Seek(ToSlice(prefix));
+    }
+    for (; it->Valid() && max > 0; it->Next(), --max) {
+      RETURN_IF_ERROR(Decode(ToView(it->value()), &out->emplace_back()));
+    }
+    return FromRocks(it->status(), absl::StrCat("reading ", prefix, " records"));
+  }
+
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const records_;
+  rocksdb::ManagedSnapshot snapshot_;
+  const std::string room_end_;
+  const std::string participant_end_;
+  const rocksdb::Slice room_bound_;
+  const rocksdb::Slice participant_bound_;
+  uint64_t revision_ = 0;
+  std::unique_ptr<rocksdb::Iterator> rooms_;
+  std::unique_ptr<rocksdb::Iterator> participants_;
+};
+
+absl::StatusOr<std::unique_ptr<RecordSnapshot>> RocksStore::Snapshot() const {
+  auto snapshot = std::make_unique<RocksSnapshot>(db_.get(), records());
+  RETURN_IF_ERROR(snapshot->Init());
+  return snapshot;
 }
 
 uint64_t RocksStore::LogStart() const {

@@ -139,6 +139,21 @@ struct LoadStats {
   uint64_t revision = 0;
 };
 
+// A consistent, read-only view of the records at one revision, read piece by piece with no
+// lock held between reads: a RocksDB snapshot (a copy in MemoryStore). The writer never waits
+// for a reader. Each Read* call continues where the previous one stopped and appends up to
+// `max` records to `out`; it appends nothing once the scan is done. The Store must outlive it.
+class RecordSnapshot {
+ public:
+  virtual ~RecordSnapshot() = default;
+  // The head revision the view reflects.
+  virtual uint64_t revision() const = 0;
+  virtual absl::Status ReadRooms(size_t max, std::vector<state::Room>* out) = 0;
+  virtual absl::Status ReadParticipants(size_t max, std::vector<state::Participant>* out) = 0;
+  // Starts the participant scan again from the first participant.
+  virtual void RestartParticipants() = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -162,6 +177,9 @@ class Store {
 
   // The oldest revision still in the change log; revision()+1 when the log is empty.
   virtual uint64_t LogStart() const = 0;
+
+  // A consistent view of every record as of the head revision (any thread).
+  virtual absl::StatusOr<std::unique_ptr<RecordSnapshot>> Snapshot() const = 0;
 
   // The head revision written so far.
   virtual uint64_t revision() const = 0;
@@ -193,6 +211,7 @@ class MemoryStore final : public Store {
   absl::StatusOr<LoadStats> Load(state::Roster& roster) override;
   absl::StatusOr<std::vector<LogEntry>> ReadLog(uint64_t from, size_t max_entries) const override;
   uint64_t LogStart() const override;
+  absl::StatusOr<std::unique_ptr<RecordSnapshot>> Snapshot() const override;
   uint64_t revision() const override;
   absl::Status Flush() override;
 

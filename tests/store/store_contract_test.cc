@@ -1,6 +1,7 @@
 // The Store contract (store/store.h), run against both implementations: MemoryStore and the
 // RocksDB store in a fresh directory. For RocksDB, "reopen" closes the database and opens the
 // directory again, and a failed disk is a FileSystem whose writes fail with NoSpace.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -540,6 +541,47 @@ TYPED_TEST(StoreContractTest, ReadLogRunsConcurrentlyWithWrite) {
   EXPECT_EQ(highest_b, kRevisions);
   EXPECT_EQ(this->store().revision(), kRevisions);
   EXPECT_EQ(this->store().LogStart(), kRevisions - 20);  // compacted last at revision 300
+}
+
+// Snapshot: every record as of one revision, read in pieces, unchanged by later writes.
+TYPED_TEST(StoreContractTest, SnapshotIsOneRevisionReadInPiecesWhileWritesGoOn) {
+  const WriteBatch populated = this->Populated();
+  this->WriteOk(populated);
+  absl::StatusOr<std::unique_ptr<RecordSnapshot>> snapshot = this->store().Snapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->revision(), 3u);
+  // Later writes: a changed participant, a new room, an erased one.
+  WriteBatch later = LogBatch(4, 4);
+  later.participants = {test_records::DisconnectedParticipant(1, 1, 4)};
+  later.rooms = {test_records::InProgressRoom(9, 4)};
+  later.erased_rooms = {test_records::RoomSid(2)};
+  this->WriteOk(later);
+
+  std::vector<state::Room> rooms;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*snapshot)->ReadRooms(1, &rooms).ok());
+  std::vector<state::Participant> participants;
+  ASSERT_TRUE((*snapshot)->ReadParticipants(2, &participants).ok());
+  EXPECT_EQ(participants.size(), 2u) << "at most `max` per read";
+  ASSERT_TRUE((*snapshot)->ReadParticipants(2, &participants).ok());
+  ASSERT_TRUE((*snapshot)->ReadParticipants(2, &participants).ok());
+  auto by_sid = [](const auto& a, const auto& b) { return a.sid < b.sid; };
+  std::sort(rooms.begin(), rooms.end(), by_sid);
+  std::sort(participants.begin(), participants.end(), by_sid);
+  std::vector<state::Room> expected_rooms = populated.rooms;
+  std::vector<state::Participant> expected_participants = populated.participants;
+  std::sort(expected_rooms.begin(), expected_rooms.end(), by_sid);
+  std::sort(expected_participants.begin(), expected_participants.end(), by_sid);
+  EXPECT_EQ(rooms, expected_rooms);
+  EXPECT_EQ(participants, expected_participants);
+  // Restarting the participants reads them again.
+  (*snapshot)->RestartParticipants();
+  std::vector<state::Participant> again;
+  ASSERT_TRUE((*snapshot)->ReadParticipants(100, &again).ok());
+  EXPECT_EQ(again.size(), 3u);
+  // A new snapshot sees the later writes.
+  absl::StatusOr<std::unique_ptr<RecordSnapshot>> now = this->store().Snapshot();
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ((*now)->revision(), 4u);
 }
 
 }  // namespace

@@ -1,0 +1,101 @@
+// End-to-end tests of the watch limits and the room contract against the real rollcalld:
+// each limit is refused RESOURCE_EXHAUSTED naming its flag and leaves the watchers already open
+// (of this account and of others) streaming; a room the account does not have is NOT_FOUND.
+// The rules themselves are unit-tested in tests/service/watch_core_test.cc.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server_process.h"
+#include "watch_client.h"
+
+namespace rollcall::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kAccountA[] = "AC00000000000000000000000000000000";
+constexpr char kAccountB[] = "AC0000000000000000000000000000000b";
+
+TEST(WatchLimits, EachLimitIsResourceExhaustedNamingItsFlagAndOthersKeepStreaming) {
+  ServerProcess server({"--watch_max_watchers_per_account=2", "--watch_max_watchers=3",
+                        "--watch_max_snapshots=1", "--reconnect_timeout=10m"});
+  ASSERT_TRUE(server.Start());
+  Client client(server.Channel());
+  client.CreateRoom("main");
+
+  // A snapshot that is not read holds its slot.
+  WatchStream::Options idle;
+  idle.read = false;
+  WatchStream snapshot(server.NewChannel(), WatchFrom(kAccountA, 0, "", true), idle);
+  WatchStream a(server.Channel(), WatchFrom(kAccountA, 0));
+  WatchStream a_refused(server.Channel(), WatchFrom(kAccountA, 0));
+  ASSERT_TRUE(a_refused.WaitDone());
+  EXPECT_EQ(a_refused.status().error_code(), grpc::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(a_refused.status().error_message(), HasSubstr("--watch_max_watchers_per_account"));
+
+  WatchStream b(server.Channel(), WatchFrom(kAccountB, 0));
+  WatchStream b_refused(server.Channel(), WatchFrom(kAccountB, 0));
+  ASSERT_TRUE(b_refused.WaitDone());
+  EXPECT_EQ(b_refused.status().error_code(), grpc::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(b_refused.status().error_message(), HasSubstr("--watch_max_watchers"));
+
+  // The ones open still stream.
+  const uint64_t revision = client.Connect("main", "ada").participant().revision();
+  EXPECT_TRUE(a.WaitForRevision(revision));
+  EXPECT_FALSE(a.done());
+  EXPECT_FALSE(b.done());
+  EXPECT_FALSE(snapshot.done());
+}
+
+TEST(WatchLimits, ConcurrentSnapshotsAreLimited) {
+  ServerProcess server({"--watch_max_snapshots=1", "--reconnect_timeout=10m", "--sync=false"});
+  ASSERT_TRUE(server.Start());
+  Client client(server.Channel());
+  client.CreateRoom("main");
+  // Enough records that an unread snapshot cannot fit in the transport's window.
+  for (int i = 0; i < 2000; ++i) {
+    client.Connect("room-" + std::to_string(i / 40), "user-" + std::to_string(i));
+  }
+  WatchStream::Options idle;
+  idle.read = false;
+  WatchStream held(server.NewChannel(), WatchFrom(kAccountA, 0, "", true), idle);
+  // The first one holds its snapshot (unread, it cannot finish); the second is refused.
+  WatchStream second(server.Channel(), WatchFrom(kAccountA, 0, "", true));
+  ASSERT_TRUE(second.WaitDone());
+  EXPECT_EQ(second.status().error_code(), grpc::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(second.status().error_message(), HasSubstr("--watch_max_snapshots"));
+  // A watch without initial state is not limited by it.
+  WatchStream plain(server.Channel(), WatchFrom(kAccountA, 0));
+  const uint64_t revision = client.Connect("main", "late").participant().revision();
+  EXPECT_TRUE(plain.WaitForRevision(revision));
+}
+
+TEST(WatchRooms, ARoomTheAccountDoesNotHaveIsNotFoundByNameOrSid) {
+  ServerProcess server({"--reconnect_timeout=10m"});
+  ASSERT_TRUE(server.Start());
+  Client client(server.Channel());
+  const v1::Room room = client.CreateRoom("main");
+  const std::string unknown_sid = "RM0123456789abcdef0123456789abcdef";
+  for (const wv1::WatchRequest& request :
+       {WatchFrom(kAccountA, 0, unknown_sid), WatchFrom(kAccountA, 0, "nosuchroom"),
+        WatchFrom(kAccountB, 0, room.sid()), WatchFrom(kAccountB, 0, "main")}) {
+    WatchStream stream(server.Channel(), request);
+    ASSERT_TRUE(stream.WaitDone()) << request.DebugString();
+    EXPECT_EQ(stream.status().error_code(), grpc::NOT_FOUND) << request.DebugString();
+    EXPECT_THAT(stream.status().error_message(), HasSubstr("room")) << request.DebugString();
+  }
+  // The account's own room, by SID or name, is watched.
+  WatchStream by_sid(server.Channel(), WatchFrom(kAccountA, 0, room.sid()));
+  WatchStream by_name(server.Channel(), WatchFrom(kAccountA, 0, "main"));
+  const uint64_t revision = client.Connect("main", "ada").participant().revision();
+  EXPECT_TRUE(by_sid.WaitForRevision(revision));
+  EXPECT_TRUE(by_name.WaitForRevision(revision));
+}
+
+}  // namespace
+}  // namespace rollcall::testing

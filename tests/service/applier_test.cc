@@ -1,0 +1,221 @@
+// Unit tests of the Applier without a network: group commit over the in-memory store, a batch
+// the store fails, and timers fired by a SimulatedClock (never the wall clock), including a
+// timer that fell due while the process was down.
+#include "service/applier.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/clock.h"
+#include "service/convert.h"
+#include "state/roster.h"
+#include "store/store.h"
+
+namespace rollcall::service {
+namespace {
+
+using ::testing::HasSubstr;
+
+const state::Sid kAccount = *state::Sid::Parse("AC00000000000000000000000000000000", "AC", "a");
+
+// Waits for `condition` with a deadline, nudging nothing: the applier works on its own thread.
+template <typename F>
+bool WaitUntil(F condition) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+class ApplierTest : public ::testing::Test {
+ protected:
+  ApplierTest() : converter_("http://test", kAccount) {
+    limits_.reconnect_timeout = absl::Seconds(30);
+  }
+  ~ApplierTest() override {
+    if (applier_) applier_->Stop();
+  }
+
+  void StartApplier() {
+    roster_ = std::make_unique<state::Roster>(limits_);
+    ASSERT_TRUE(store_.Load(*roster_).ok());
+    applier_ = std::make_unique<Applier>(options_, store_, *roster_, ids_, clock_, converter_);
+    applier_->SetCommitListener([this](const std::vector<store::LogEntry>& entries) {
+      absl::MutexLock lock(&mu_);
+      for (const store::LogEntry& entry : entries) published_.push_back(entry.revision);
+    });
+    applier_->Start();
+  }
+
+  state::Event Event(state::EventType type, const std::string& id, const std::string& identity,
+                     const std::string& participant = "") {
+    state::Event event;
+    event.account_sid = kAccount;
+    event.event_id = id;
+    event.type = type;
+    event.occurred_at = clock_.SystemTime();
+    event.room = "main";
+    event.identity = identity;
+    event.participant_sid = participant;
+    return event;
+  }
+
+  // Submits and waits for the results.
+  std::vector<Applier::Result> Apply(std::vector<state::Input> inputs) {
+    absl::Notification done;
+    std::vector<Applier::Result> results;
+    applier_->Submit(std::move(inputs), [&](std::vector<Applier::Result> r) {
+      results = std::move(r);
+      done.Notify();
+    });
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return results;
+  }
+
+  std::vector<uint64_t> Published() {
+    absl::MutexLock lock(&mu_);
+    return published_;
+  }
+
+  state::Limits limits_;
+  ApplierOptions options_;
+  store::MemoryStore store_;
+  state::SequentialIdSource ids_;
+  SimulatedClock clock_;
+  Converter converter_;
+  std::unique_ptr<state::Roster> roster_;
+  std::unique_ptr<Applier> applier_;
+  absl::Mutex mu_;
+  std::vector<uint64_t> published_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(ApplierTest, ManySubmissionsAreDecidedInOrderAndCommittedInFewBatches) {
+  StartApplier();
+  constexpr int kCalls = 200;
+  std::atomic<int> completed = 0;
+  std::vector<std::vector<Applier::Result>> results(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    applier_->Submit(
+        {Event(state::EventType::kConnected, absl::StrCat("e", i), absl::StrCat("user-", i % 40))},
+        [&, i](std::vector<Applier::Result> r) {
+          results[i] = std::move(r);
+          ++completed;
+        });
+  }
+  ASSERT_TRUE(WaitUntil([&] { return completed == kCalls; }));
+  // Every call applied at its own revision, in submission order: 1..200 with no gap.
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_EQ(results[i].size(), 1u);
+    ASSERT_TRUE(results[i][0].ok()) << results[i][0].status();
+    EXPECT_EQ(results[i][0]->revision, static_cast<uint64_t>(i + 1));
+  }
+  // Counted just after the batch is handed to the completer.
+  ASSERT_TRUE(WaitUntil([&] { return applier_->stats().applied == kCalls; }));
+  const ApplierStats stats = applier_->stats();
+  EXPECT_EQ(stats.applied, static_cast<uint64_t>(kCalls));
+  EXPECT_LE(stats.batches, static_cast<uint64_t>(kCalls));
+  EXPECT_EQ(store_.revision(), static_cast<uint64_t>(kCalls)) << "durable before answered";
+  std::vector<uint64_t> expected;
+  for (uint64_t r = 1; r <= kCalls; ++r) expected.push_back(r);
+  EXPECT_EQ(Published(), expected) << "the listener sees every revision once, in order";
+  // Later identities replaced earlier ones (duplicate identity), 40 remain active.
+  EXPECT_EQ(applier_->Read([](const state::Roster& r) { return r.active_participant_count(); }),
+            40u);
+}
+
+TEST_F(ApplierTest, ABatchTheStoreFailsIsUnavailableForEveryCallAndAppliesNothing) {
+  StartApplier();
+  ASSERT_TRUE(Apply({Event(state::EventType::kConnected, "ok", "ada")})[0].ok());
+  store_.FailWrites(absl::UnavailableError("disk on fire"));
+  const std::vector<Applier::Result> failed =
+      Apply({Event(state::EventType::kConnected, "a", "bob"),
+             Event(state::EventType::kConnected, "b", "cy")});
+  ASSERT_EQ(failed.size(), 2u);
+  for (const Applier::Result& result : failed) {
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(result.status().message(), HasSubstr("disk on fire"));
+  }
+  // Counted just after the batch is handed to the completer.
+  EXPECT_TRUE(WaitUntil([&] { return applier_->stats().failed_writes == 1; }));
+  EXPECT_EQ(applier_->Read([](const state::Roster& r) { return r.revision(); }), 1u);
+  EXPECT_EQ(Published(), std::vector<uint64_t>({1}));
+  // The store recovers: the same events apply, at the next revision.
+  store_.FailWrites(absl::OkStatus());
+  const std::vector<Applier::Result> retried =
+      Apply({Event(state::EventType::kConnected, "a", "bob")});
+  ASSERT_TRUE(retried[0].ok());
+  EXPECT_EQ(retried[0]->revision, 2u);
+}
+
+TEST_F(ApplierTest, ReconnectTimeoutFiresWhenTheSimulatedClockPassesIt) {
+  StartApplier();
+  const auto connected = Apply({Event(state::EventType::kConnected, "c", "ada")});
+  const std::string sid = connected[0]->participant->sid.ToString();
+  const absl::Time lost = clock_.SystemTime();
+  ASSERT_TRUE(Apply({Event(state::EventType::kReconnecting, "r", "", sid)})[0].ok());
+  clock_.Advance(absl::Seconds(29));
+  // Not due: an event still applies, and nothing fired.
+  ASSERT_TRUE(Apply({Event(state::EventType::kConnected, "x", "bob")})[0].ok());
+  EXPECT_EQ(applier_->stats().timers_fired, 0u);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return applier_->stats().timers_fired == 1; }));
+  const state::Participant p = applier_->Read([&](const state::Roster& r) {
+    return *r.FindParticipant(*state::Sid::Parse(sid, "PA", "p"));
+  });
+  EXPECT_EQ(p.status, state::ParticipantStatus::kDisconnected);
+  EXPECT_EQ(p.disconnect_reason, state::DisconnectReason::kReconnectTimeout);
+  EXPECT_EQ(p.end_time, lost) << "ends when reconnecting began";
+  EXPECT_EQ(p.date_updated, lost + absl::Seconds(30)) << "fired with the time it was due";
+}
+
+TEST_F(ApplierTest, ATimerDueWhileStoppedFiresAtStartWithTheTimeItWasDue) {
+  StartApplier();
+  const auto connected = Apply({Event(state::EventType::kConnected, "c", "ada")});
+  const state::Sid sid = connected[0]->participant->sid;
+  const absl::Time lost = clock_.SystemTime();
+  ASSERT_TRUE(Apply({Event(state::EventType::kReconnecting, "r", "", sid.ToString())})[0].ok());
+  applier_->Stop();
+  applier_.reset();
+  clock_.Advance(absl::Hours(1));  // down for an hour
+  StartApplier();                  // a fresh roster loaded from the store
+  ASSERT_TRUE(WaitUntil([&] { return applier_->stats().timers_fired == 1; }));
+  const state::Participant p =
+      applier_->Read([&](const state::Roster& r) { return *r.FindParticipant(sid); });
+  EXPECT_EQ(p.status, state::ParticipantStatus::kDisconnected);
+  EXPECT_EQ(p.disconnect_reason, state::DisconnectReason::kReconnectTimeout);
+  EXPECT_EQ(p.end_time, lost) << "the record it would have had on time";
+  EXPECT_EQ(p.date_updated, clock_.SystemTime()) << "applied at start-up";
+}
+
+TEST_F(ApplierTest, AnOverdueRoomTimerFiresAtStartWithTheTimeItWasDue) {
+  limits_.max_room_duration = absl::Hours(1);
+  StartApplier();
+  const auto connected = Apply({Event(state::EventType::kConnected, "c", "ada")});
+  const state::Sid participant = connected[0]->participant->sid;
+  const state::Sid room = connected[0]->participant->room_sid;
+  const absl::Time created = clock_.SystemTime();
+  applier_->Stop();
+  applier_.reset();
+  clock_.Advance(absl::Hours(2));
+  StartApplier();
+  ASSERT_TRUE(WaitUntil([&] { return applier_->stats().timers_fired >= 1; }));
+  const auto [ended, p] = applier_->Read([&](const state::Roster& r) {
+    return std::make_pair(*r.FindRoom(room), *r.FindParticipant(participant));
+  });
+  EXPECT_EQ(ended.status, state::RoomStatus::kCompleted);
+  EXPECT_EQ(ended.end_time, created + absl::Hours(1)) << "ended when it was due";
+  EXPECT_EQ(p.status, state::ParticipantStatus::kDisconnected);
+  EXPECT_EQ(p.disconnect_reason, state::DisconnectReason::kRoomEnded);
+  EXPECT_EQ(p.end_time, ended.end_time);
+}
+
+}  // namespace
+}  // namespace rollcall::service
