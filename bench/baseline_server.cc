@@ -1,5 +1,5 @@
-// rollcall-baseline: the no-op server every §8 figure is a ratio to (DESIGN.md §8). It serves
-// the same four services with the same message shapes, gRPC API and server options as
+// rollcall-baseline: the no-op server every §8 figure is a ratio to (docs/benchmarks.md, targets).
+// It serves the same four services with the same message shapes, gRPC API and server options as
 // rollcalld, and does only what gRPC itself forces on a server that answers correctly shaped
 // messages: it parses each request into its protobuf, builds a response of the right shape
 // from it (a canned record, an APPLIED outcome, a revision from a counter), and serializes it.

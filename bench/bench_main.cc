@@ -1,6 +1,6 @@
-// rollcall-bench: the load generator behind DESIGN.md §8's figures. It runs one workload
-// against one server (rollcalld or rollcall-baseline), for a warm-up and then a measured
-// window, and writes one JSON report: throughput, latency percentiles, errors, and the
+// rollcall-bench: the load generator behind the figures of docs/benchmarks.md (targets). It runs
+// one workload against one server (rollcalld or rollcall-baseline), for a warm-up and then a
+// measured window, and writes one JSON report: throughput, latency percentiles, errors, and the
 // server's RSS and CPU read from /proc. bench/run runs the standard suite with it.
 //
 //   rollcall-bench --target=127.0.0.1:50051 --workload=join_storm --ingest=stream
@@ -287,7 +287,7 @@ absl::StatusOr<std::vector<std::string>> CreateWatchedRooms(const std::string& t
   return sids;
 }
 
-// Watchers under churn at a fixed rate: ack → receipt latency (DESIGN.md §8). On the
+// Watchers under churn at a fixed rate: ack → receipt latency (docs/benchmarks.md, targets). On the
 // account, every watcher gets every change; on rooms, the watchers and the churn sessions
 // are spread over --watch_rooms created rooms.
 Outcome RunWatch(const std::string& target, Usage& usage, const std::string& run,
@@ -412,7 +412,7 @@ Outcome RunReadMix(const std::string& target, Usage& usage, const std::string& r
   return outcome;
 }
 
-// How long a restarted server took to serve again (DESIGN.md §8).
+// How long a restarted server took to serve again (docs/benchmarks.md, targets).
 Outcome RunReady(const std::string& target, Usage& usage) {
   Outcome outcome;
   absl::StatusOr<Probe> probe = ReadProbe(absl::GetFlag(FLAGS_probe_in));

@@ -1,16 +1,15 @@
-// JsonObject: builds the JSON reports rollcall-bench writes. Values are encoded when set, so
-// an object is a list of (key, encoded value) pairs in insertion order. Non-finite numbers
-// become null (JSON has no NaN).
+// JsonObject: builds the JSON reports rollcall-bench writes, on nlohmann-json (an ordered
+// object: keys stay in insertion order). Non-finite numbers become null (JSON has no NaN);
+// other doubles keep 10 significant digits, so reports stay readable.
 #ifndef ROLLCALL_BENCH_JSON_H_
 #define ROLLCALL_BENCH_JSON_H_
 
 #include <string>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "nlohmann/json.hpp"
 
 namespace rollcall::bench {
 
@@ -21,27 +20,24 @@ std::string JsonNumber(double value);
 
 class JsonObject {
  public:
-  JsonObject& Set(absl::string_view key, double value) { return Raw(key, JsonNumber(value)); }
+  JsonObject& Set(absl::string_view key, double value);
   template <typename T>
   requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) JsonObject& Set(absl::string_view key,
                                                                               T value) {
-    return Raw(key, absl::StrCat(value));
+    return Put(key, value);
   }
-  JsonObject& Set(absl::string_view key, bool value) { return Raw(key, value ? "true" : "false"); }
-  JsonObject& Set(absl::string_view key, const char* value) { return Raw(key, JsonString(value)); }
+  JsonObject& Set(absl::string_view key, bool value) { return Put(key, value); }
+  JsonObject& Set(absl::string_view key, const char* value) { return Put(key, value); }
   JsonObject& Set(absl::string_view key, absl::string_view value) {
-    return Raw(key, JsonString(value));
+    return Put(key, std::string(value));
   }
-  JsonObject& Set(absl::string_view key, const std::string& value) {
-    return Raw(key, JsonString(value));
-  }
+  JsonObject& Set(absl::string_view key, const std::string& value) { return Put(key, value); }
   JsonObject& Set(absl::string_view key, const JsonObject& value) {
-    return Raw(key, value.Compact());
+    return Put(key, value.fields_);
   }
-  // An already encoded JSON value.
-  JsonObject& Raw(absl::string_view key, std::string encoded) {
-    fields_.emplace_back(std::string(key), std::move(encoded));
-    return *this;
+  // An already encoded JSON value (parsed, so it must be valid JSON).
+  JsonObject& Raw(absl::string_view key, const std::string& encoded) {
+    return Put(key, nlohmann::ordered_json::parse(encoded));
   }
   bool empty() const { return fields_.empty(); }
 
@@ -51,7 +47,13 @@ class JsonObject {
   std::string Pretty() const;
 
  private:
-  std::vector<std::pair<std::string, std::string>> fields_;
+  template <typename V>
+  JsonObject& Put(absl::string_view key, V&& value) {
+    fields_[std::string(key)] = std::forward<V>(value);
+    return *this;
+  }
+
+  nlohmann::ordered_json fields_ = nlohmann::ordered_json::object();
 };
 
 }  // namespace rollcall::bench

@@ -25,7 +25,7 @@ std::optional<std::string> ReadFile(const std::string& path) {
 }
 
 // A "Name:   1234 kB" line of /proc/<pid>/status (the kernel's kB are KiB), in MB (10^6
-// bytes, the unit of DESIGN.md's 600 MB).
+// bytes, the unit of the 600 MB target in docs/benchmarks.md).
 double StatusMegabytes(const std::string& status, absl::string_view name) {
   for (absl::string_view line : absl::StrSplit(status, '\n')) {
     if (!absl::ConsumePrefix(&line, name) || !absl::ConsumePrefix(&line, ":")) continue;

@@ -1,5 +1,5 @@
-// Readiness probe for the restart measurement (DESIGN.md §8: restart to serving ≤ 5 s). A
-// server counts as serving once grpc.health.v1.Health/Check("readiness") says SERVING and a
+// Readiness probe for the restart measurement (docs/benchmarks.md, targets: restart to serving ≤ 5
+// s). A server counts as serving once grpc.health.v1.Health/Check("readiness") says SERVING and a
 // GetParticipant of a participant written before the restart succeeds. Polls every 2 ms.
 #ifndef ROLLCALL_BENCH_READINESS_H_
 #define ROLLCALL_BENCH_READINESS_H_

@@ -253,7 +253,7 @@ absl::Status WriteSuiteReport(const std::string& dir, const std::string& markdow
 
   std::string md =
       "| workload | metric | rollcall median | spread (min – max) | baseline median "
-      "| ratio | DESIGN §8 target | met? |\n|---|---|---|---|---|---|---|---|\n";
+      "| ratio | target | met? |\n|---|---|---|---|---|---|---|---|\n";
   std::vector<std::string> json_rows;
   for (const RowSpec& row : Rows()) {
     const auto found = runs->find(row.workload);

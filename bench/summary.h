@@ -1,7 +1,7 @@
 // The suite's report: reads the per-run JSON files bench/run collected, and writes one row
 // per (workload, metric) with rollcall's median over the runs, its spread (min–max), the
-// baseline's median from the same suite, their ratio, and the DESIGN.md §8 target it is held
-// to, if any. As Markdown (a table) and as JSON.
+// baseline's median from the same suite, their ratio, and the docs/benchmarks.md, targets target it
+// is held to, if any. As Markdown (a table) and as JSON.
 //
 // Layout read: <dir>/<case>/<server>-<n>.json, server "rollcall" or "baseline", each file
 // rollcall-bench's report (its "metrics" object and "errors" count are what is used), and

@@ -2,7 +2,7 @@
 // go through gRPC's generic API as raw bytes, and only the ChangeSet's revision is decoded
 // (the first field of the first field), so a thousand watchers cost the generator little
 // beyond gRPC itself. AckBook holds when each revision was acknowledged to the ingest side;
-// together they give the ack → receipt latency of DESIGN.md §8.
+// together they give the ack → receipt latency of docs/benchmarks.md, targets.
 #ifndef ROLLCALL_BENCH_WATCH_FLEET_H_
 #define ROLLCALL_BENCH_WATCH_FLEET_H_
 

@@ -1,5 +1,5 @@
 // Workloads: the sequences of operations rollcall-bench sends, shaped like production traffic
-// and valid under DESIGN.md §4, so a correct server answers every one without an error.
+// and valid under docs/api.md, state table, so a correct server answers every one without an error.
 //
 //  - JoinStorm: many rooms filling up at once. Every op is a PARTICIPANT_CONNECTED of a new
 //    identity; rooms fill in waves of `rooms` rooms, each up to `room_size` participants (under

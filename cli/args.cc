@@ -1,4 +1,4 @@
-// Strict argument parsing for `rollcall`; see args.h for the accepted forms.
+// The parsed arguments of a `rollcall` command and typed value parsers; see args.h.
 #include "cli/args.h"
 
 #include <algorithm>
@@ -13,13 +13,6 @@
 
 namespace rollcall::cli {
 namespace {
-
-const FlagSpec* FindSpec(absl::string_view name, absl::Span<const FlagSpec> specs) {
-  for (const FlagSpec& spec : specs) {
-    if (spec.name == name) return &spec;
-  }
-  return nullptr;
-}
 
 // Lowercase, '_' → '-': the form choices are compared in.
 std::string Normalize(absl::string_view s) {
@@ -58,48 +51,6 @@ absl::Status ParsedArgs::AddFlag(absl::string_view flag, absl::string_view value
     return absl::InvalidArgumentError(absl::StrCat("flag ", flag, " given more than once"));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<ParsedArgs> ParseArgs(absl::Span<const std::string> args,
-                                     absl::Span<const FlagSpec> specs) {
-  ParsedArgs parsed;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--") {
-      for (++i; i < args.size(); ++i) parsed.AddPositional(args[i]);
-      break;
-    }
-    // "-" alone (conventionally stdin) and anything not starting with '-' is positional.
-    if (arg.size() < 2 || arg[0] != '-') {
-      parsed.AddPositional(arg);
-      continue;
-    }
-    absl::string_view name = arg;
-    std::optional<std::string> inline_value;
-    if (size_t eq = name.find('='); eq != absl::string_view::npos) {
-      inline_value = std::string(name.substr(eq + 1));
-      name = name.substr(0, eq);
-    }
-    const FlagSpec* spec = FindSpec(name, specs);
-    if (spec == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag ", name));
-    std::string value;
-    if (spec->is_switch()) {
-      if (inline_value.has_value()) {
-        return absl::InvalidArgumentError(absl::StrCat("flag ", name, " takes no value"));
-      }
-    } else if (inline_value.has_value()) {
-      value = *std::move(inline_value);
-    } else {
-      // A following "--flag" is almost certainly a forgotten value, not a value.
-      if (i + 1 >= args.size() || absl::StartsWith(args[i + 1], "--")) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("flag ", name, " needs a value (", spec->value_name, ")"));
-      }
-      value = args[++i];
-    }
-    if (absl::Status s = parsed.AddFlag(name, value); !s.ok()) return s;
-  }
-  return parsed;
 }
 
 absl::StatusOr<absl::Duration> ParseDurationValue(absl::string_view flag, absl::string_view value) {

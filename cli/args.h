@@ -1,10 +1,8 @@
-// A small, strict command-line parser for `rollcall`, plus typed value parsers.
-//
-// Guarantees: every token is either a positional argument or a flag listed in the caller's
-// spec; anything else is an error whose message names the offending flag. Accepted forms:
-// `--flag value`, `--flag=value`, `-o value`, `-o=value`, bare switches (`--all`), and `--`
-// (every later token is positional). A flag may be given at most once. Parsing never has
-// side effects; errors are absl::InvalidArgumentError (a usage error, exit code 2).
+// What a `rollcall` command is given: its flags as declared in the command table (FlagSpec),
+// the values CLI11 collected for them (ParsedArgs, filled by dispatch.cc), and typed value
+// parsers. CLI11 tokenizes (`--flag value`, `--flag=value`, `-o value`, switches, `--`); the
+// meaning of each value is checked here, so every error names the flag and the rule. Errors
+// are absl::InvalidArgumentError (a usage error, exit code 2).
 #ifndef ROLLCALL_CLI_ARGS_H_
 #define ROLLCALL_CLI_ARGS_H_
 
@@ -57,11 +55,6 @@ class ParsedArgs {
   std::vector<std::string> positionals_;
   absl::flat_hash_map<std::string, std::string> flags_;
 };
-
-// Parses `args` (no program name) against `specs`. Unknown flags, missing values, values on
-// switches and repeated flags are usage errors naming the flag.
-absl::StatusOr<ParsedArgs> ParseArgs(absl::Span<const std::string> args,
-                                     absl::Span<const FlagSpec> specs);
 
 // Typed value parsers. Each error message names `flag` and shows the rejected value.
 

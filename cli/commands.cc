@@ -18,12 +18,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "cli/exit_code.h"
+#include "cli/health.grpc.pb.h"
 #include "cli/interrupt.h"
 #include "cli/watch_resume.h"
+#include "google/protobuf/util/time_util.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "grpcpp/support/client_interceptor.h"
 #include "rollcall/v1/ingest_service.grpc.pb.h"
 #include "rollcall/v1/participant_service.grpc.pb.h"
 #include "rollcall/v1/room_service.grpc.pb.h"
@@ -63,10 +66,7 @@ constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 constexpr int64_t kInt32Min = std::numeric_limits<int32_t>::min();
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
-  // ToUnixSeconds rounds toward the infinite past, so nanos is always in [0, 1e9).
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  ts->set_seconds(seconds);
-  ts->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  *ts = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
 
 // A fresh idempotency key: "cli-" + 32 hex digits from 128 bits of OS randomness.
@@ -771,6 +771,61 @@ int RunWatch(const ParsedArgs& args, CommandEnv& env) {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// health
+
+constexpr Choice<absl::string_view> kHealthServices[] = {
+    {"liveness", "liveness"}, {"readiness", "readiness"}, {"all", ""}};
+
+int RunHealth(const ParsedArgs& args, CommandEnv& env) {
+  grpc::health::v1::HealthCheckRequest request;
+  absl::Status s = OptionalFlag(
+      args, "--service",
+      [](absl::string_view f, absl::string_view v) {
+        return ParseChoiceValue<absl::string_view>(f, v, kHealthServices);
+      },
+      [&request](absl::string_view name) { request.set_service(std::string(name)); });
+  if (!s.ok()) return env.UsageError(s);
+  auto stub = grpc::health::v1::Health::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  const bool serving = response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  env.out() << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())
+            << std::endl;
+  return serving ? kExitOk : kExitUnavailable;
+}
+
+// Adds the `authorization` metadata to every call of the channel, whichever command makes it.
+class Authorizer final : public grpc::experimental::Interceptor {
+ public:
+  explicit Authorizer(const std::string& value) : value_(value) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", value_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string& value_;
+};
+
+class AuthorizerFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit AuthorizerFactory(std::string value) : value_(std::move(value)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new Authorizer(value_);
+  }
+
+ private:
+  const std::string value_;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -782,8 +837,21 @@ std::shared_ptr<grpc::Channel> CommandEnv::channel() {
     arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-    channel_ =
-        grpc::CreateCustomChannel(options_.server, grpc::InsecureChannelCredentials(), arguments);
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (options_.tls) {
+      grpc::SslCredentialsOptions tls;
+      tls.pem_root_certs = options_.ca_pem;  // empty: the system's roots
+      tls.pem_cert_chain = options_.cert_pem;
+      tls.pem_private_key = options_.key_pem;
+      credentials = grpc::SslCredentials(tls);
+    }
+    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+        interceptors;
+    if (!options_.authorization.empty()) {
+      interceptors.push_back(std::make_unique<AuthorizerFactory>(options_.authorization));
+    }
+    channel_ = grpc::experimental::CreateCustomChannelWithInterceptors(
+        options_.server, credentials, arguments, std::move(interceptors));
   }
   return channel_;
 }
@@ -972,6 +1040,14 @@ const std::vector<Command>& Commands() {
           {"--max-changes", "N", "exit 0 after printing N changes"}},
          0,
          RunWatch},
+        {"health",
+         "",
+         "[--service liveness|readiness|all]",
+         "print SERVING or NOT_SERVING (exit 0 only when SERVING), as a health probe would",
+         {{"--service", "NAME",
+           "liveness, readiness, or all (the server as a whole; default: all)"}},
+         0,
+         RunHealth},
     };
   }();
   return *commands;

@@ -29,6 +29,14 @@ struct GlobalOptions {
   std::string account;  // empty: the server's default account
   OutputFormat format = OutputFormat::kTable;
   absl::Duration timeout = absl::Seconds(10);  // deadline of each unary RPC
+  // "Basic base64(SID:SECRET)", sent as `authorization` metadata on every call; empty: none.
+  std::string authorization;
+  // TLS: verify the server against ca_pem (empty: the system's roots); present cert_pem and
+  // key_pem when set (mTLS). Without tls, the channel is plaintext.
+  bool tls = false;
+  std::string ca_pem;
+  std::string cert_pem;
+  std::string key_pem;
 };
 
 struct Command;
@@ -44,8 +52,9 @@ class CommandEnv {
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }
 
-  // The channel to options().server, created on first use. Reconnects back off from 100 ms
-  // to 5 s, matching `watch`'s own resume backoff.
+  // The channel to options().server, created on first use: TLS as the options say, and the
+  // credentials added to every call made on it. Reconnects back off from 100 ms to 5 s,
+  // matching `watch`'s own resume backoff.
   std::shared_ptr<grpc::Channel> channel();
 
   // Prints a usage error (naming the command's help) and returns kExitUsage.

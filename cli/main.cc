@@ -9,6 +9,6 @@
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  const char* server_env = std::getenv("ROLLCALL_SERVER");
-  return rollcall::cli::RunCli(args, server_env == nullptr ? "" : server_env, std::cout, std::cerr);
+  return rollcall::cli::RunCli(args, rollcall::cli::CliEnvironment::FromProcess(), std::cout,
+                               std::cerr);
 }

@@ -1,8 +1,8 @@
-// Applier: the single writer (DESIGN.md §7). One thread owns every change to the roster:
-// RPCs Submit inputs; the thread takes everything queued, decides it as one batch against a
-// PendingRoster (each input sees those before it), writes the batch to the store with one
-// fsync (group commit), and only then commits it to the shared roster. A second thread, the
-// completer, then tells the commit listener and completes the calls, in batch order, so the
+// Applier: the single writer (docs/architecture.md, the path of an event). One thread owns every
+// change to the roster: RPCs Submit inputs; the thread takes everything queued, decides it as one
+// batch against a PendingRoster (each input sees those before it), writes the batch to the store
+// with one fsync (group commit), and only then commits it to the shared roster. A second thread,
+// the completer, then tells the commit listener and completes the calls, in batch order, so the
 // applier goes on to the next batch meanwhile: building responses and fanning out to watchers
 // never holds up the writer. Readers use Read(), which never waits for an fsync.
 //

@@ -4,27 +4,20 @@
 #define ROLLCALL_SERVICE_BYTE_BUFFERS_H_
 
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 
 #include <string>
-#include <vector>
 
 #include "google/protobuf/message_lite.h"
 
 namespace rollcall::service {
 
-// The buffer's bytes as one string (a copy).
-inline std::string Flatten(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (!buffer.Dump(&slices).ok()) return bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return bytes;
-}
-
+// Parses straight from the buffer's slices (grpc::ProtoBufferReader), without flattening them
+// into one string first. The buffer is copied by reference count only.
 inline bool ParseFrom(const grpc::ByteBuffer& buffer, google::protobuf::MessageLite* message) {
-  return message->ParseFromString(Flatten(buffer));
+  grpc::ByteBuffer shared(buffer);
+  grpc::ProtoBufferReader reader(&shared);
+  return message->ParseFromZeroCopyStream(&reader);
 }
 
 inline grpc::ByteBuffer ToByteBuffer(std::string bytes) {

@@ -3,14 +3,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "service/auth.h"
 #include "state/status_macros.h"
 
 namespace rollcall::service {
 namespace {
 
-constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01T00:00:00Z
-constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 constexpr int32_t kDefaultPageSize = 50;
 constexpr int32_t kMaxPageSize = 1000;
 
@@ -32,8 +31,9 @@ void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
 absl::StatusOr<std::optional<absl::Time>> FromProto(const google::protobuf::Timestamp& in,
                                                     bool present, absl::string_view field) {
   if (!present) return std::optional<absl::Time>();
-  if (in.seconds() < kMinTimestampSeconds || in.seconds() > kMaxTimestampSeconds ||
-      in.nanos() < 0 || in.nanos() > 999999999) {
+  using google::protobuf::util::TimeUtil;
+  if (in.seconds() < TimeUtil::kTimestampMinSeconds ||
+      in.seconds() > TimeUtil::kTimestampMaxSeconds || in.nanos() < 0 || in.nanos() > 999999999) {
     return Invalid(field, "must be a valid timestamp between 0001-01-01 and 9999-12-31");
   }
   return std::optional<absl::Time>(absl::FromUnixSeconds(in.seconds()) +

@@ -2,6 +2,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -9,12 +11,15 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "service/audit.h"
 #include "service/server.h"
+#include "service/store_commands.h"
 #include "spdlog/pattern_formatter.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
@@ -25,6 +30,14 @@ ABSL_FLAG(std::string, data_dir, "./data", "Directory of the embedded store");
 ABSL_FLAG(std::string, store, "rocksdb",
           "rocksdb (durable) or memory (nothing survives a restart)");
 ABSL_FLAG(bool, sync, true, "fsync each group commit; false trades crash safety for speed");
+ABSL_FLAG(bool, accept_data_loss, false,
+          "Start on a store found damaged, going on from what survived (docs/operations.md)");
+ABSL_FLAG(bool, verify_store, true,
+          "At start, verify the checksum of every block of the store's table files (reads the "
+          "whole store once)");
+ABSL_FLAG(std::string, backup_dir, "",
+          "AdminService.CreateBackup writes backups under this directory (empty: off)");
+ABSL_FLAG(std::string, from, "", "restore: the backup directory to restore from");
 ABSL_FLAG(std::string, public_base_url, "http://localhost:8080", "Base of url/links fields");
 ABSL_FLAG(std::string, default_account, "AC00000000000000000000000000000000",
           "Account used when a request names none");
@@ -74,6 +87,8 @@ ABSL_FLAG(int32_t, metrics_port, 9090,
 ABSL_FLAG(std::string, metrics_port_file, "",
           "If set, the bound metrics port is written here once serving");
 ABSL_FLAG(std::string, port_file, "", "If set, the bound port is written here once serving");
+ABSL_FLAG(bool, list_env, false,
+          "Print the ROLLCALL_* variable of every flag, one per line (VARIABLE --flag), and exit");
 ABSL_FLAG(std::string, credentials_file, "",
           "JSON file of accounts and API keys allowed to call (docs/security.md); reloaded when "
           "it changes. Empty: authentication off (loopback only)");
@@ -86,47 +101,33 @@ ABSL_FLAG(bool, allow_insecure_no_auth, false,
 namespace {
 
 // The ROLLCALL_* fallback: each flag not given on the command line may come from the
-// environment, e.g. ROLLCALL_DATA_DIR for --data_dir. Environment values are placed before
-// the command line's, so the command line wins.
+// environment, e.g. ROLLCALL_DATA_DIR for --data_dir. The names come from the flags this
+// binary registered (absl::GetAllFlags), so a new flag needs no list entry. Environment
+// values are placed before the command line's, so the command line wins.
+constexpr absl::string_view kEnvironmentPrefix = "ROLLCALL_";
+
+// rollcalld's own flags (defined under service/), not abseil's; --list_env itself is left out.
+std::vector<std::string> OwnFlagNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    const std::string file = flag->Filename();
+    if (absl::StrContains(file, "service/") && !absl::StrContains(file, "absl/") &&
+        name != "list_env") {
+      names.emplace_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string VariableOf(absl::string_view flag) {
+  return absl::StrCat(kEnvironmentPrefix, absl::AsciiStrToUpper(flag));
+}
+
 std::vector<std::string> WithEnvironment(int argc, char** argv) {
-  static const char* const kFlags[] = {"listen",
-                                       "data_dir",
-                                       "store",
-                                       "sync",
-                                       "public_base_url",
-                                       "default_account",
-                                       "max_room_participants",
-                                       "max_tracks_per_participant",
-                                       "reconnect_timeout",
-                                       "max_room_duration",
-                                       "max_clock_skew",
-                                       "dedupe_window",
-                                       "retention",
-                                       "watch_history",
-                                       "watch_progress_interval",
-                                       "watch_max_lag",
-                                       "watch_max_queue_bytes",
-                                       "watch_max_buffered_bytes",
-                                       "watch_max_watchers",
-                                       "watch_max_watchers_per_account",
-                                       "watch_max_snapshots",
-                                       "shutdown_grace",
-                                       "max_connection_age",
-                                       "keepalive_time",
-                                       "max_message_bytes",
-                                       "log_format",
-                                       "log_level",
-                                       "port_file",
-                                       "metrics_port",
-                                       "drain_delay",
-                                       "metrics_port_file",
-                                       "credentials_file",
-                                       "credentials_poll_interval",
-                                       "allow_insecure_no_auth"};
   std::vector<std::string> args = {argv[0]};
-  for (const char* flag : kFlags) {
-    const std::string variable = absl::StrCat("ROLLCALL_", absl::AsciiStrToUpper(flag));
-    if (const char* value = std::getenv(variable.c_str())) {
+  for (const std::string& flag : OwnFlagNames()) {
+    if (const char* value = std::getenv(VariableOf(flag).c_str())) {
       args.push_back(absl::StrCat("--", flag, "=", value));
     }
   }
@@ -209,11 +210,20 @@ int main(int argc, char** argv) {
   TuneMallocByReexec(argv);
   absl::SetProgramUsageMessage(
       "rollcalld: tracks who is in which video room.\n"
-      "Every flag also reads ROLLCALL_<FLAG> from the environment.");
+      "Every flag also reads ROLLCALL_<FLAG> from the environment.\n"
+      "Offline: rollcalld verify --data_dir=D; rollcalld restore --from=BACKUP --data_dir=NEW");
   std::vector<std::string> args = WithEnvironment(argc, argv);
   std::vector<char*> arg_pointers;
   for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+  const std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+
+  if (absl::GetFlag(FLAGS_list_env)) {
+    for (const std::string& flag : OwnFlagNames()) {
+      std::printf("%s --%s\n", VariableOf(flag).c_str(), flag.c_str());
+    }
+    return 0;
+  }
 
   const std::string log_format = absl::GetFlag(FLAGS_log_format);
   if (log_format != "text" && log_format != "json") {
@@ -221,6 +231,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   SetUpLogging(log_format, absl::GetFlag(FLAGS_log_level));
+  if (positional.size() > 1) {
+    const std::string command = positional[1];
+    if (positional.size() == 2 && command == "verify") {
+      return rollcall::service::RunVerify(absl::GetFlag(FLAGS_data_dir));
+    }
+    if (positional.size() == 2 && command == "restore") {
+      return rollcall::service::RunRestore(absl::GetFlag(FLAGS_from),
+                                           absl::GetFlag(FLAGS_data_dir));
+    }
+    spdlog::critical("unknown command {} (commands: verify, restore)", command);
+    return 2;
+  }
 
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
@@ -234,6 +256,9 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.store = absl::GetFlag(FLAGS_store);
   options.sync = absl::GetFlag(FLAGS_sync);
+  options.accept_data_loss = absl::GetFlag(FLAGS_accept_data_loss);
+  options.verify_store = absl::GetFlag(FLAGS_verify_store);
+  options.backup_dir = absl::GetFlag(FLAGS_backup_dir);
   options.public_base_url = absl::GetFlag(FLAGS_public_base_url);
   options.default_account = absl::GetFlag(FLAGS_default_account);
   options.limits.max_room_participants = absl::GetFlag(FLAGS_max_room_participants);

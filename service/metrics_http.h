@@ -1,5 +1,5 @@
 // MetricsHttpServer: serves MetricsRegistry::Render() at GET /metrics over HTTP/1.1
-// (cpp-httplib), on its own thread, for Prometheus to scrape (DESIGN.md §9).
+// (cpp-httplib), on its own thread, for Prometheus to scrape (docs/operations.md).
 #ifndef ROLLCALL_SERVICE_METRICS_HTTP_H_
 #define ROLLCALL_SERVICE_METRICS_HTTP_H_
 

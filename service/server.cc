@@ -7,9 +7,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "service/clock.h"
+#include "absl/synchronization/mutex.h"
+#include "service/admin_service.h"
 #include "service/audit.h"
 #include "service/auth.h"
+#include "service/clock.h"
 #include "service/credentials_file.h"
 #include "service/ingest_service.h"
 #include "service/metrics_http.h"
@@ -22,10 +24,12 @@
 
 namespace rollcall::service {
 
-// Health service names (DESIGN.md §5): "" and "liveness" say the process is alive,
-// "readiness" says it takes traffic.
+// Health service names (docs/operations.md, health): "liveness" says the process is alive;
+// "readiness" and "" say it takes traffic: NOT_SERVING while the store cannot write (reads go
+// on) and from shutdown.
 inline constexpr const char* kLiveness = "liveness";
 inline constexpr const char* kReadiness = "readiness";
+inline constexpr const char* kOverall = "";
 
 // The host part of a gRPC listen address ("0.0.0.0:50051", "[::]:50051", "localhost:0").
 std::string ListenHost(const std::string& address) {
@@ -128,10 +132,22 @@ struct Server::Parts {
   std::unique_ptr<ParticipantService> participants;
   std::unique_ptr<RoomService> rooms;
   std::unique_ptr<TrackService> tracks;
+  std::unique_ptr<AdminService> admin;
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
   bool shut_down = false;
+
+  // Readiness follows the store's Writable() until shutdown turns it off for good.
+  absl::Mutex readiness_mu;
+  bool draining ABSL_GUARDED_BY(readiness_mu) = false;
+  void SetReady(bool ready) {
+    absl::MutexLock lock(&readiness_mu);
+    if (draining) ready = false;
+    grpc::HealthCheckServiceInterface* health = grpc_server->GetHealthCheckService();
+    health->SetServingStatus(kReadiness, ready);
+    health->SetServingStatus(kOverall, ready);
+  }
 };
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
@@ -151,6 +167,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     store::RocksOptions rocks;
     rocks.path = options.data_dir;
     rocks.sync = options.sync;
+    rocks.accept_data_loss = options.accept_data_loss;
+    rocks.verify_table_files = options.verify_store;
     ASSIGN_OR_RETURN(parts->store, store::OpenRocksStore(rocks));
   } else {
     return absl::InvalidArgumentError(
@@ -181,6 +199,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       std::make_unique<RoomService>(*parts->applier, *parts->converter, *parts->authorizer);
   parts->tracks =
       std::make_unique<TrackService>(*parts->applier, *parts->converter, *parts->authorizer);
+  parts->admin =
+      std::make_unique<AdminService>(*parts->store, options.backup_dir, *parts->authorizer);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -191,6 +211,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(parts->rooms.get());
   builder.RegisterService(parts->tracks.get());
   builder.RegisterService(parts->watch.get());
+  builder.RegisterService(parts->admin.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.AddChannelArgument(
@@ -228,7 +249,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   grpc::HealthCheckServiceInterface* health = parts->grpc_server->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kLiveness, true);
-  health->SetServingStatus(kReadiness, true);
+  parts->store->SetWritableListener(
+      [ready = parts.get()](const absl::Status& writable) { ready->SetReady(writable.ok()); });
+  if (absl::Status writable = parts->store->Writable(); !writable.ok()) {
+    spdlog::error("not ready: {}", std::string(writable.message()));
+    parts->SetReady(false);
+  }
   spdlog::info("rollcalld serving on port {} (store {}, data {}, metrics {}, authentication {})",
                parts->port, options.store, options.data_dir,
                parts->metrics_http ? absl::StrCat("port ", parts->metrics_http->port()) : "off",
@@ -255,7 +281,12 @@ void Server::Shutdown(absl::Duration grace) {
   parts_->shut_down = true;
   spdlog::info("shutting down: readiness NOT_SERVING, {} for in-flight calls",
                absl::FormatDuration(grace));
-  parts_->grpc_server->GetHealthCheckService()->SetServingStatus(kReadiness, false);
+  {
+    absl::MutexLock lock(&parts_->readiness_mu);
+    parts_->draining = true;
+  }
+  parts_->SetReady(false);
+  parts_->store->SetWritableListener(nullptr);
   if (parts_->options.drain_delay > absl::ZeroDuration()) {
     spdlog::info("still serving for {} (--drain_delay)",
                  absl::FormatDuration(parts_->options.drain_delay));

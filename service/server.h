@@ -1,6 +1,6 @@
 // Server: rollcalld without its flags. Opens the store, loads the roster, starts the applier
 // and the gRPC services (with health and reflection), and shuts all of it down in the order
-// DESIGN.md §9 gives: readiness off, in-flight calls finish, applier drains, store flushes.
+// docs/operations.md gives: readiness off, in-flight calls finish, applier drains, store flushes.
 // With a credentials file every call but health is authenticated (service/auth.h); without
 // one it serves on loopback only unless told to accept the risk.
 #ifndef ROLLCALL_SERVICE_SERVER_H_
@@ -24,6 +24,10 @@ struct ServerOptions {
   std::string data_dir = "./data";
   std::string store = "rocksdb";  // or "memory": nothing survives a restart (tests, demos)
   bool sync = true;               // fsync every group commit
+  bool accept_data_loss = false;  // open a damaged store anyway (--accept_data_loss)
+  bool verify_store = true;       // checksum every table file at start (--verify_store)
+  // AdminService.CreateBackup writes backups under this directory (empty: backups are off).
+  std::string backup_dir;
   std::string public_base_url = "http://localhost:8080";
   std::string default_account = "AC00000000000000000000000000000000";
   state::Limits limits;

@@ -1,4 +1,4 @@
-// ServiceMetrics: what rollcalld exports at /metrics (DESIGN.md §9), in one place. Every name
+// ServiceMetrics: what rollcalld exports at /metrics (docs/operations.md), in one place. Every name
 // is listed in deploy/README.md ("Metrics") with what it means.
 #ifndef ROLLCALL_SERVICE_SERVER_METRICS_H_
 #define ROLLCALL_SERVICE_SERVER_METRICS_H_

@@ -1,4 +1,5 @@
-// Server-wide rules the machine enforces: the flags of DESIGN.md §3, §4 and §7 that shape state.
+// Server-wide rules the machine enforces: the flags of docs/api.md, resources and state table and
+// §7 that shape state.
 #ifndef ROLLCALL_STATE_LIMITS_H_
 #define ROLLCALL_STATE_LIMITS_H_
 
@@ -17,7 +18,7 @@ struct Limits {
   int32_t max_tracks_per_participant = 64;  // --max_tracks_per_participant: published at once
 };
 
-// Room defaults and bounds (DESIGN.md §3).
+// Room defaults and bounds (docs/api.md, resources).
 inline constexpr int32_t kDefaultMaxParticipants = 50;
 inline constexpr int64_t kDefaultMaxParticipantDuration = 14400;  // seconds
 inline constexpr int64_t kMinMaxParticipantDuration = 600;

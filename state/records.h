@@ -1,4 +1,4 @@
-// The domain records of DESIGN.md §3–§6 as plain structs: participants, rooms, the inputs that
+// The domain records of docs/api.md as plain structs: participants, rooms, the inputs that
 // change them (media events and commands) and the changes they produce. No protobuf here; the
 // service and the store each convert in one place. Enum values equal their rollcall.v1
 // counterparts so the conversion is a range check and a cast.
@@ -101,7 +101,7 @@ enum class ChangeType : uint8_t {
 };
 inline constexpr int kMaxChangeType = 15;
 
-// What a well-formed input did (DESIGN.md §4).
+// What a well-formed input did (docs/api.md, state table).
 enum class Disposition : uint8_t {
   kApplied = 1,    // state changed under a new revision
   kDuplicate = 2,  // the event_id was applied before; its original result is returned
@@ -219,7 +219,8 @@ struct SubscribedTrack {
   friend bool operator==(const SubscribedTrack&, const SubscribedTrack&) = default;
 };
 
-// A media server's report (DESIGN.md §4). Strings are as received; the machine parses them.
+// A media server's report (docs/api.md, state table). Strings are as received; the machine parses
+// them.
 struct Event {
   Sid account_sid;  // resolved by the edge: the named account or the default one
   std::string event_id;
@@ -276,7 +277,7 @@ struct EndRoom {
   RoomStatus status = RoomStatus::kUnspecified;
 };
 
-// What a timer does when it fires (DESIGN.md §3–§4).
+// What a timer does when it fires (docs/api.md, resources and state table).
 enum class TimerKind : uint8_t {
   kReconnectTimeout = 1,  // participant: RECONNECTING for too long
   kSessionLimit = 2,      // participant: max_participant_duration reached

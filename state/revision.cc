@@ -7,31 +7,31 @@
 
 namespace rollcall::state {
 
-void Revision::Add(ChangeType type, Participant participant, ParticipantStatus previous) {
+void RevisionDraft::Add(ChangeType type, Participant participant, ParticipantStatus previous) {
   participant.revision = number_;
   participant.date_updated = now_;
   changes_.push_back({number_, type, now_, std::move(participant), previous});
 }
 
-void Revision::Add(ChangeType type, Room room) {
+void RevisionDraft::Add(ChangeType type, Room room) {
   room.revision = number_;
   room.date_updated = now_;
   changes_.push_back({number_, type, now_, std::move(room), ParticipantStatus::kUnspecified});
 }
 
-void Revision::Add(ChangeType type, PublishedTrack track) {
+void RevisionDraft::Add(ChangeType type, PublishedTrack track) {
   track.revision = number_;
   track.date_updated = now_;
   changes_.push_back({number_, type, now_, std::move(track), ParticipantStatus::kUnspecified});
 }
 
-void Revision::Add(ChangeType type, SubscribeRules rules) {
+void RevisionDraft::Add(ChangeType type, SubscribeRules rules) {
   rules.revision = number_;
   rules.date_updated = now_;
   changes_.push_back({number_, type, now_, std::move(rules), ParticipantStatus::kUnspecified});
 }
 
-const Participant& Revision::LastParticipant() const {
+const Participant& RevisionDraft::LastParticipant() const {
   auto last = std::find_if(changes_.rbegin(), changes_.rend(), [](const Change& change) {
     return std::holds_alternative<Participant>(change.resource);
   });
@@ -39,7 +39,7 @@ const Participant& Revision::LastParticipant() const {
   return std::get<Participant>(last->resource);
 }
 
-Outcome Revision::Applied() && {
+Outcome RevisionDraft::Applied() && {
   std::vector<Change> primary = std::move(changes_);
   changes_.clear();
   std::vector<Sid> rooms;  // touched, in order of first appearance

@@ -1,4 +1,4 @@
-// Revision: accumulates the changes one applied input makes, under one revision number. Every
+// RevisionDraft: accumulates the changes one applied input makes, under one revision number. Every
 // kApplied outcome the machine returns is finished by Applied(), which adds what follows from
 // the changes themselves, so no decision path can forget it (docs/tracks.md):
 // - a participant that stops being active unpublishes its published tracks, right after its
@@ -16,9 +16,9 @@
 
 namespace rollcall::state {
 
-class Revision {
+class RevisionDraft {
  public:
-  Revision(const RosterView& roster, absl::Time now)
+  RevisionDraft(const RosterView& roster, absl::Time now)
       : roster_(roster), number_(roster.revision() + 1), now_(now) {}
 
   uint64_t number() const { return number_; }

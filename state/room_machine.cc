@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "state/check.h"
 #include "state/lookup.h"
 #include "state/revision.h"
 #include "state/status_macros.h"
@@ -50,7 +51,7 @@ Outcome Ignored(const RosterView& roster, const Participant* participant) {
 
 // Ends an ad-hoc room in the same revision when `departures` leave it with nobody active.
 void EndAdHocRoomIfEmpty(const RosterView& roster, const Sid& room_sid, int32_t departures,
-                         Revision& revision) {
+                         RevisionDraft& revision) {
   const Room* room = roster.FindRoom(room_sid);
   if (room == nullptr || !room->ad_hoc || room->status != RoomStatus::kInProgress) return;
   if (roster.Activity(room_sid).active - departures > 0) return;
@@ -63,7 +64,7 @@ void EndAdHocRoomIfEmpty(const RosterView& roster, const Sid& room_sid, int32_t 
 
 // Ends a room: every active participant leaves with ROOM_ENDED, then the room completes.
 Outcome EndRoomAt(const RosterView& roster, const Room& room, absl::Time end_time, absl::Time now) {
-  Revision revision(roster, now);
+  RevisionDraft revision(roster, now);
   const absl::Time end = std::max(end_time, room.date_created);
   for (const Participant* participant : roster.ActiveParticipants(room.sid)) {
     revision.Add(ChangeType::kParticipantDisconnected,
@@ -83,7 +84,7 @@ Outcome EndRoomAt(const RosterView& roster, const Room& room, absl::Time end_tim
 // Disconnects one active participant, ending its room too if that was an ad-hoc room's last.
 Outcome DisconnectOne(const RosterView& roster, const Participant& participant, absl::Time end,
                       DisconnectReason reason, absl::Time now) {
-  Revision revision(roster, now);
+  RevisionDraft revision(roster, now);
   revision.Add(ChangeType::kParticipantDisconnected, Disconnected(participant, end, reason),
                participant.status);
   Participant after = revision.LastParticipant();
@@ -177,7 +178,7 @@ class Decider {
     }
     std::string anonymous = participant->sid.ToString();
     if (participant->identity == anonymous) return Ignored(roster_, participant);
-    Revision revision(roster_, now_);
+    RevisionDraft revision(roster_, now_);
     Participant next = *participant;
     next.identity = std::move(anonymous);
     revision.Add(ChangeType::kParticipantAnonymized, std::move(next), participant->status);
@@ -204,7 +205,7 @@ class Decider {
     if (!command.status_callback_method.empty()) {
       room.status_callback_method = command.status_callback_method;
     }
-    Revision revision(roster_, now_);
+    RevisionDraft revision(roster_, now_);
     revision.Add(ChangeType::kRoomCreated, std::move(room));
     Outcome outcome = std::move(revision).Applied();
     outcome.room = LastRoom(outcome);
@@ -243,10 +244,13 @@ class Decider {
           return stale;
         }
         if (timer.kind == TimerKind::kReconnectTimeout) {
+          ROLLCALL_CHECK(participant->reconnecting_since.has_value(),
+                         "a pending reconnect timer implies a RECONNECTING participant");
           return DisconnectOne(roster_, *participant, *participant->reconnecting_since,
                                DisconnectReason::kReconnectTimeout, now_);
         }
         const Room* room = roster_.FindRoom(participant->room_sid);
+        ROLLCALL_CHECK(room != nullptr, "every participant's room is in the roster");
         return DisconnectOne(
             roster_, *participant,
             participant->start_time + absl::Seconds(room->max_participant_duration),
@@ -282,8 +286,8 @@ class Decider {
     } else {
       room = roster_.FindInProgressRoomByName(event.account_sid, event.room);
     }
-    // An existing SID is IGNORED whatever its status (DESIGN.md §4), so this comes before the
-    // completed-room check: a disconnected session's ad-hoc room has usually completed.
+    // An existing SID is IGNORED whatever its status (docs/api.md, state table), so this comes
+    // before the completed-room check: a disconnected session's ad-hoc room has usually completed.
     std::optional<Sid> chosen_sid;
     if (!event.participant_sid.empty()) {
       ASSIGN_OR_RETURN(chosen_sid, Sid::Parse(event.participant_sid, kParticipantPrefix,
@@ -317,7 +321,7 @@ class Decider {
       }
     }
 
-    Revision revision(roster_, now_);
+    RevisionDraft revision(roster_, now_);
     Sid room_sid;
     if (room != nullptr) {
       room_sid = room->sid;
@@ -329,6 +333,7 @@ class Decider {
       revision.Add(ChangeType::kRoomCreated, std::move(created));
     }
     if (replaced != nullptr) {
+      ROLLCALL_CHECK(event.occurred_at.has_value(), "validation requires occurred_at");
       revision.Add(
           ChangeType::kParticipantDisconnected,
           Disconnected(*replaced, *event.occurred_at, DisconnectReason::kDuplicateIdentity),
@@ -356,6 +361,7 @@ class Decider {
         const Participant* participant,
         FindNamedParticipant(roster_, event.account_sid, event.room, event.participant_sid,
                              "event.room", "event.participant_sid"));
+    ROLLCALL_CHECK(event.occurred_at.has_value(), "validation requires occurred_at");
     const absl::Time at = *event.occurred_at;
     const bool stale = at < participant->last_event_time;
     const ParticipantStatus status = participant->status;
@@ -380,7 +386,7 @@ class Decider {
     if (reconnecting == (status == ParticipantStatus::kReconnecting)) {
       return Ignored(roster_, participant);  // already in the state the event reports
     }
-    Revision revision(roster_, now_);
+    RevisionDraft revision(roster_, now_);
     Participant next = *participant;
     next.status = reconnecting ? ParticipantStatus::kReconnecting : ParticipantStatus::kConnected;
     next.reconnecting_since = reconnecting ? std::optional<absl::Time>(at) : std::nullopt;

@@ -1,4 +1,4 @@
-// RoomMachine: the rules of DESIGN.md §4 as one decision function.
+// RoomMachine: the rules of docs/api.md, state table as one decision function.
 //
 // Contract:
 // - Decide(roster, input, now) reads the roster and returns either an error status or an
@@ -14,7 +14,7 @@
 //   participant's disconnect, then the room's). kDuplicate returns the original revision and
 //   the participant's current record. kIgnored returns the current revision and record.
 //
-// Decisions beyond the table of §4, recorded in docs/state-machine.md:
+// Decisions beyond the state table of docs/api.md, recorded in docs/decisions.md:
 // - DISCONNECTED is terminal: it applies to an active participant even when its occurred_at
 //   is older than the last applied event (it is never "stale" while the session is live).
 // - end_time is never before start_time: it is clamped, so duration is never negative.

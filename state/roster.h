@@ -1,7 +1,7 @@
 // Roster: the in-memory model of every room and participant, with the indexes the machine and
 // the read paths need. It holds state; it decides nothing. RoomMachine reads it to decide an
 // input, and Commit applies the decided Outcome. Timers are derived here from the records
-// (DESIGN.md §4), so restoring the records restores the timers.
+// (docs/api.md, state table), so restoring the records restores the timers.
 //
 // Not thread-safe: the service guards it (one writer, many readers under a shared lock).
 #ifndef ROLLCALL_STATE_ROSTER_H_

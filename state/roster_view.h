@@ -50,7 +50,7 @@ class RosterView {
   // The participant's subscribed tracks in track SID order.
   virtual std::vector<const SubscribedTrack*> SubscribedTracks(const Sid& subscriber_sid) const = 0;
 
-  // The timers a record implies (DESIGN.md §4), derived from the records alone.
+  // The timers a record implies (docs/api.md, state table), derived from the records alone.
   std::vector<Timer> TimersOf(const Participant& participant) const;
   std::vector<Timer> TimersOf(const Room& room) const;
 };

@@ -1,6 +1,6 @@
 // Sid: a Twilio-style resource identifier, two capital letters and 128 bits shown as 32 hex
-// digits (DESIGN.md §2). Held as 18 bytes, not a string, because a million participants each
-// carry three of them. Parsing accepts either hex case; printing is always lowercase, so two
+// digits (docs/api.md, identifiers). Held as 18 bytes, not a string, because a million participants
+// each carry three of them. Parsing accepts either hex case; printing is always lowercase, so two
 // spellings of one SID compare equal.
 #ifndef ROLLCALL_STATE_SID_H_
 #define ROLLCALL_STATE_SID_H_
@@ -16,7 +16,7 @@
 
 namespace rollcall::state {
 
-// The two-letter prefixes of DESIGN.md §2.
+// The two-letter prefixes of docs/api.md, identifiers.
 inline constexpr absl::string_view kAccountPrefix = "AC";
 inline constexpr absl::string_view kRoomPrefix = "RM";
 inline constexpr absl::string_view kParticipantPrefix = "PA";

@@ -23,7 +23,7 @@ Outcome Ignored(const RosterView& roster, const Participant& participant,
 }
 
 // Finishes a revision whose last change is the subject track's.
-Outcome AppliedTrack(Revision revision, const Participant& participant) {
+Outcome AppliedTrack(RevisionDraft revision, const Participant& participant) {
   Outcome outcome = std::move(revision).Applied();
   for (const Change& change : outcome.changes) {
     if (const auto* track = std::get_if<PublishedTrack>(&change.resource)) {
@@ -75,7 +75,7 @@ absl::StatusOr<Outcome> Publish(const RosterView& roster, const Event& event,
   track.status = TrackStatus::kPublished;
   track.date_created = now;
   track.last_event_time = at;
-  Revision revision(roster, now);
+  RevisionDraft revision(roster, now);
   revision.Add(ChangeType::kTrackPublished, std::move(track));
   return AppliedTrack(std::move(revision), participant);
 }
@@ -129,7 +129,7 @@ absl::StatusOr<Outcome> DecideTrackEvent(const RosterView& roster, const Event& 
     next.last_event_time = at;
     type = enable ? ChangeType::kTrackEnabled : ChangeType::kTrackDisabled;
   }
-  Revision revision(roster, now);
+  RevisionDraft revision(roster, now);
   revision.Add(type, std::move(next));
   return AppliedTrack(std::move(revision), *participant);
 }
@@ -154,7 +154,7 @@ absl::StatusOr<Outcome> DecideUpdateSubscribeRules(const RosterView& roster,
   }
   if (roster.FindRules(participant->sid) == nullptr) next.date_created = now;
   next.rules = command.rules;
-  Revision revision(roster, now);
+  RevisionDraft revision(roster, now);
   revision.Add(ChangeType::kSubscribeRulesUpdated, std::move(next));
   Outcome outcome = std::move(revision).Applied();
   outcome.rules = std::get<SubscribeRules>(outcome.changes.front().resource);

@@ -1,11 +1,18 @@
 // RocksStore: the Store contract on an embedded RocksDB, with the layout documented in store.h.
 // Every Write is one rocksdb::WriteBatch across both column families, so the WAL makes it
 // atomic; the head revision and log bounds live in the same batch as the records they describe.
+// Write errors, recovery without a restart, damage checks at open and backups: see store.h.
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <deque>
 #include <filesystem>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -13,18 +20,24 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "spdlog/spdlog.h"
+#include "state/limits.h"
 #include "state/status_macros.h"
 #include "store/codec.h"
 #include "store/contract.h"
 #include "store/keys.h"
+#include "store/marker.h"
 #include "store/store.h"
 
 namespace rollcall::store {
@@ -77,27 +90,175 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
   return family;
 }
 
+// RocksDB's diagnostics go to rollcalld's log instead of a LOG file in the data directory. That
+// file would sit on the same disk as the data: when the disk fills, an append to it fails, and
+// RocksDB 7.8 (built with assertions, as Debian's is) aborts the process on the next log line
+// (WritableFileWriter's `sync_without_flush_called_` assertion). Warnings are also kept, so an
+// open that finds damage can say which file RocksDB complained about.
+class RocksLogger final : public rocksdb::Logger {
+ public:
+  RocksLogger() : Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char buffer[1024];
+    std::vsnprintf(buffer, sizeof(buffer), format, ap);
+    spdlog::level::level_enum to = spdlog::level::info;
+    if (level == rocksdb::InfoLogLevel::DEBUG_LEVEL) to = spdlog::level::debug;
+    if (level == rocksdb::InfoLogLevel::WARN_LEVEL) to = spdlog::level::warn;
+    if (level == rocksdb::InfoLogLevel::ERROR_LEVEL) to = spdlog::level::err;
+    if (level == rocksdb::InfoLogLevel::FATAL_LEVEL) to = spdlog::level::critical;
+    spdlog::log(to, "rocksdb: {}", buffer);
+    if (level >= rocksdb::InfoLogLevel::WARN_LEVEL) {
+      absl::MutexLock lock(&mu_);
+      warnings_.emplace_back(buffer);
+      if (warnings_.size() > kKeptWarnings) warnings_.pop_front();
+    }
+  }
+
+  // The warnings logged since the last call, oldest first, joined by "; ".
+  std::string TakeWarnings() {
+    absl::MutexLock lock(&mu_);
+    std::string joined = absl::StrJoin(warnings_, "; ");
+    warnings_.clear();
+    return joined;
+  }
+
+ private:
+  static constexpr size_t kKeptWarnings = 4;
+  absl::Mutex mu_;
+  std::deque<std::string> warnings_ ABSL_GUARDED_BY(mu_);
+};
+
+// RocksDB's automatic recovery from a full disk waits until a whole write buffer (32 MiB here)
+// is free before it tries, which a small volume may never have again; its retries of other
+// errors are not wanted either. The store's own recovery thread calls DB::Resume instead.
+class ManualRecovery final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+// One open RocksDB and its column family handles {default, log}.
+struct Database {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  bool read_only = false;
+
+  Database() = default;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database() {
+    if (db == nullptr) return;
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    db->Close().PermitUncheckedError();
+  }
+  rocksdb::ColumnFamilyHandle* records() const { return handles[0]; }
+  rocksdb::ColumnFamilyHandle* log() const { return handles[1]; }
+};
+
+// What every open of one store shares.
+struct OpenContext {
+  RocksOptions options;
+  std::shared_ptr<RocksLogger> logger = std::make_shared<RocksLogger>();
+  std::shared_ptr<rocksdb::Cache> cache;
+};
+
+// `no_room`, when given, tells whether the open failed for want of disk space.
+absl::StatusOr<std::unique_ptr<Database>> OpenDatabase(const OpenContext& context,
+                                                       const std::string& path, bool read_only,
+                                                       bool* no_room = nullptr) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !read_only;
+  db_options.create_missing_column_families = !read_only;
+  db_options.max_background_jobs = 2;
+  db_options.max_total_wal_size = kMaxTotalWalBytes;
+  db_options.bytes_per_sync = 1 << 20;  // smooths flush and compaction writeback
+  db_options.info_log = context.logger;
+  // A damaged or torn record ends recovery there (what a crash leaves is a torn tail); whether
+  // that lost something acknowledged is the marker's question (store.h, "Damage").
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.paranoid_checks = true;
+  db_options.listeners.push_back(std::make_shared<ManualRecovery>());
+  db_options.max_bgerror_resume_count = 0;
+  if (context.options.env != nullptr) db_options.env = context.options.env;
+
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, FamilyOptions(context.cache, /*bloom=*/true)},
+      {std::string(keys::kLogColumnFamily), FamilyOptions(context.cache, /*bloom=*/false)},
+  };
+  auto database = std::make_unique<Database>();
+  database->read_only = read_only;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status opened =
+      read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, families, &database->handles, &raw)
+                : rocksdb::DB::Open(db_options, path, families, &database->handles, &raw);
+  if (no_room != nullptr) *no_room = opened.IsNoSpace();
+  if (!opened.ok()) {
+    std::string message =
+        absl::StrCat(read_only ? "opening store read-only " : "opening store ", path);
+    if (opened.IsCorruption()) {
+      const std::string warnings = context.logger->TakeWarnings();
+      if (!warnings.empty()) absl::StrAppend(&message, " (RocksDB: ", warnings, ")");
+      absl::StrAppend(&message,
+                      "; the store is damaged: restore the data directory from a backup "
+                      "(docs/operations.md)");
+    }
+    return FromRocks(opened, message);
+  }
+  database->db.reset(raw);
+  return database;
+}
+
+// The stored head revision (0 when none).
+absl::StatusOr<uint64_t> StoredRevision(const Database& database) {
+  std::string value;
+  const rocksdb::Status status = database.db->Get(rocksdb::ReadOptions(), database.records(),
+                                                  ToSlice(keys::kRevision), &value);
+  if (status.IsNotFound()) return 0;
+  RETURN_IF_ERROR(FromRocks(status, "reading the stored revision"));
+  uint64_t revision = 0;
+  if (!keys::ParseUint64(value, &revision)) {
+    return absl::DataLossError(absl::StrCat("stored ", keys::kRevision, " is malformed"));
+  }
+  return revision;
+}
+
 class RocksStore final : public Store {
  public:
-  // Takes ownership of the database and its column family handles.
-  RocksStore(const RocksOptions& options, std::unique_ptr<rocksdb::DB> db,
-             std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : db_(std::move(db)), handles_(std::move(handles)) {
-    write_options_.sync = options.sync;
+  RocksStore(OpenContext context, std::unique_ptr<Database> database, std::optional<Marker> marker,
+             absl::Status writable)
+      : context_(std::move(context)),
+        db_(std::move(database)),
+        marker_(std::move(marker)),
+        failure_(writable),
+        writable_(std::move(writable)) {
+    write_options_.sync = context_.options.sync;
   }
 
   ~RocksStore() override {
-    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
-      db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    {
+      absl::MutexLock lock(&health_mu_);
+      stopping_ = true;
     }
-    db_->Close().PermitUncheckedError();
+    if (recovery_.joinable()) recovery_.join();
   }
 
   RocksStore(const RocksStore&) = delete;
   RocksStore& operator=(const RocksStore&) = delete;
 
-  // Reads the metadata into memory; called once, before the store is shared.
-  absl::Status Init();
+  // Reads the metadata into memory and checks it against the change log, then starts the
+  // recovery thread; called once, before the store is shared. With `accept_data_loss` a
+  // disagreement is logged and the bounds taken from the log as found.
+  absl::Status Init(bool accept_data_loss);
 
   absl::Status Write(const WriteBatch& batch) override;
   absl::StatusOr<LoadStats> Load(state::Roster& roster) override;
@@ -106,83 +267,235 @@ class RocksStore final : public Store {
   absl::StatusOr<std::unique_ptr<RecordSnapshot>> Snapshot() const override;
   uint64_t revision() const override;
   absl::Status Flush() override;
+  absl::Status Writable() const override;
+  void SetWritableListener(std::function<void(const absl::Status&)> listener) override;
+  absl::StatusOr<uint64_t> Backup(const std::string& directory) override;
 
  private:
-  rocksdb::ColumnFamilyHandle* records() const { return handles_[0]; }
-  rocksdb::ColumnFamilyHandle* log() const { return handles_[1]; }
-
-  // After a failed write RocksDB refuses writes until it is resumed: by its own recovery after
-  // a full disk, or not at all after errors it cannot recover from in place.
-  absl::Status Resume() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Records a write failure (or recovery, with OK): Write fails fast with it, Writable() and
+  // the listener see it, the recovery thread wakes.
+  void SetWritable(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void RunRecovery();
+  // One recovery attempt: DB::Resume in place, else a reopen.
+  void TryRecover() ABSL_LOCKS_EXCLUDED(write_mu_);
+  // Closes the database and opens it for writing; on failure opens it read-only again so reads
+  // go on. Writable only when the reopened store holds exactly what was acknowledged.
+  absl::Status Reopen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The oldest stored log entry at or after `revision`, 0 if none (reads the database).
   absl::StatusOr<uint64_t> FirstLogEntryAtOrAfter(uint64_t revision) const;
   // Scans one key prefix of the records family, handing each key and value to `visit`.
   template <typename Visit>
-  absl::Status ScanPrefix(const rocksdb::Snapshot* snapshot, absl::string_view prefix,
-                          Visit visit) const;
+  absl::Status ScanPrefix(const Database& database, const rocksdb::Snapshot* snapshot,
+                          absl::string_view prefix, Visit visit) const;
 
-  const std::unique_ptr<rocksdb::DB> db_;
-  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // {default, log}
+  const OpenContext context_;
   rocksdb::WriteOptions write_options_;
 
-  // The writer's state: only Write and Flush touch it, and the lock makes a second caller safe.
-  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  bool failed_ ABSL_GUARDED_BY(write_mu_) = false;      // the last Write or Flush hit an error
+  // The writer's state: only Write, Flush and recovery touch it.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(db_mu_, mu_, health_mu_);
   uint64_t newest_log_ ABSL_GUARDED_BY(write_mu_) = 0;  // 0: the log is empty
   rocksdb::WriteBatch scratch_ ABSL_GUARDED_BY(write_mu_);
   std::string key_ ABSL_GUARDED_BY(write_mu_);
   std::string value_ ABSL_GUARDED_BY(write_mu_);
+  // The database is replaced only by a reopen, with readers excluded.
+  mutable absl::Mutex db_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::unique_ptr<Database> db_ ABSL_GUARDED_BY(db_mu_);
+  std::optional<Marker> marker_ ABSL_GUARDED_BY(write_mu_);
+  absl::Status failure_ ABSL_GUARDED_BY(write_mu_);  // OK while writes can succeed
+  bool stuck_ ABSL_GUARDED_BY(write_mu_) = false;    // recovery cannot help: restart
+  int reopen_failures_ ABSL_GUARDED_BY(write_mu_) = 0;
 
   // What readers see, moved only after a successful Write.
   mutable absl::Mutex mu_;
   uint64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t log_start_ ABSL_GUARDED_BY(mu_) = 0;  // 0: the log is empty
+
+  // failure_ as others see it, and the recovery thread's schedule.
+  mutable absl::Mutex health_mu_;
+  absl::Status writable_ ABSL_GUARDED_BY(health_mu_);
+  std::function<void(const absl::Status&)> listener_ ABSL_GUARDED_BY(health_mu_);
+  bool stopping_ ABSL_GUARDED_BY(health_mu_) = false;
+  std::thread recovery_;
 };
 
-absl::Status RocksStore::Init() {
-  absl::MutexLock write_lock(&write_mu_);
-  absl::MutexLock lock(&mu_);
-  std::string value;
-  const rocksdb::ReadOptions read;
-  for (auto [key, field] :
-       {std::pair{keys::kRevision, &revision_}, std::pair{keys::kLogStart, &log_start_}}) {
-    rocksdb::Status status = db_->Get(read, records(), ToSlice(key), &value);
-    if (status.IsNotFound()) continue;
-    RETURN_IF_ERROR(FromRocks(status, "reading store metadata"));
-    if (!keys::ParseUint64(value, field)) {
-      return absl::DataLossError(absl::StrCat("stored ", key, " is malformed"));
+absl::Status RocksStore::Init(bool accept_data_loss) {
+  {
+    absl::MutexLock write_lock(&write_mu_);
+    absl::ReaderMutexLock db_lock(&db_mu_);
+    absl::MutexLock lock(&mu_);
+    std::string value;
+    const rocksdb::ReadOptions read;
+    for (auto [key, field] :
+         {std::pair{keys::kRevision, &revision_}, std::pair{keys::kLogStart, &log_start_}}) {
+      rocksdb::Status status = db_->db->Get(read, db_->records(), ToSlice(key), &value);
+      if (status.IsNotFound()) continue;
+      RETURN_IF_ERROR(FromRocks(status, "reading store metadata"));
+      if (!keys::ParseUint64(value, field)) {
+        return absl::DataLossError(absl::StrCat("stored ", key, " is malformed"));
+      }
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(read, db_->log()));
+    it->SeekToLast();
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
+    if (it->Valid() && !keys::ParseUint64(ToView(it->key()), &newest_log_)) {
+      return absl::DataLossError("stored change log key is malformed");
+    }
+    // The metadata and the log must agree: the first entry where the start says, the newest
+    // not past the head. A lost table file or MANIFEST entry shows here.
+    uint64_t first = 0;
+    it->SeekToFirst();
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
+    if (it->Valid() && !keys::ParseUint64(ToView(it->key()), &first)) {
+      return absl::DataLossError("stored change log key is malformed");
+    }
+    if (first != log_start_ || newest_log_ > revision_) {
+      const absl::Status disagree = absl::DataLossError(absl::StrCat(
+          "the stored head revision ", revision_, " and log start ", log_start_,
+          " disagree with the change log, which holds revisions ", first, " to ", newest_log_));
+      if (!accept_data_loss) return disagree;
+      spdlog::error("store: {}; going on (--accept_data_loss)", std::string(disagree.message()));
+      log_start_ = first;
+      revision_ = std::max(revision_, newest_log_);
     }
   }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, log()));
-  it->SeekToLast();
-  RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
-  if (it->Valid() && !keys::ParseUint64(ToView(it->key()), &newest_log_)) {
-    return absl::DataLossError("stored change log key is malformed");
-  }
-  if ((newest_log_ == 0) != (log_start_ == 0) || log_start_ > newest_log_) {
-    return absl::DataLossError(absl::StrCat("stored log start ", log_start_,
-                                            " disagrees with the newest log entry ", newest_log_));
+  if (context_.options.recovery_interval > absl::ZeroDuration()) {
+    recovery_ = std::thread([this] { RunRecovery(); });
   }
   return absl::OkStatus();
 }
 
-absl::Status RocksStore::Resume() {
-  const rocksdb::Status resumed = db_->Resume();
-  if (resumed.IsBusy()) {
-    // A full disk: RocksDB's own recovery polls for free space and resumes by itself.
-    return absl::UnavailableError(
-        "store is waiting for disk space after a failed write; it resumes on its own");
+absl::Status RocksStore::Writable() const {
+  absl::MutexLock lock(&health_mu_);
+  return writable_;
+}
+
+void RocksStore::SetWritableListener(std::function<void(const absl::Status&)> listener) {
+  // write_mu_ too: SetWritable calls the listener under it, so once this returns the old one
+  // is not running and never will again.
+  absl::MutexLock write_lock(&write_mu_);
+  absl::MutexLock lock(&health_mu_);
+  listener_ = std::move(listener);
+}
+
+void RocksStore::SetWritable(absl::Status status) {
+  failure_ = status;
+  std::function<void(const absl::Status&)> listener;
+  {
+    absl::MutexLock lock(&health_mu_);
+    const bool changed = writable_.ok() != status.ok();
+    writable_ = status;
+    if (changed) listener = listener_;
   }
-  if (!resumed.ok()) {
-    // Not recoverable in place (e.g. a failed fsync): the WAL's state is unknown.
-    return FromRocks(resumed, "store stopped after an I/O error; reopen it to recover");
+  if (status.ok()) {
+    spdlog::info("store: writable again at revision {}", revision());
+  } else {
+    spdlog::error("store: not writable: {}", std::string(status.message()));
   }
-  failed_ = false;
+  // Under write_mu_, so listeners hear the changes in order.
+  if (listener) listener(status);
+}
+
+void RocksStore::RunRecovery() {
+  while (true) {
+    absl::Duration wait;
+    {
+      absl::MutexLock lock(&health_mu_);
+      auto failing = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(health_mu_) {
+        return stopping_ || !writable_.ok();
+      };
+      health_mu_.Await(absl::Condition(&failing));
+      if (stopping_) return;
+      wait = context_.options.recovery_interval;
+    }
+    {
+      // Reopens back off: each replays the write-ahead log.
+      absl::MutexLock write_lock(&write_mu_);
+      wait *= 1 << std::min(reopen_failures_, 2);
+      wait = std::min(wait, 5 * context_.options.recovery_interval);
+    }
+    {
+      absl::MutexLock lock(&health_mu_);
+      if (health_mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait)) return;
+    }
+    TryRecover();
+  }
+}
+
+void RocksStore::TryRecover() {
+  absl::MutexLock write_lock(&write_mu_);
+  if (failure_.ok() || stuck_) return;
+  bool read_only = true;
+  rocksdb::Status resumed;
+  {
+    absl::ReaderMutexLock db_lock(&db_mu_);
+    read_only = db_ == nullptr || db_->read_only;
+    if (!read_only) resumed = db_->db->Resume();
+  }
+  if (!read_only && resumed.ok()) {
+    // Resume succeeds trivially when there was nothing to flush, full disk or not: only a synced
+    // write shows that writes work again (else readiness would flap on a full disk).
+    absl::ReaderMutexLock db_lock(&db_mu_);
+    resumed = db_->db->Put(write_options_, db_->records(), ToSlice(keys::kProbe), "");
+  }
+  if (!read_only) {
+    if (resumed.ok()) {
+      reopen_failures_ = 0;
+      SetWritable(absl::OkStatus());
+      return;
+    }
+    if (resumed.IsNoSpace() || resumed.IsBusy()) {
+      // Still full: the memtables could not be flushed. Keep trying in place.
+      SetWritable(
+          absl::UnavailableError(absl::StrCat("the store cannot write: ", resumed.ToString(),
+                                              " (it resumes by itself once there is room)")));
+      return;
+    }
+    spdlog::warn("store: cannot resume in place ({}); reopening it", resumed.ToString());
+  }
+  if (absl::Status reopened = Reopen(); !reopened.ok()) {
+    ++reopen_failures_;
+    SetWritable(reopened);
+    return;
+  }
+  reopen_failures_ = 0;
+  SetWritable(absl::OkStatus());
+}
+
+absl::Status RocksStore::Reopen() {
+  const std::string& path = context_.options.path;
+  absl::WriterMutexLock db_lock(&db_mu_);
+  db_.reset();  // a read-write database must be closed first: it holds the lock file
+  absl::StatusOr<std::unique_ptr<Database>> writable = OpenDatabase(context_, path, false);
+  if (!writable.ok()) {
+    // Keep serving reads from a read-only open; it changes nothing on disk.
+    absl::StatusOr<std::unique_ptr<Database>> readable = OpenDatabase(context_, path, true);
+    if (readable.ok()) db_ = *std::move(readable);
+    return absl::UnavailableError(absl::StrCat(
+        "the store cannot write: ", writable.status().message(), " (it retries by itself)"));
+  }
+  db_ = *std::move(writable);
+  absl::StatusOr<uint64_t> reopened = StoredRevision(*db_);
+  if (!reopened.ok() || *reopened != revision()) {
+    stuck_ = true;
+    return absl::UnavailableError(absl::StrCat(
+        "the store reopened at revision ",
+        reopened.ok() ? absl::StrCat(*reopened) : reopened.status().ToString(), " but revision ",
+        revision(),
+        " was the last acknowledged (a failed write reached the disk after all); restart "
+        "rollcalld to load it"));
+  }
+  if (!marker_.has_value()) {
+    absl::StatusOr<Marker> marker = Marker::Open(path, revision());
+    if (!marker.ok()) return marker.status();
+    marker_ = *std::move(marker);
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> RocksStore::FirstLogEntryAtOrAfter(uint64_t revision) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log()));
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is not open");
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(rocksdb::ReadOptions(), db_->log()));
   it->Seek(keys::Uint64(revision));
   RETURN_IF_ERROR(FromRocks(it->status(), "reading the change log"));
   uint64_t found = 0;
@@ -203,7 +516,7 @@ absl::Status RocksStore::Write(const WriteBatch& batch) {
   }
   RETURN_IF_ERROR(internal::CheckBatch(batch, revision, newest_log_));
   if (batch.empty()) return absl::OkStatus();
-  if (failed_) RETURN_IF_ERROR(Resume());
+  if (!failure_.ok()) return failure_;
 
   // The log bounds after this batch: appends move the newest entry, compaction the oldest.
   uint64_t new_start = log_start;
@@ -230,6 +543,9 @@ absl::Status RocksStore::Write(const WriteBatch& batch) {
     }
   }
 
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  rocksdb::ColumnFamilyHandle* const records = db_->records();
+  rocksdb::ColumnFamilyHandle* const log = db_->log();
   rocksdb::WriteBatch& wb = scratch_;
   wb.Clear();
   // Building a batch fails only past a size limit (none is set); keep the first error anyway.
@@ -239,15 +555,15 @@ absl::Status RocksStore::Write(const WriteBatch& batch) {
   };
   for (const state::Sid& sid : batch.erased_participants) {
     keys::ParticipantKey(sid, &key_);
-    add(wb.Delete(records(), key_));
+    add(wb.Delete(records, key_));
   }
   for (const state::Sid& sid : batch.erased_rooms) {
     keys::RoomKey(sid, &key_);
-    add(wb.Delete(records(), key_));
+    add(wb.Delete(records, key_));
   }
   for (const auto& [account_sid, event_id] : batch.erased_dedupe) {
     keys::DedupeKey(account_sid, event_id, &key_);
-    add(wb.Delete(records(), key_));
+    add(wb.Delete(records, key_));
   }
   for (const state::Sid& sid : batch.erased_tracks) {
     keys::TrackKey(sid, &key_);
@@ -279,53 +595,62 @@ absl::Status RocksStore::Write(const WriteBatch& batch) {
   for (const state::Room& room : batch.rooms) {
     keys::RoomKey(room.sid, &key_);
     Encode(room, &value_);
-    add(wb.Put(records(), key_, value_));
+    add(wb.Put(records, key_, value_));
   }
   for (const state::Participant& participant : batch.participants) {
     keys::ParticipantKey(participant.sid, &key_);
     Encode(participant, &value_);
-    add(wb.Put(records(), key_, value_));
+    add(wb.Put(records, key_, value_));
   }
   for (const state::DedupeEntry& entry : batch.dedupe) {
     keys::DedupeKey(entry.account_sid, entry.event_id, &key_);
     Encode(entry, &value_);
-    add(wb.Put(records(), key_, value_));
+    add(wb.Put(records, key_, value_));
   }
   for (const LogEntry& entry : batch.log) {
     keys::LogKey(entry.revision, &key_);
-    add(wb.Put(log(), key_, entry.payload));
+    add(wb.Put(log, key_, entry.payload));
   }
   if (compacts) {
     keys::LogKey(compact, &key_);
-    add(wb.DeleteRange(log(), keys::Uint64(0), key_));
+    add(wb.DeleteRange(log, keys::Uint64(0), key_));
   }
   if (batch.revision != 0 && batch.revision != revision) {
-    add(wb.Put(records(), ToSlice(keys::kRevision), keys::Uint64(batch.revision)));
+    add(wb.Put(records, ToSlice(keys::kRevision), keys::Uint64(batch.revision)));
   }
   if (new_start != log_start) {
-    add(new_start == 0 ? wb.Delete(records(), ToSlice(keys::kLogStart))
-                       : wb.Put(records(), ToSlice(keys::kLogStart), keys::Uint64(new_start)));
+    add(new_start == 0 ? wb.Delete(records, ToSlice(keys::kLogStart))
+                       : wb.Put(records, ToSlice(keys::kLogStart), keys::Uint64(new_start)));
   }
   RETURN_IF_ERROR(FromRocks(status, "building the write batch"));
 
   if (wb.Count() == 0) return absl::OkStatus();  // e.g. compaction of nothing: skip the fsync
 
-  status = db_->Write(write_options_, &wb);
+  status = db_->db->Write(write_options_, &wb);
   if (wb.GetDataSize() > kMaxRetainedBatchBytes) scratch_ = rocksdb::WriteBatch();
   if (!status.ok()) {
-    failed_ = true;
-    return FromRocks(status, "writing to the store");
+    // Always UNAVAILABLE: the batch was not applied, and a retry after recovery may succeed.
+    SetWritable(absl::UnavailableError(absl::StrCat("writing to the store: ", status.ToString())));
+    return failure_;
   }
   newest_log_ = new_newest;
-  absl::MutexLock lock(&mu_);
-  if (batch.revision != 0) revision_ = batch.revision;
-  log_start_ = new_start;
+  {
+    absl::MutexLock lock(&mu_);
+    if (batch.revision != 0) revision_ = batch.revision;
+    log_start_ = new_start;
+  }
+  // Synced, so the marker may say so; losing this update only weakens the damage check.
+  if (write_options_.sync && batch.revision != 0 && marker_.has_value()) {
+    if (absl::Status marked = marker_->Update(batch.revision); !marked.ok()) {
+      spdlog::warn("store: {}", std::string(marked.message()));
+    }
+  }
   return absl::OkStatus();
 }
 
 template <typename Visit>
-absl::Status RocksStore::ScanPrefix(const rocksdb::Snapshot* snapshot, absl::string_view prefix,
-                                    Visit visit) const {
+absl::Status RocksStore::ScanPrefix(const Database& database, const rocksdb::Snapshot* snapshot,
+                                    absl::string_view prefix, Visit visit) const {
   const std::string end = keys::PrefixEnd(prefix);
   const rocksdb::Slice upper_bound(end);
   rocksdb::ReadOptions read;
@@ -333,7 +658,7 @@ absl::Status RocksStore::ScanPrefix(const rocksdb::Snapshot* snapshot, absl::str
   read.fill_cache = false;  // a one-off scan: keep the cache for the blocks reads will want
   read.readahead_size = kLoadReadaheadBytes;
   read.iterate_upper_bound = &upper_bound;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, records()));
+  std::unique_ptr<rocksdb::Iterator> it(database.db->NewIterator(read, database.records()));
   for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
     RETURN_IF_ERROR(visit(ToView(it->key()), ToView(it->value())));
   }
@@ -346,7 +671,9 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
   // One snapshot for every prefix and the revision, so the roster is one point in time even if
   // a Write races the Load.
   absl::MutexLock write_lock(&write_mu_);
-  rocksdb::ManagedSnapshot snapshot(db_.get());
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is not open");
+  rocksdb::ManagedSnapshot snapshot(db_->db.get());
   LoadStats stats;
   stats.revision = revision();
 
@@ -359,7 +686,7 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
   // Rooms first: the roster re-derives a room's participants' timers when a room arrives after
   // them, which costs nothing when none are there yet.
   state::Room room;
-  RETURN_IF_ERROR(ScanPrefix(snapshot.snapshot(), keys::kRoomPrefix,
+  RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kRoomPrefix,
                              [&](absl::string_view key, absl::string_view value) {
                                RETURN_IF_ERROR(Decode(value, &room));
                                keys::RoomKey(room.sid, &expected);
@@ -369,7 +696,7 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
                                return absl::OkStatus();
                              }));
   state::Participant participant;
-  RETURN_IF_ERROR(ScanPrefix(snapshot.snapshot(), keys::kParticipantPrefix,
+  RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kParticipantPrefix,
                              [&](absl::string_view key, absl::string_view value) {
                                RETURN_IF_ERROR(Decode(value, &participant));
                                keys::ParticipantKey(participant.sid, &expected);
@@ -411,7 +738,7 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
       },
       stats.subscriptions));
   std::vector<state::DedupeEntry> dedupe;
-  RETURN_IF_ERROR(ScanPrefix(snapshot.snapshot(), keys::kDedupePrefix,
+  RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kDedupePrefix,
                              [&](absl::string_view key, absl::string_view value) {
                                state::DedupeEntry& entry = dedupe.emplace_back();
                                RETURN_IF_ERROR(Decode(value, &entry));
@@ -429,7 +756,9 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
 absl::StatusOr<std::vector<LogEntry>> RocksStore::ReadLog(uint64_t from, size_t max_entries) const {
   std::vector<LogEntry> entries;
   if (max_entries == 0) return entries;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log()));
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is not open");
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(rocksdb::ReadOptions(), db_->log()));
   for (it->Seek(keys::Uint64(from)); it->Valid() && entries.size() < max_entries; it->Next()) {
     LogEntry& entry = entries.emplace_back();
     if (!keys::ParseUint64(ToView(it->key()), &entry.revision)) {
@@ -525,11 +854,84 @@ uint64_t RocksStore::revision() const {
 
 absl::Status RocksStore::Flush() {
   absl::MutexLock write_lock(&write_mu_);
+  if (!failure_.ok()) return failure_;
+  absl::ReaderMutexLock db_lock(&db_mu_);
   rocksdb::FlushOptions flush;
   flush.wait = true;
-  rocksdb::Status status = db_->Flush(flush, handles_);
-  if (!status.ok()) failed_ = true;
-  return FromRocks(status, "flushing the store");
+  const rocksdb::Status status = db_->db->Flush(flush, db_->handles);
+  if (!status.ok()) {
+    SetWritable(absl::UnavailableError(absl::StrCat("flushing the store: ", status.ToString())));
+    return failure_;
+  }
+  // Everything up to here is in synced table files now, with or without --sync.
+  if (marker_.has_value()) {
+    absl::Status marked = marker_->Update(revision());
+    if (marked.ok()) marked = marker_->Sync();
+    if (!marked.ok()) spdlog::warn("store: {}", std::string(marked.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> RocksStore::Backup(const std::string& directory) {
+  if (std::filesystem::exists(directory)) {
+    return absl::AlreadyExistsError(absl::StrCat("backup directory ", directory, " exists"));
+  }
+  {
+    absl::ReaderMutexLock db_lock(&db_mu_);
+    if (db_ == nullptr) return absl::UnavailableError("the store is not open");
+    rocksdb::Checkpoint* raw = nullptr;
+    RETURN_IF_ERROR(
+        FromRocks(rocksdb::Checkpoint::Create(db_->db.get(), &raw), "starting a backup"));
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // Table files are hard-linked when on the same file system, else copied; the memtables are
+    // flushed first (or, read-only, the write-ahead logs copied), so the copy is one point in
+    // time of the whole database.
+    RETURN_IF_ERROR(FromRocks(checkpoint->CreateCheckpoint(directory),
+                              absl::StrCat("writing backup ", directory)));
+  }
+  // The backup's own revision, read from the backup, goes into its marker.
+  OpenContext context;
+  context.options.path = directory;
+  context.cache = rocksdb::NewLRUCache(1 << 20);
+  ASSIGN_OR_RETURN(std::unique_ptr<Database> copy, OpenDatabase(context, directory, true));
+  ASSIGN_OR_RETURN(uint64_t revision, StoredRevision(*copy));
+  copy.reset();
+  RETURN_IF_ERROR(Marker::WriteNew(directory, revision));
+  spdlog::info("store: backup of revision {} written to {}", revision, directory);
+  return revision;
+}
+
+bool DatabaseExists(const RocksOptions& options) {
+  rocksdb::Env* env = options.env != nullptr ? options.env : rocksdb::Env::Default();
+  return env->FileExists(options.path + "/CURRENT").ok();
+}
+
+constexpr absl::string_view kDamageAdvice =
+    "restore the data directory from a backup (docs/operations.md), or start rollcalld with "
+    "--accept_data_loss to go on without what is lost";
+
+// OK unless the marker shows that the store lost acknowledged revisions: `recovered` is what a
+// read-only open found (0 when `exists` is false).
+absl::Status CheckMarker(const OpenContext& context, bool exists, uint64_t recovered,
+                         std::optional<uint64_t> marker) {
+  if (!marker.has_value() || *marker <= recovered) return absl::OkStatus();
+  const std::string& path = context.options.path;
+  std::string message =
+      exists ? absl::StrCat("the store in ", path, " recovered revision ", recovered,
+                            " but revision ", *marker, " was acknowledged (", MarkerPath(path),
+                            "): its write-ahead log (*.log) or its MANIFEST is damaged")
+             : absl::StrCat("the data directory ", path, " holds a marker of revision ", *marker,
+                            " (", MarkerPath(path), ") but no database (CURRENT is missing)");
+  if (const std::string warnings = context.logger->TakeWarnings(); !warnings.empty()) {
+    absl::StrAppend(&message, " (RocksDB: ", warnings, ")");
+  }
+  return absl::DataLossError(message);
+}
+
+// DATA_LOSS from reading the store gets the advice; other errors stay as they are.
+absl::Status WithAdvice(absl::Status status) {
+  if (status.code() != absl::StatusCode::kDataLoss) return status;
+  return absl::DataLossError(absl::StrCat(status.message(), "; ", kDamageAdvice));
 }
 
 }  // namespace
@@ -545,30 +947,132 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& option
           absl::StrCat("creating store directory ", options.path, ": ", error.message()));
     }
   }
+  OpenContext context;
+  context.options = options;
+  context.cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  const std::string& path = options.path;
 
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = 2;
-  db_options.max_total_wal_size = kMaxTotalWalBytes;
-  db_options.bytes_per_sync = 1 << 20;  // smooths flush and compaction writeback
-  db_options.keep_log_file_num = 4;
-  db_options.max_log_file_size = 8 << 20;
-  if (options.env != nullptr) db_options.env = options.env;
+  // First read-only, which changes no file: a read-write open of a damaged store would flush
+  // what it recovered and delete the files its MANIFEST no longer names.
+  ASSIGN_OR_RETURN(const std::optional<uint64_t> marker, ReadMarker(path));
+  const bool exists = DatabaseExists(options);
+  uint64_t recovered = 0;
+  if (exists) {
+    absl::StatusOr<std::unique_ptr<Database>> readable = OpenDatabase(context, path, true);
+    if (!readable.ok()) return WithAdvice(readable.status());
+    ASSIGN_OR_RETURN(recovered, StoredRevision(**readable));
+    if (options.verify_table_files) {
+      // Load reads every record, but the change log only where watchers ask: a damaged block
+      // there would otherwise surface only then. Every block of every table file, once.
+      rocksdb::ReadOptions read;
+      read.fill_cache = false;
+      const absl::Time start = absl::Now();
+      RETURN_IF_ERROR(WithAdvice(
+          FromRocks((*readable)->db->VerifyChecksum(read), "verifying the store's table files")));
+      spdlog::info("store: table file checksums verified in {}",
+                   absl::FormatDuration(absl::Now() - start));
+    }
+  }
+  std::optional<uint64_t> lost_after;
+  if (absl::Status checked = CheckMarker(context, exists, recovered, marker); !checked.ok()) {
+    if (!options.accept_data_loss) return WithAdvice(checked);
+    spdlog::error("{}; starting anyway (--accept_data_loss): revisions {} to {} are gone",
+                  std::string(checked.message()), recovered + 1, *marker);
+    lost_after = *marker;
+  }
 
-  const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, /*bloom=*/true)},
-      {std::string(keys::kLogColumnFamily), FamilyOptions(cache, /*bloom=*/false)},
-  };
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_options, options.path, families, &handles, &raw),
-                            absl::StrCat("opening store ", options.path)));
-  auto store =
-      std::make_unique<RocksStore>(options, std::unique_ptr<rocksdb::DB>(raw), std::move(handles));
-  RETURN_IF_ERROR(store->Init());
+  std::unique_ptr<Database> database;
+  std::optional<Marker> opened_marker;
+  absl::Status writable;
+  bool no_room = false;
+  absl::StatusOr<std::unique_ptr<Database>> read_write =
+      OpenDatabase(context, path, false, &no_room);
+  if (read_write.ok()) {
+    database = *std::move(read_write);
+    ASSIGN_OR_RETURN(const uint64_t now, StoredRevision(*database));
+    if (exists && now != recovered) {
+      return WithAdvice(
+          absl::DataLossError(absl::StrCat("the store in ", path, " opened at revision ", now,
+                                           " for writing but at ", recovered, " read-only")));
+    }
+    ASSIGN_OR_RETURN(Marker created, Marker::Open(path, now));
+    opened_marker = std::move(created);
+  } else if (exists && no_room) {
+    // E.g. a full disk: opening for writing flushes and creates files. Serve reads meanwhile.
+    ASSIGN_OR_RETURN(database, OpenDatabase(context, path, true));
+    writable = absl::UnavailableError(absl::StrCat(
+        "the store is read-only: ", read_write.status().message(), " (it retries by itself)"));
+    spdlog::error("store: {}", std::string(writable.message()));
+  } else {
+    return WithAdvice(read_write.status());
+  }
+
+  auto store = std::make_unique<RocksStore>(std::move(context), std::move(database),
+                                            std::move(opened_marker), writable);
+  RETURN_IF_ERROR(WithAdvice(store->Init(options.accept_data_loss)));
+  if (lost_after.has_value() && writable.ok()) {
+    // Move past every revision that was acknowledged, and forget the change log, so no
+    // revision number is given to a second, different change.
+    WriteBatch forget;
+    forget.revision = std::max(*lost_after, store->revision());
+    forget.compact_log_before = forget.revision + 1;
+    RETURN_IF_ERROR(store->Write(forget));
+  }
   return store;
+}
+
+absl::StatusOr<VerifyReport> VerifyRocksStore(const std::string& path) {
+  OpenContext context;
+  context.options.path = path;
+  context.options.recovery_interval = absl::ZeroDuration();
+  context.cache = rocksdb::NewLRUCache(8 << 20);
+  VerifyReport report;
+  ASSIGN_OR_RETURN(const std::optional<uint64_t> marker, ReadMarker(path));
+  report.marker_revision = marker.value_or(0);
+  if (!DatabaseExists(context.options)) {
+    return absl::NotFoundError(absl::StrCat("no store in ", path, " (CURRENT is missing)"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Database> database, OpenDatabase(context, path, true));
+  ASSIGN_OR_RETURN(const uint64_t recovered, StoredRevision(*database));
+  RETURN_IF_ERROR(CheckMarker(context, true, recovered, marker));
+
+  rocksdb::ReadOptions read;
+  read.verify_checksums = true;
+  read.fill_cache = false;
+  RETURN_IF_ERROR(FromRocks(database->db->VerifyChecksum(read), "verifying table files"));
+  std::vector<rocksdb::LiveFileMetaData> files;
+  database->db->GetLiveFilesMetaData(&files);
+  report.table_files = files.size();
+
+  RocksStore store(std::move(context), std::move(database), std::nullopt,
+                   absl::UnavailableError("verifying"));
+  RETURN_IF_ERROR(store.Init(/*accept_data_loss=*/false));
+  state::Limits limits;
+  limits.max_room_participants = std::numeric_limits<int32_t>::max();
+  state::Roster roster(limits);
+  ASSIGN_OR_RETURN(report.loaded, store.Load(roster));
+  // The whole change log, in chunks: ascending, from the stored start to at most the head.
+  report.log_start = store.LogStart();
+  uint64_t next = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<LogEntry> entries, store.ReadLog(next, 4096));
+    if (entries.empty()) break;
+    for (const LogEntry& entry : entries) {
+      if (report.log_entries == 0 && entry.revision != report.log_start) {
+        return absl::DataLossError(absl::StrCat("the change log starts at ", entry.revision,
+                                                ", not at the stored start ", report.log_start));
+      }
+      if (entry.revision < next || entry.revision > report.loaded.revision) {
+        return absl::DataLossError(absl::StrCat("change log entry ", entry.revision,
+                                                " is out of order or past the head ",
+                                                report.loaded.revision));
+      }
+      next = entry.revision + 1;
+      report.log_newest = entry.revision;
+      ++report.log_entries;
+    }
+  }
+  return report;
 }
 
 }  // namespace rollcall::store

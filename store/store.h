@@ -1,6 +1,7 @@
-// Store: durable storage for rollcall's records, head revision and change log (DESIGN.md §6, §7),
-// behind an interface with two implementations: RocksDB, the embedded default, and MemoryStore,
-// an in-memory fake with the same semantics for fast tests.
+// Store: durable storage for rollcall's records, head revision and change log (docs/api.md,
+// revisions and watch; docs/architecture.md, the path of an event), behind an interface with two
+// implementations: RocksDB, the embedded default, and MemoryStore, an in-memory fake with the same
+// semantics for fast tests.
 //
 // Contract
 //  - One writer. The service's applier thread is the only caller of Write, Load and Flush;
@@ -11,16 +12,21 @@
 //  - Durability: with `sync` on (the default), a Write that returns OK is in the fsynced
 //    write-ahead log and survives a process kill and a power loss. With `sync` off it survives
 //    a process kill only.
-//  - Failure: an I/O error, including a full disk, returns UNAVAILABLE and applies nothing: reads,
-//    revision() and LogStart() still show the state before the batch. RocksDB then stops taking
-//    writes. After a full disk it resumes by itself once there is room (it polls free space
-//    every 5 s); until then Write stays UNAVAILABLE. Other errors (a failed fsync leaves the WAL in
-//    an unknown state) cannot be resumed in place: Write stays UNAVAILABLE until the store is
-//    reopened. A failed batch was never acknowledged, but if its bytes reached the disk before the
-//    error (a write that landed, then an fsync that failed), a reopen may recover it, as after a
-//    crash just before the acknowledgement.
+//  - Failure: an I/O error, including a full disk, returns UNAVAILABLE naming the cause and
+//    applies nothing: reads, revision() and LogStart() still show the state before the batch.
+//    Writable() then reports the same cause, and every Write fails fast with it, until the store
+//    has recovered by itself: a recovery thread retries every RocksOptions::recovery_interval,
+//    first in place (DB::Resume: after a full disk, once the memtables fit again), then by closing
+//    and reopening the database (after errors RocksDB cannot resume from, e.g. a failed fsync).
+//    The writable listener hears each change. A failed batch was never acknowledged, but if its
+//    bytes reached the disk before the error (a write that landed, then an fsync that failed), a
+//    reopen may recover it, as after a crash just before the acknowledgement; the store then stays
+//    UNAVAILABLE until the process restarts and reloads it, so no revision is ever reused.
+//  - Reads never stop: a store that cannot be opened for writing at start-up (a full disk) opens
+//    read-only, serves Load and ReadLog, and reports not writable until a reopen succeeds.
 //  - A stored value that does not decode is DATA_LOSS. A batch that breaks Write's rules (log
 //    revisions not ascending, the head revision going backwards) is rejected before any I/O.
+//  - Damage is refused at open, never served short (see "Damage" below).
 //
 // RocksDB layout
 //
@@ -31,6 +37,8 @@
 //   | "m:revision"                              | head revision, uint64 big-endian (8 bytes) |
 //   | "m:log_start"                             | oldest log entry's revision, uint64 BE;    |
 //   |                                           | absent while the change log is empty       |
+//   | "m:probe"                                 | empty; written (synced) to test that writes |
+//   |                                           | work again after a failure                 |
 //   | "d:" | account bytes (16) | event_id (1+) | DedupeRecord                               |
 //   | "p:" | participant sid bytes (16)         | ParticipantRecord                          |
 //   | "r:" | room sid bytes (16)                | RoomRecord                                 |
@@ -77,11 +85,33 @@
 //          so every absl::Time made from unix nanoseconds round-trips exactly
 //   T?     a proto3 `optional` field, absent for std::nullopt (zero is a value, not absence)
 //   enum   uint32 holding the state:: enumerator; out of range reads as DATA_LOSS
+//
+// Damage
+//
+//   RocksDB alone cannot tell a damaged write-ahead log or MANIFEST from a crash: recovery stops
+//   at the first bad record (kPointInTimeRecovery) and opens a consistent but older store. So the
+//   store keeps a durable marker outside RocksDB, the file ROLLCALL-MARKER in the data directory:
+//
+//     +----------------+------------------------------+------------------------------+
+//     | "RCMARK01" (8) | acknowledged revision, BE (8) | bitwise NOT of it, BE (8)    |
+//     +----------------+------------------------------+------------------------------+
+//
+//   rewritten in place (one 24-byte pwrite, no fsync) after every synced Write, so it never runs
+//   ahead of what is durable; with --sync=false only after Flush. Open first opens the database
+//   read-only, which changes no file, and refuses (DATA_LOSS naming the files and what to do)
+//   when the recovered revision is below the marker's, when the marker exists but the database
+//   does not, when a table file fails its checksums (RocksOptions::verify_table_files), or when
+//   a record fails to decode while Load reads them all. Only then is it
+//   opened for writing (which would flush the recovered state and delete files it no longer
+//   references). RocksOptions::accept_data_loss opens a damaged store anyway: the head revision
+//   is moved up to the marker's and the change log emptied, so no revision number is reused and
+//   watchers resume with a fresh initial state. VerifyRocksStore checks a directory offline.
 #ifndef ROLLCALL_STORE_STORE_H_
 #define ROLLCALL_STORE_STORE_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -93,6 +123,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "state/records.h"
 #include "state/roster.h"
 #include "state/sid.h"
@@ -186,6 +217,23 @@ class Store {
 
   // Flushes memtables so a restart replays little; called on clean shutdown.
   virtual absl::Status Flush() = 0;
+
+  // OK when a Write can succeed as far as the store knows, else UNAVAILABLE naming the cause
+  // (a full disk, a failed fsync, a store opened read-only). Thread-safe, never blocks on I/O.
+  virtual absl::Status Writable() const { return absl::OkStatus(); }
+  // Called with the new Writable() each time it changes, from whichever thread changed it.
+  // Set before the store is shared.
+  virtual void SetWritableListener(std::function<void(const absl::Status&)> listener) {
+    (void)listener;
+  }
+
+  // Writes a consistent copy of the store, as of one revision, into `directory` (which must not
+  // exist yet) while writes go on; returns that revision. The copy is a data directory of its
+  // own: a server started on it (or on a copy of it) serves that revision.
+  virtual absl::StatusOr<uint64_t> Backup(const std::string& directory) {
+    (void)directory;
+    return absl::UnimplementedError("this store has no backups");
+  }
 };
 
 struct RocksOptions {
@@ -193,12 +241,37 @@ struct RocksOptions {
   bool sync = true;  // fsync the WAL on every Write (--sync)
   size_t block_cache_bytes = 64 << 20;
   rocksdb::Env* env = nullptr;  // for tests (fault injection); nullptr = default
+  // How often a store that cannot write tries to recover (reopens back off up to 5 times it).
+  absl::Duration recovery_interval = absl::Seconds(1);
+  // Open a store whose damage would otherwise be refused (see "Damage" above).
+  bool accept_data_loss = false;
+  // Verify the checksum of every block of every table file at open (reads the whole store
+  // once more; Load alone reads every record but not the change log).
+  bool verify_table_files = true;
 };
 
 // Opens (creating if missing) the RocksDB store at options.path. UNAVAILABLE when the
 // directory cannot be opened (another process holds its lock, permissions, I/O errors);
-// DATA_LOSS when the database or its metadata is corrupt.
+// DATA_LOSS, naming the damaged files and what to do, when the database, its metadata or its
+// marker is damaged. A store that opens read-only (e.g. on a full disk) is returned with
+// Writable() UNAVAILABLE; it becomes writable by itself once a reopen succeeds.
 absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& options);
+
+// What VerifyRocksStore found in a data directory that passed.
+struct VerifyReport {
+  LoadStats loaded;              // records and head revision
+  uint64_t marker_revision = 0;  // 0: no marker file
+  uint64_t log_entries = 0;      // change-log entries read and checked
+  uint64_t log_start = 0, log_newest = 0;
+  size_t table_files = 0;  // SST files whose every block checksum was verified
+};
+
+// Checks a data directory offline, changing nothing: opens it read-only as Open would (the
+// marker check included), verifies the checksum of every block of every table file, decodes
+// every record, and reads the whole change log (ascending, bounds as stored). DATA_LOSS naming
+// what is wrong; UNAVAILABLE when the directory cannot be read. Run it on a stopped server's
+// directory or on a backup.
+absl::StatusOr<VerifyReport> VerifyRocksStore(const std::string& path);
 
 // An in-memory Store with the same semantics, for fast tests. FailWrites makes the next
 // Write calls fail with `status` (nothing applied) until cleared with OkStatus().

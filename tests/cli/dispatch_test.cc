@@ -62,6 +62,17 @@ TEST(RunCli, UnknownFlagAfterCommand) {
   ExpectUsage({kNowhere, "rooms", "list", "--colour", "red"}, "unknown flag --colour");
 }
 
+TEST(RunCli, FlagWithoutValueIsNamed) {
+  ExpectUsage({kNowhere, "rooms", "list", "--status"}, "--status");
+}
+
+TEST(RunCli, EqualsFormAndDoubleDash) {
+  ExpectUsage({kNowhere, "event", "connect", "--room=", "--identity=a"},
+              "--room must not be empty");
+  // After "--", a dash-word is still refused by name.
+  ExpectUsage({kNowhere, "rooms", "get", "r", "--", "--all"}, "--all");
+}
+
 TEST(RunCli, CommandFlagBeforeCommandIsRejected) {
   ExpectUsage({"--room", "r", "participants", "list"}, "unknown flag --room");
 }
@@ -190,10 +201,20 @@ TEST(Help, GroupHelpDocumentsItsFlagsGlobalsAndExitCodes) {
   EXPECT_EQ(GroupHelp("nonsense"), "");
 }
 
-absl::StatusOr<GlobalOptions> Globals(std::vector<std::string> args, absl::string_view env) {
-  absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, GlobalFlags());
-  if (!parsed.ok()) return parsed.status();
-  return ParseGlobalOptions(*parsed, env);
+// Global options as RunCli would see them: `flags` given, `environment` behind them.
+absl::StatusOr<GlobalOptions> Globals(std::vector<std::pair<std::string, std::string>> flags,
+                                      CliEnvironment environment) {
+  ParsedArgs parsed;
+  for (const auto& [flag, value] : flags) {
+    if (absl::Status s = parsed.AddFlag(flag, value); !s.ok()) return s;
+  }
+  return ParseGlobalOptions(parsed, environment);
+}
+absl::StatusOr<GlobalOptions> Globals(std::vector<std::pair<std::string, std::string>> flags,
+                                      absl::string_view server_env) {
+  CliEnvironment environment;
+  environment.server = std::string(server_env);
+  return Globals(std::move(flags), environment);
 }
 
 TEST(ParseGlobalOptions, Defaults) {
@@ -207,12 +228,13 @@ TEST(ParseGlobalOptions, Defaults) {
 
 TEST(ParseGlobalOptions, EnvironmentThenFlag) {
   EXPECT_EQ(Globals({}, "rollcall.internal:7000")->server, "rollcall.internal:7000");
-  EXPECT_EQ(Globals({"--server", "10.0.0.1:1"}, "rollcall.internal:7000")->server, "10.0.0.1:1");
+  EXPECT_EQ(Globals({{"--server", "10.0.0.1:1"}}, "rollcall.internal:7000")->server, "10.0.0.1:1");
 }
 
 TEST(ParseGlobalOptions, AllGiven) {
   absl::StatusOr<GlobalOptions> o = Globals(
-      {"--account=AC0123456789abcdef0123456789abcdef", "-o", "JSON", "--timeout", "250ms"}, "");
+      {{"--account", "AC0123456789abcdef0123456789abcdef"}, {"-o", "JSON"}, {"--timeout", "250ms"}},
+      "");
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->account, "AC0123456789abcdef0123456789abcdef");
   EXPECT_EQ(o->format, OutputFormat::kJson);

@@ -43,12 +43,23 @@ grpc::Status Serve(absl::Mutex& mu, std::vector<Request>& log,
 
 class FakeIngest final : public v1::IngestService::Service {
  public:
-  grpc::Status RecordEvent(grpc::ServerContext*, const v1::RecordEventRequest* request,
+  grpc::Status RecordEvent(grpc::ServerContext* context, const v1::RecordEventRequest* request,
                            v1::RecordEventResponse* response) override {
+    {
+      absl::MutexLock lock(&mu);
+      std::vector<std::string> values;
+      const auto range = context->client_metadata().equal_range("authorization");
+      for (auto it = range.first; it != range.second; ++it) {
+        values.emplace_back(it->second.data(), it->second.size());
+      }
+      authorizations.push_back(std::move(values));
+    }
     return Serve(mu, record_requests, record, *request, response);
   }
 
   absl::Mutex mu;
+  // Per call, every `authorization` metadata value the client sent.
+  std::vector<std::vector<std::string>> authorizations;
   Handler<v1::RecordEventRequest, v1::RecordEventResponse> record;
   std::vector<v1::RecordEventRequest> record_requests;
 };
@@ -161,9 +172,11 @@ class FakeWatch final : public v1::WatchService::Service {
 
 class FakeServer {
  public:
-  FakeServer() {
+  // Plaintext by default; `credentials` for TLS.
+  explicit FakeServer(
+      std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials()) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
     builder.RegisterService(&ingest);
     builder.RegisterService(&participants);
     builder.RegisterService(&rooms);

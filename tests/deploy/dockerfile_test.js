@@ -169,14 +169,25 @@ function checkDockerfile() {
                             .map(copyArguments)
                             .flatMap((c) => c.sources)
                             .map((s) => s.replace(/\/+$/, ''));
+  // The image builds without tests (ROLLCALL_BUILD_TESTS=OFF), so tests/ need not be copied and
+  // GoogleTest must not be a `build` package.
+  const build = runs(builder).join(' ');
+  const testsOff = /cmake --preset release\b[^&;]*-DROLLCALL_BUILD_TESTS=OFF\b/.test(build);
+  checks.expect(
+      testsOff, 'the builder does not configure with -DROLLCALL_BUILD_TESTS=OFF');
   const subdirectories =
       [...facts.read('CMakeLists.txt').matchAll(/add_subdirectory\((\w+)\)/g)].map((m) => m[1]);
   for (const needed of ['CMakeLists.txt', 'CMakePresets.json', ...subdirectories]) {
+    if (needed === 'tests' && testsOff) continue;
     checks.expect(
         builderCopies.includes(needed),
         `the builder does not copy ${needed}, which the CMake build needs`);
   }
-  const build = runs(builder).join(' ');
+  for (const [name, tags] of facts.debianPackages()) {
+    checks.expect(
+        !(/gtest|gmock|googletest/.test(name) && tags.has('build')),
+        `${name} is tagged build, but the image builds without tests: tag it test only`);
+  }
   checks.expect(
       /cmake --preset release\b/.test(build) &&
           /cmake --build --preset release\b.*--target rollcalld rollcall\b/.test(build),

@@ -4,6 +4,7 @@
 // moved or renamed source fails the tests loudly instead of weakening them.
 'use strict';
 
+const {execFileSync} = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -13,18 +14,16 @@ function read(relative) {
   return fs.readFileSync(path.join(root, relative), 'utf8');
 }
 
-// Flags of service/main.cc that also read ROLLCALL_<FLAG>: defined with ABSL_FLAG and listed in
-// the environment fallback's table (WithEnvironment's kFlags).
+// Flags rollcalld also reads from ROLLCALL_<FLAG>, as the built binary lists them
+// (`rollcalld --list_env`: "VARIABLE --flag" lines). The binary comes from $ROLLCALLD, which
+// CMake sets for the deploy tests.
 function environmentFlags() {
-  const source = read('service/main.cc');
-  const defined =
-      new Set([...source.matchAll(/ABSL_FLAG\(\s*[\w:<>]+\s*,\s*(\w+)\s*,/g)].map((m) => m[1]));
-  const table = source.match(/kFlags\[\]\s*=\s*\{([^}]*)\}/);
-  if (defined.size === 0 || !table) {
-    throw new Error('service/main.cc: found no ABSL_FLAG definitions or no kFlags table');
-  }
-  const listed = [...table[1].matchAll(/"(\w+)"/g)].map((m) => m[1]);
-  return new Set(listed.filter((flag) => defined.has(flag)));
+  const binary = process.env.ROLLCALLD;
+  if (!binary) throw new Error('$ROLLCALLD is not set: the path of the built rollcalld');
+  const output = execFileSync(binary, ['--list_env'], {encoding: 'utf8'});
+  const flags = [...output.matchAll(/^ROLLCALL_\w+ --(\w+)$/gm)].map((m) => m[1]);
+  if (flags.length === 0) throw new Error(`${binary} --list_env listed no flags`);
+  return new Set(flags);
 }
 
 // The variable's flag name: ROLLCALL_DATA_DIR -> data_dir (null if not a ROLLCALL_ name).

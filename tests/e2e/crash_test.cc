@@ -1,6 +1,7 @@
-// Crash safety of rollcalld (DESIGN.md §6, §7): a client streams a seeded workload of
-// participant events over StreamEvents and records every acknowledgement while the server is
-// SIGKILLed at random moments (kKills times). After each restart the test checks that
+// Crash safety of rollcalld (docs/api.md, revisions and watch; docs/architecture.md, the path of an
+// event): a client streams a seeded workload of participant events over StreamEvents and records
+// every acknowledgement while the server is SIGKILLed at random moments (kKills times). After each
+// restart the test checks that
 //  - no acknowledged revision was lost, and the records at restart are exactly those of
 //    EventModel fed the acknowledged events plus a prefix of the in-flight ones: each
 //    unacknowledged event is fully present or absent, in order;

@@ -1,4 +1,4 @@
-// EventModel: a small, independent in-memory re-implementation of DESIGN.md §4 for the
+// EventModel: a small, independent in-memory re-implementation of docs/api.md, state table for the
 // events end-to-end tests send (CONNECTED with a client-chosen SID, RECONNECTING,
 // RECONNECTED, DISCONNECTED, duplicate identity, room capacity) into rooms created up front.
 // It predicts each event's status code, outcome and revision, and holds the participant

@@ -1,4 +1,4 @@
-// Operations, end to end against the real rollcalld (DESIGN.md §9):
+// Operations, end to end against the real rollcalld (docs/operations.md):
 // 1. /metrics after known traffic: every counter, gauge and histogram count checked.
 // 2. Graceful drain under load: SIGTERM during ingest with open watchers. Readiness turns
 //    NOT_SERVING while liveness stays SERVING and calls still succeed; watchers end

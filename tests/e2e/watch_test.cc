@@ -1,9 +1,9 @@
-// End-to-end tests of WatchService.Watch against the real rollcalld (DESIGN.md §6): every
-// acknowledged change reaches every watcher in scope exactly once, in revision order, with a
-// revision's changes together; resuming (after a cancel, across a restart) misses and doubles
-// nothing; the initial snapshot plus the changes after it rebuild exactly what List returns;
-// compacted history is OUT_OF_RANGE with the oldest retained revision; a watcher that never
-// reads neither slows ingestion nor other watchers nor grows the server's memory, and ends
+// End-to-end tests of WatchService.Watch against the real rollcalld (docs/api.md, revisions and
+// watch): every acknowledged change reaches every watcher in scope exactly once, in revision order,
+// with a revision's changes together; resuming (after a cancel, across a restart) misses and
+// doubles nothing; the initial snapshot plus the changes after it rebuild exactly what List
+// returns; compacted history is OUT_OF_RANGE with the oldest retained revision; a watcher that
+// never reads neither slows ingestion nor other watchers nor grows the server's memory, and ends
 // RESOURCE_EXHAUSTED with a usable resume point; idle streams get progress; SIGTERM ends
 // streams UNAVAILABLE. Delivery latency (ack → receipt) is measured and printed, and only
 // sanity-checked: timing targets belong in bench/.

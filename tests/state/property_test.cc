@@ -1,5 +1,5 @@
 // Seeded property test of RoomMachine + Roster: thousands of random input sequences (see
-// random_inputs.h), with the invariants of DESIGN.md §3–§6 checked after every step, and a
+// random_inputs.h), with the invariants of docs/api.md checked after every step, and a
 // replay of each sequence on a fresh roster that must reproduce it exactly.
 //
 // The seed comes from ROLLCALL_PROPERTY_SEED when set, else a fixed default; a few seeds are

@@ -1,6 +1,6 @@
-// DESIGN.md §4's table, one row per cell: a participant in each starting status (including
-// "no such participant") meets each input (the four media events, a kick, an anonymize), with
-// the stale / non-stale split where the table makes one. Each row asserts the exact outcome;
+// docs/api.md, state table table, one row per cell: a participant in each starting status
+// (including "no such participant") meets each input (the four media events, a kick, an anonymize),
+// with the stale / non-stale split where the table makes one. Each row asserts the exact outcome;
 // error rows assert the code, the field the message names, and that nothing changed.
 #include <algorithm>
 #include <optional>
@@ -347,7 +347,7 @@ std::string CellName(const ::testing::TestParamInfo<Cell>& info) {
 
 INSTANTIATE_TEST_SUITE_P(DesignTable, RoomMachineTableTest, ::testing::ValuesIn(Cells()), CellName);
 
-// The table covers every (status, input) cell of DESIGN.md §4 at least once.
+// The table covers every (status, input) cell of docs/api.md, state table at least once.
 TEST(RoomMachineTableCoverageTest, EveryCellHasARow) {
   for (Start start :
        {Start::kNone, Start::kConnected, Start::kReconnecting, Start::kDisconnected}) {

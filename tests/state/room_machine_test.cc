@@ -1073,8 +1073,8 @@ TEST(ConnectedTest, ExistingSidIsIgnoredWhateverTheIdentity) {
 }
 
 TEST(ConnectedTest, ExistingSidInACompletedAdHocRoomIsIgnored) {
-  // DESIGN.md §4: DISCONNECTED x CONNECTED (same SID) is IGNORED, also when the session's
-  // ad-hoc room completed with it (a late retry after the dedupe window, say).
+  // docs/api.md, state table: DISCONNECTED x CONNECTED (same SID) is IGNORED, also when the
+  // session's ad-hoc room completed with it (a late retry after the dedupe window, say).
   Harness h;
   const Participant a = h.Connect("adhoc", "a", At(0), PaText(1));
   h.SetNow(At(10));
@@ -1118,7 +1118,7 @@ TEST(ConnectedTest, SidsOfAnotherAccountAreNotTaken) {
 }
 
 TEST(CommandValidationOrderTest, MalformedRoomIsInvalidEvenForUnknownParticipant) {
-  // A malformed request is INVALID_ARGUMENT whatever exists (DESIGN.md §4).
+  // A malformed request is INVALID_ARGUMENT whatever exists (docs/api.md, state table).
   Harness h;
   const std::string bad_room = "RM" + std::string(32, 'z');
   EXPECT_TRUE(HasError(h.Step(h.Kick(bad_room, PaText(1))), kInvalid, "room"));

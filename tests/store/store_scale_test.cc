@@ -1,6 +1,6 @@
 // Scale measurements, DISABLED_ so they never run (or time anything) in CI. Run by hand:
 //   store_tests --gtest_also_run_disabled_tests --gtest_filter='StoreScale*'
-// They print what they measure; DESIGN.md §8 puts restart-to-serving with 1,000,000
+// They print what they measure; docs/benchmarks.md, targets puts restart-to-serving with 1,000,000
 // participants at 5 s, of which Load is the bulk.
 #include <algorithm>
 #include <chrono>
