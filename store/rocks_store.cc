@@ -299,7 +299,9 @@ class RocksStore final : public Store {
   std::string value_ ABSL_GUARDED_BY(write_mu_);
   // The database is replaced only by a reopen, with readers excluded.
   mutable absl::Mutex db_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  std::unique_ptr<Database> db_ ABSL_GUARDED_BY(db_mu_);
+  // Shared so that an open RecordSnapshot keeps its database alive across a Reopen (which then
+  // waits, retrying, until the snapshot is done: the old instance holds the lock file).
+  std::shared_ptr<Database> db_ ABSL_GUARDED_BY(db_mu_);
   std::optional<Marker> marker_ ABSL_GUARDED_BY(write_mu_);
   absl::Status failure_ ABSL_GUARDED_BY(write_mu_);  // OK while writes can succeed
   bool stuck_ ABSL_GUARDED_BY(write_mu_) = false;    // recovery cannot help: restart
@@ -567,30 +569,30 @@ absl::Status RocksStore::Write(const WriteBatch& batch) {
   }
   for (const state::Sid& sid : batch.erased_tracks) {
     keys::TrackKey(sid, &key_);
-    add(wb.Delete(records(), key_));
+    add(wb.Delete(records, key_));
   }
   for (const state::Sid& sid : batch.erased_rules) {
     keys::RulesKey(sid, &key_);
-    add(wb.Delete(records(), key_));
+    add(wb.Delete(records, key_));
   }
   for (const auto& [subscriber, track] : batch.erased_subscriptions) {
     keys::SubscriptionKey(subscriber, track, &key_);
-    add(wb.Delete(records(), key_));
+    add(wb.Delete(records, key_));
   }
   for (const state::PublishedTrack& track : batch.tracks) {
     keys::TrackKey(track.sid, &key_);
     Encode(track, &value_);
-    add(wb.Put(records(), key_, value_));
+    add(wb.Put(records, key_, value_));
   }
   for (const state::SubscribeRules& rules : batch.rules) {
     keys::RulesKey(rules.participant_sid, &key_);
     Encode(rules, &value_);
-    add(wb.Put(records(), key_, value_));
+    add(wb.Put(records, key_, value_));
   }
   for (const state::SubscribedTrack& subscribed : batch.subscriptions) {
     keys::SubscriptionKey(subscribed.participant_sid, subscribed.sid, &key_);
     Encode(subscribed, &value_);
-    add(wb.Put(records(), key_, value_));
+    add(wb.Put(records, key_, value_));
   }
   for (const state::Room& room : batch.rooms) {
     keys::RoomKey(room.sid, &key_);
@@ -708,7 +710,7 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
   // Tracks, rule sets and subscriptions: each keyed by its own SIDs, restored in any order.
   auto load = [&]<typename Record>(absl::string_view prefix, Record& record, auto key_of,
                                    size_t& count) {
-    return ScanPrefix(snapshot.snapshot(), prefix,
+    return ScanPrefix(*db_, snapshot.snapshot(), prefix,
                       [&](absl::string_view key, absl::string_view value) {
                         RETURN_IF_ERROR(Decode(value, &record));
                         key_of(record, &expected);
@@ -770,13 +772,15 @@ absl::StatusOr<std::vector<LogEntry>> RocksStore::ReadLog(uint64_t from, size_t 
   return entries;
 }
 
-// The records at one RocksDB snapshot, read through one iterator per record kind.
+// The records at one RocksDB snapshot, read through one iterator per record kind. It holds the
+// database it reads, so a Reopen of the store cannot close it underneath.
 class RocksSnapshot final : public RecordSnapshot {
  public:
-  RocksSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* records)
-      : db_(db),
-        records_(records),
-        snapshot_(db),
+  explicit RocksSnapshot(std::shared_ptr<Database> database)
+      : database_(std::move(database)),
+        db_(database_->db.get()),
+        records_(database_->records()),
+        snapshot_(db_),
         room_end_(keys::PrefixEnd(keys::kRoomPrefix)),
         participant_end_(keys::PrefixEnd(keys::kParticipantPrefix)),
         room_bound_(room_end_),
@@ -824,6 +828,7 @@ class RocksSnapshot final : public RecordSnapshot {
     return FromRocks(it->status(), absl::StrCat("reading ", prefix, " records"));
   }
 
+  const std::shared_ptr<Database> database_;
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const records_;
   rocksdb::ManagedSnapshot snapshot_;
@@ -837,7 +842,13 @@ class RocksSnapshot final : public RecordSnapshot {
 };
 
 absl::StatusOr<std::unique_ptr<RecordSnapshot>> RocksStore::Snapshot() const {
-  auto snapshot = std::make_unique<RocksSnapshot>(db_.get(), records());
+  std::shared_ptr<Database> database;
+  {
+    absl::ReaderMutexLock db_lock(&db_mu_);
+    if (db_ == nullptr) return absl::UnavailableError("the store is not open");
+    database = db_;
+  }
+  auto snapshot = std::make_unique<RocksSnapshot>(std::move(database));
   RETURN_IF_ERROR(snapshot->Init());
   return snapshot;
 }
