@@ -30,6 +30,7 @@
 #include "rollcall/v1/ingest_service.grpc.pb.h"
 #include "rollcall/v1/participant_service.grpc.pb.h"
 #include "rollcall/v1/room_service.grpc.pb.h"
+#include "rollcall/v1/track_service.grpc.pb.h"
 #include "rollcall/v1/watch_service.grpc.pb.h"
 
 namespace rollcall::cli {
@@ -393,6 +394,103 @@ int RunParticipantsAnonymize(const ParsedArgs& args, CommandEnv& env) {
   grpc::Status status = stub->AnonymizeParticipant(&context, request, &response);
   if (!status.ok()) return ReportRpcError(status, env);
   return PrintParticipant(response.participant(), env);
+}
+
+// ---------------------------------------------------------------------------------------
+// tracks list | rules get | rules set (TrackService)
+
+// The account, the participant (first positional) and --room of a TrackService request.
+template <typename Request>
+absl::Status SetParticipantTarget(const ParsedArgs& args, const CommandEnv& env, Request& request) {
+  absl::StatusOr<std::string> sid = ParticipantArg(args);
+  if (!sid.ok()) return sid.status();
+  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return s;
+  request.set_account_sid(env.options().account);
+  request.set_participant_sid(*sid);
+  request.set_room(args.GetOr("--room", ""));
+  return absl::OkStatus();
+}
+
+int RunTracksList(const ParsedArgs& args, CommandEnv& env) {
+  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return env.UsageError(s);
+  if (absl::StatusOr<std::string> sid = ParticipantArg(args); !sid.ok()) {
+    return env.UsageError(sid.status());
+  }
+  int32_t page_size = 0;
+  if (absl::Status s =
+          OptionalFlag(args, "--page-size", ParseInt32, [&page_size](int32_t n) { page_size = n; });
+      !s.ok()) {
+    return env.UsageError(s);
+  }
+  auto stub = v1::TrackService::NewStub(env.channel());
+  auto fill = [&](auto& request) {
+    (void)SetParticipantTarget(args, env, request);  // checked above
+    request.set_page_size(page_size);
+    request.set_page_token(args.GetOr("--page-token", ""));
+  };
+  if (args.Has("--subscribed")) {
+    v1::ListSubscribedTracksRequest request;
+    fill(request);
+    return ListPages<v1::ListSubscribedTracksRequest, v1::ListSubscribedTracksResponse,
+                     v1::SubscribedTrack>(
+        env, request, args.Has("--all"),
+        [&](grpc::ClientContext* c, const v1::ListSubscribedTracksRequest& r,
+            v1::ListSubscribedTracksResponse* out) {
+          return stub->ListSubscribedTracks(c, r, out);
+        },
+        [](const v1::ListSubscribedTracksResponse& r) { return r.subscribed_tracks(); },
+        SubscribedTrackTable);
+  }
+  v1::ListPublishedTracksRequest request;
+  fill(request);
+  return ListPages<v1::ListPublishedTracksRequest, v1::ListPublishedTracksResponse,
+                   v1::PublishedTrack>(
+      env, request, args.Has("--all"),
+      [&](grpc::ClientContext* c, const v1::ListPublishedTracksRequest& r,
+          v1::ListPublishedTracksResponse* out) { return stub->ListPublishedTracks(c, r, out); },
+      [](const v1::ListPublishedTracksResponse& r) { return r.published_tracks(); },
+      PublishedTrackTable);
+}
+
+int PrintRules(const v1::SubscribeRules& rules, CommandEnv& env) {
+  if (env.options().format == OutputFormat::kJson) {
+    return PrintJson(rules, env) ? kExitOk : kExitError;
+  }
+  env.out() << RulesJson(rules);
+  return kExitOk;
+}
+
+int RunRulesGet(const ParsedArgs& args, CommandEnv& env) {
+  v1::GetSubscribeRulesRequest request;
+  if (absl::Status s = SetParticipantTarget(args, env, request); !s.ok()) {
+    return env.UsageError(s);
+  }
+  auto stub = v1::TrackService::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  v1::GetSubscribeRulesResponse response;
+  grpc::Status status = stub->GetSubscribeRules(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  return PrintRules(response.subscribe_rules(), env);
+}
+
+int RunRulesSet(const ParsedArgs& args, CommandEnv& env) {
+  v1::UpdateSubscribeRulesRequest request;
+  if (absl::Status s = SetParticipantTarget(args, env, request); !s.ok()) {
+    return env.UsageError(s);
+  }
+  absl::StatusOr<std::string> json = args.GetRequired("--rules");
+  if (!json.ok()) return env.UsageError(json.status());
+  absl::StatusOr<std::vector<v1::SubscribeRule>> rules = ParseRulesJson(*json);
+  if (!rules.ok()) return env.UsageError(rules.status());
+  for (v1::SubscribeRule& rule : *rules) *request.add_rules() = std::move(rule);
+  auto stub = v1::TrackService::NewStub(env.channel());
+  grpc::ClientContext context;
+  SetDeadline(env, &context);
+  v1::UpdateSubscribeRulesResponse response;
+  grpc::Status status = stub->UpdateSubscribeRules(&context, request, &response);
+  if (!status.ok()) return ReportRpcError(status, env);
+  return PrintRules(response.subscribe_rules(), env);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -900,6 +998,34 @@ const std::vector<Command>& Commands() {
          {},
          1,
          RunRoomsEnd},
+        {"tracks",
+         "list",
+         "PA… [--room ROOM] [--subscribed] [flags]",
+         "list a participant's published tracks (or, with --subscribed, what it receives)",
+         {room_optional,
+          {"--subscribed", "", "list subscribed tracks instead of published ones"},
+          page_size,
+          page_token,
+          all},
+         1,
+         RunTracksList},
+        {"rules",
+         "get",
+         "PA… [--room ROOM]",
+         "show a participant's subscribe rules as JSON (Twilio's shape)",
+         {room_optional},
+         1,
+         RunRulesGet},
+        {"rules",
+         "set",
+         "PA… --rules JSON [--room ROOM]",
+         "replace a participant's subscribe rules (needs role admin with credentials on)",
+         {room_optional,
+          {"--rules", "JSON",
+           "1–20 rules, e.g. '[{\"type\":\"include\",\"all\":true},{\"type\":\"exclude\","
+           "\"kind\":\"video\",\"publisher\":\"alice\"}]' (required)"}},
+         1,
+         RunRulesSet},
         {"watch",
          "",
          "[flags]",

@@ -34,6 +34,8 @@ constexpr Group kGroups[] = {
     {"event", "report participant lifecycle events, as a media server would (IngestService)"},
     {"participants", "read and command participant sessions (ParticipantService)"},
     {"rooms", "create, read and end rooms (RoomService)"},
+    {"tracks", "read a participant's published and subscribed tracks (TrackService)"},
+    {"rules", "read and replace a participant's subscribe rules (TrackService)"},
     {"watch", "stream changes (WatchService)"},
     {"health", "ask the server's gRPC health service (grpc.health.v1)"},
 };

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace rollcall::cli {
@@ -180,6 +181,120 @@ std::string RoomTable(absl::Span<const v1::Room> rooms) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::Room& r : rooms) rows.push_back(RoomRow(r));
   return RenderTable(RoomHeader(), rows);
+}
+
+namespace {
+
+constexpr absl::string_view kTrackKinds[] = {"", "audio", "video", "data"};
+constexpr absl::string_view kRuleTypes[] = {"", "include", "exclude"};
+
+std::string TrackKindName(v1::TrackKind kind) {
+  const int k = static_cast<int>(kind);
+  return k > 0 && k < 4 ? std::string(kTrackKinds[k]) : std::string(kUnset);
+}
+
+absl::Status RuleError(size_t index, absl::string_view key, absl::string_view rule) {
+  return absl::InvalidArgumentError(absl::StrCat("rules[", index, "].", key, ": ", rule));
+}
+
+// The index of `name` in `names` (1..), or an error naming the rule's key.
+absl::StatusOr<int> EnumIndex(const google::protobuf::Value& value,
+                              absl::Span<const absl::string_view> names, size_t index,
+                              absl::string_view key) {
+  if (value.kind_case() == google::protobuf::Value::kStringValue) {
+    for (size_t i = 1; i < names.size(); ++i) {
+      if (value.string_value() == names[i]) return static_cast<int>(i);
+    }
+  }
+  std::string allowed;
+  for (size_t i = 1; i < names.size(); ++i) absl::StrAppend(&allowed, i > 1 ? ", " : "", names[i]);
+  return RuleError(index, key, absl::StrCat("must be one of ", allowed));
+}
+
+}  // namespace
+
+std::string PublishedTrackTable(absl::Span<const v1::PublishedTrack> tracks) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::PublishedTrack& t : tracks) {
+    rows.push_back({t.sid(), t.name(), TrackKindName(t.kind()), t.enabled() ? "yes" : "no",
+                    t.status() == v1::TRACK_STATUS_PUBLISHED ? "published" : "unpublished",
+                    t.participant_sid(), FormatTimestamp(t.has_date_created(), t.date_created()),
+                    absl::StrCat(t.revision())});
+  }
+  return RenderTable(
+      {"SID", "NAME", "KIND", "ENABLED", "STATUS", "PARTICIPANT", "CREATED", "REVISION"}, rows);
+}
+
+std::string SubscribedTrackTable(absl::Span<const v1::SubscribedTrack> tracks) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::SubscribedTrack& t : tracks) {
+    rows.push_back({t.sid(), t.name(), TrackKindName(t.kind()), t.enabled() ? "yes" : "no",
+                    t.publisher_sid(), FormatTimestamp(t.has_date_created(), t.date_created()),
+                    absl::StrCat(t.revision())});
+  }
+  return RenderTable(
+      {"SID", "NAME", "KIND", "ENABLED", "PUBLISHER", "SUBSCRIBED_SINCE", "REVISION"}, rows);
+}
+
+absl::StatusOr<std::vector<v1::SubscribeRule>> ParseRulesJson(absl::string_view json) {
+  google::protobuf::ListValue list;
+  if (!google::protobuf::util::JsonStringToMessage(std::string(json), &list).ok()) {
+    return absl::InvalidArgumentError(
+        "rules: must be a JSON array of rules, e.g. [{\"type\":\"include\",\"all\":true}]");
+  }
+  std::vector<v1::SubscribeRule> rules;
+  for (int i = 0; i < list.values_size(); ++i) {
+    const size_t index = static_cast<size_t>(i);
+    const google::protobuf::Value& item = list.values(i);
+    if (item.kind_case() != google::protobuf::Value::kStructValue) {
+      return absl::InvalidArgumentError(absl::StrCat("rules[", i, "]: must be a JSON object"));
+    }
+    v1::SubscribeRule& rule = rules.emplace_back();
+    for (const auto& [key, value] : item.struct_value().fields()) {
+      const bool is_string = value.kind_case() == google::protobuf::Value::kStringValue;
+      if (key == "type") {
+        absl::StatusOr<int> type = EnumIndex(value, kRuleTypes, index, key);
+        if (!type.ok()) return type.status();
+        rule.set_type(static_cast<v1::SubscribeRuleType>(*type));
+      } else if (key == "all") {
+        if (value.kind_case() != google::protobuf::Value::kBoolValue) {
+          return RuleError(index, key, "must be true or false");
+        }
+        rule.set_all(value.bool_value());
+      } else if (key == "kind") {
+        absl::StatusOr<int> kind = EnumIndex(value, kTrackKinds, index, key);
+        if (!kind.ok()) return kind.status();
+        rule.set_kind(static_cast<v1::TrackKind>(*kind));
+      } else if (key == "publisher" || key == "track") {
+        if (!is_string) return RuleError(index, key, "must be a string");
+        (key == "publisher" ? rule.mutable_publisher() : rule.mutable_track())
+            ->assign(value.string_value());
+      } else {
+        return RuleError(index, key, "is not a rule key (type, all, kind, publisher, track)");
+      }
+    }
+  }
+  return rules;
+}
+
+std::string RulesJson(const v1::SubscribeRules& rules) {
+  std::string out = "[";
+  for (int i = 0; i < rules.rules_size(); ++i) {
+    const v1::SubscribeRule& r = rules.rules(i);
+    google::protobuf::Struct object;
+    auto& fields = *object.mutable_fields();
+    const int type = static_cast<int>(r.type());
+    if (type > 0 && type < 3) fields["type"].set_string_value(std::string(kRuleTypes[type]));
+    if (r.all()) fields["all"].set_bool_value(true);
+    if (r.kind() != v1::TRACK_KIND_UNSPECIFIED)
+      fields["kind"].set_string_value(TrackKindName(r.kind()));
+    if (!r.publisher().empty()) fields["publisher"].set_string_value(r.publisher());
+    if (!r.track().empty()) fields["track"].set_string_value(r.track());
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(object, &json);
+    absl::StrAppend(&out, i > 0 ? "," : "", json);
+  }
+  return absl::StrCat(out, "]\n");
 }
 
 std::string RecordEventTable(const v1::RecordEventResponse& response) {

@@ -23,6 +23,7 @@
 #include "rollcall/v1/ingest_service.pb.h"
 #include "rollcall/v1/participant.pb.h"
 #include "rollcall/v1/room.pb.h"
+#include "rollcall/v1/track.pb.h"
 #include "rollcall/v1/watch_service.pb.h"
 
 namespace rollcall::cli {
@@ -58,6 +59,19 @@ std::string ParticipantTable(absl::Span<const v1::Participant> participants);
 const std::vector<std::string>& RoomHeader();
 std::vector<std::string> RoomRow(const v1::Room& r);
 std::string RoomTable(absl::Span<const v1::Room> rooms);
+
+// SID, NAME, KIND, ENABLED, STATUS, PARTICIPANT, CREATED, REVISION.
+std::string PublishedTrackTable(absl::Span<const v1::PublishedTrack> tracks);
+// SID, NAME, KIND, ENABLED, PUBLISHER, SUBSCRIBED_SINCE, REVISION.
+std::string SubscribedTrackTable(absl::Span<const v1::SubscribedTrack> tracks);
+
+// Subscribe rules as JSON in the shape Twilio's API takes and returns:
+//   [{"type":"include","all":true},{"type":"exclude","kind":"video","publisher":"alice"}]
+// Parsing accepts exactly the keys type, all, kind, publisher, track; anything else, a
+// wrong value type or an unknown type/kind is INVALID_ARGUMENT naming the rule
+// ("rules[1].kind: …"). Range rules (1–20 rules, a filter per rule) are the server's.
+absl::StatusOr<std::vector<v1::SubscribeRule>> ParseRulesJson(absl::string_view json);
+std::string RulesJson(const v1::SubscribeRules& rules);  // one line, ending in '\n'
 
 // The result of one event: "APPLIED at revision 12", then the participant's table.
 std::string RecordEventTable(const v1::RecordEventResponse& response);

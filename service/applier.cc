@@ -19,8 +19,22 @@ class BatchWriter {
     for (const state::Change& change : outcome.changes) {
       if (const auto* participant = std::get_if<state::Participant>(&change.resource)) {
         Put(participant_index_, batch_.participants, *participant);
+      } else if (const auto* room = std::get_if<state::Room>(&change.resource)) {
+        Put(room_index_, batch_.rooms, *room);
+      } else if (const auto* track = std::get_if<state::PublishedTrack>(&change.resource)) {
+        Put(track_index_, batch_.tracks, *track);
+      } else if (const auto* rules = std::get_if<state::SubscribeRules>(&change.resource)) {
+        Put(rules_index_, batch_.rules, *rules, rules->participant_sid);
       } else {
-        Put(room_index_, batch_.rooms, std::get<state::Room>(change.resource));
+        // A subscription may come and go within one batch: only its last state is written.
+        const auto& subscribed = std::get<state::SubscribedTrack>(change.resource);
+        std::optional<state::SubscribedTrack>& last =
+            subscriptions_[{subscribed.participant_sid, subscribed.sid}];
+        if (change.type == state::ChangeType::kSubscribedTrackRemoved) {
+          last.reset();
+        } else {
+          last = subscribed;
+        }
       }
     }
     if (outcome.dedupe) batch_.dedupe.push_back(*outcome.dedupe);
@@ -28,13 +42,28 @@ class BatchWriter {
     batch_.revision = outcome.revision;
   }
 
-  store::WriteBatch& batch() { return batch_; }
+  store::WriteBatch& batch() {
+    for (auto& [key, last] : subscriptions_) {
+      if (last) {
+        batch_.subscriptions.push_back(*std::move(last));
+      } else {
+        batch_.erased_subscriptions.push_back(key);
+      }
+    }
+    subscriptions_.clear();
+    return batch_;
+  }
 
  private:
   template <typename Record>
   static void Put(absl::flat_hash_map<state::Sid, size_t>& index, std::vector<Record>& records,
                   const Record& record) {
-    auto [it, inserted] = index.try_emplace(record.sid, records.size());
+    Put(index, records, record, record.sid);
+  }
+  template <typename Record>
+  static void Put(absl::flat_hash_map<state::Sid, size_t>& index, std::vector<Record>& records,
+                  const Record& record, const state::Sid& key) {
+    auto [it, inserted] = index.try_emplace(key, records.size());
     if (inserted) {
       records.push_back(record);
     } else {
@@ -46,6 +75,10 @@ class BatchWriter {
   store::WriteBatch batch_;
   absl::flat_hash_map<state::Sid, size_t> participant_index_;
   absl::flat_hash_map<state::Sid, size_t> room_index_;
+  absl::flat_hash_map<state::Sid, size_t> track_index_;
+  absl::flat_hash_map<state::Sid, size_t> rules_index_;
+  absl::flat_hash_map<std::pair<state::Sid, state::Sid>, std::optional<state::SubscribedTrack>>
+      subscriptions_;
 };
 
 std::vector<Applier::Result> Failed(size_t count, const absl::Status& status) {
@@ -276,8 +309,11 @@ void Applier::Maintain(absl::Time now) {
       erase.erased_dedupe.emplace_back(entry.account_sid, std::move(entry.event_id));
     }
     auto [rooms, participants] = roster_.ExpireRooms(now - options_.retention);
+    auto [tracks, rules] = roster_.ForgetTracks(participants);
     erase.erased_rooms = std::move(rooms);
     erase.erased_participants = std::move(participants);
+    erase.erased_tracks = std::move(tracks);
+    erase.erased_rules = std::move(rules);
   }
   const uint64_t head = store_.revision();
   if (head >= options_.watch_history && store_.LogStart() + options_.watch_history <= head) {

@@ -103,6 +103,85 @@ void Converter::ToProto(const state::Room& in, int32_t participant_count, v1::Ro
   out->set_ad_hoc(in.ad_hoc);
 }
 
+void Converter::ToProto(const state::PublishedTrack& in, v1::PublishedTrack* out) const {
+  const std::string sid = in.sid.ToString();
+  const std::string room_sid = in.room_sid.ToString();
+  const std::string participant_sid = in.participant_sid.ToString();
+  out->set_sid(sid);
+  out->set_account_sid(in.account_sid.ToString());
+  out->set_room_sid(room_sid);
+  out->set_participant_sid(participant_sid);
+  out->set_name(in.name);
+  out->set_kind(static_cast<v1::TrackKind>(in.kind));
+  out->set_enabled(in.enabled);
+  out->set_status(static_cast<v1::TrackStatus>(in.status));
+  service::ToProto(in.date_created, out->mutable_date_created());
+  service::ToProto(in.date_updated, out->mutable_date_updated());
+  out->set_url(absl::StrCat(base_url_, "/v1/Rooms/", room_sid, "/Participants/", participant_sid,
+                            "/PublishedTracks/", sid));
+  out->set_revision(in.revision);
+}
+
+void Converter::ToProto(const state::SubscribedTrack& in, v1::SubscribedTrack* out) const {
+  const std::string sid = in.sid.ToString();
+  const std::string room_sid = in.room_sid.ToString();
+  const std::string participant_sid = in.participant_sid.ToString();
+  out->set_sid(sid);
+  out->set_participant_sid(participant_sid);
+  out->set_publisher_sid(in.publisher_sid.ToString());
+  out->set_account_sid(in.account_sid.ToString());
+  out->set_room_sid(room_sid);
+  out->set_name(in.name);
+  out->set_kind(static_cast<v1::TrackKind>(in.kind));
+  out->set_enabled(in.enabled);
+  service::ToProto(in.date_created, out->mutable_date_created());
+  service::ToProto(in.date_updated, out->mutable_date_updated());
+  out->set_url(absl::StrCat(base_url_, "/v1/Rooms/", room_sid, "/Participants/", participant_sid,
+                            "/SubscribedTracks/", sid));
+  out->set_revision(in.revision);
+}
+
+void Converter::ToProto(const state::SubscribeRules& in, v1::SubscribeRules* out) {
+  out->set_participant_sid(in.participant_sid.ToString());
+  out->set_account_sid(in.account_sid.ToString());
+  out->set_room_sid(in.room_sid.ToString());
+  for (const state::SubscribeRule& rule : in.rules) {
+    v1::SubscribeRule* r = out->add_rules();
+    r->set_type(static_cast<v1::SubscribeRuleType>(rule.type));
+    r->set_all(rule.all);
+    r->set_kind(static_cast<v1::TrackKind>(rule.kind));
+    r->set_publisher(rule.publisher);
+    r->set_track(rule.track);
+  }
+  service::ToProto(in.date_created, out->mutable_date_created());
+  service::ToProto(in.date_updated, out->mutable_date_updated());
+  out->set_revision(in.revision);
+}
+
+absl::StatusOr<std::vector<state::SubscribeRule>> Converter::FromProto(
+    const google::protobuf::RepeatedPtrField<v1::SubscribeRule>& in) {
+  std::vector<state::SubscribeRule> rules;
+  rules.reserve(static_cast<size_t>(in.size()));
+  for (int i = 0; i < in.size(); ++i) {
+    const v1::SubscribeRule& r = in.Get(i);
+    if (r.type() < 0 || r.type() > state::kMaxRuleType) {
+      return Invalid(absl::StrCat("rules[", i, "].type"),
+                     absl::StrCat("unknown rule type ", r.type()));
+    }
+    if (r.kind() < 0 || r.kind() > state::kMaxTrackKind) {
+      return Invalid(absl::StrCat("rules[", i, "].kind"),
+                     absl::StrCat("unknown track kind ", r.kind()));
+    }
+    state::SubscribeRule& rule = rules.emplace_back();
+    rule.type = static_cast<state::RuleType>(r.type());
+    rule.all = r.all();
+    rule.kind = static_cast<state::TrackKind>(r.kind());
+    rule.publisher = r.publisher();
+    rule.track = r.track();
+  }
+  return rules;
+}
+
 std::string Converter::SerializeChangeSet(const std::vector<state::Change>& changes) const {
   v1::WatchResponse response;
   v1::ChangeSet* set = response.mutable_changes();
@@ -116,9 +195,15 @@ std::string Converter::SerializeChangeSet(const std::vector<state::Change>& chan
     if (const auto* participant = std::get_if<state::Participant>(&change.resource)) {
       ToProto(*participant, out->mutable_participant());
       out->set_previous_status(static_cast<v1::ParticipantStatus>(change.previous_status));
-    } else {
+    } else if (const auto* room = std::get_if<state::Room>(&change.resource)) {
       // Rooms appear in changes only when created or ended, with nobody active.
-      ToProto(std::get<state::Room>(change.resource), 0, out->mutable_room());
+      ToProto(*room, 0, out->mutable_room());
+    } else if (const auto* track = std::get_if<state::PublishedTrack>(&change.resource)) {
+      ToProto(*track, out->mutable_published_track());
+    } else if (const auto* rules = std::get_if<state::SubscribeRules>(&change.resource)) {
+      ToProto(*rules, out->mutable_subscribe_rules());
+    } else {
+      ToProto(std::get<state::SubscribedTrack>(change.resource), out->mutable_subscribed_track());
     }
   }
   return response.SerializeAsString();
@@ -144,6 +229,14 @@ absl::StatusOr<state::Event> Converter::FromProto(const wire::Event& in, const C
                    absl::StrCat("unknown disconnect reason ", in.reason()));
   }
   event.reason = static_cast<state::DisconnectReason>(in.reason());
+  event.track_sid = in.track_sid();
+  event.track_name = in.track_name();
+  if (in.track_kind() < 0 || in.track_kind() > state::kMaxTrackKind) {
+    return Invalid(absl::StrCat(field, ".track_kind"),
+                   absl::StrCat("unknown track kind ", in.track_kind()));
+  }
+  event.track_kind = static_cast<state::TrackKind>(in.track_kind());
+  if (in.has_track_enabled()) event.track_enabled = in.track_enabled();
   return event;
 }
 
@@ -204,14 +297,16 @@ std::string EncodeLogPayload(const std::vector<state::Change>& changes,
   state::Sid account;
   state::Sid room;
   if (!changes.empty()) {
-    if (const auto* p = std::get_if<state::Participant>(&changes.front().resource)) {
-      account = p->account_sid;
-      room = p->room_sid;
-    } else {
-      const auto& r = std::get<state::Room>(changes.front().resource);
-      account = r.account_sid;
-      room = r.sid;
-    }
+    std::visit(
+        [&](const auto& resource) {
+          account = resource.account_sid;
+          if constexpr (std::is_same_v<std::decay_t<decltype(resource)>, state::Room>) {
+            room = resource.sid;
+          } else {
+            room = resource.room_sid;
+          }
+        },
+        changes.front().resource);
   }
   std::string payload;
   AppendSid(account, payload);

@@ -15,6 +15,7 @@
 #include "rollcall/v1/event.pb.h"
 #include "rollcall/v1/participant.pb.h"
 #include "rollcall/v1/room.pb.h"
+#include "rollcall/v1/track.pb.h"
 #include "rollcall/v1/watch_service.pb.h"
 #include "service/ingest_wire.pb.h"
 #include "state/records.h"
@@ -35,6 +36,12 @@ class Converter {
   void ToProto(const state::Participant& in, v1::Participant* out) const;
   // `participant_count` is the room's active participants at the time.
   void ToProto(const state::Room& in, int32_t participant_count, v1::Room* out) const;
+  void ToProto(const state::PublishedTrack& in, v1::PublishedTrack* out) const;
+  void ToProto(const state::SubscribedTrack& in, v1::SubscribedTrack* out) const;
+  static void ToProto(const state::SubscribeRules& in, v1::SubscribeRules* out);
+  // Rules as a request names them; state/ validation checks them (naming rules[i]).
+  static absl::StatusOr<std::vector<state::SubscribeRule>> FromProto(
+      const google::protobuf::RepeatedPtrField<v1::SubscribeRule>& in);
   // A whole revision's changes as the watch message, serialized once and stored as-is.
   std::string SerializeChangeSet(const std::vector<state::Change>& changes) const;
   // An event as parsed from the wire mirror of rollcall.v1.Event (service/ingest_wire.proto):

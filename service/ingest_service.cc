@@ -301,6 +301,7 @@ void FillResult(const Converter& converter, const Applier::Result& result, v1::E
   out->set_outcome(OutcomeToProto(result->disposition));
   out->set_revision(result->revision);
   if (result->participant) converter.ToProto(*result->participant, out->mutable_participant());
+  if (result->track) converter.ToProto(*result->track, out->mutable_published_track());
 }
 
 grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext* context,
@@ -344,6 +345,7 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
     if (result->participant) {
       converter_.ToProto(*result->participant, response.mutable_participant());
     }
+    if (result->track) converter_.ToProto(*result->track, response.mutable_published_track());
     *response_bytes = Serialize(response);
     reactor->Finish(grpc::Status::OK);
   });

@@ -42,6 +42,9 @@ ABSL_FLAG(std::string, public_base_url, "http://localhost:8080", "Base of url/li
 ABSL_FLAG(std::string, default_account, "AC00000000000000000000000000000000",
           "Account used when a request names none");
 ABSL_FLAG(int32_t, max_room_participants, 50, "Upper bound of a room's max_participants");
+ABSL_FLAG(int32_t, max_tracks_per_participant, 64,
+          "Tracks one participant may publish at once; TRACK_PUBLISHED past it is "
+          "RESOURCE_EXHAUSTED");
 ABSL_FLAG(absl::Duration, reconnect_timeout, absl::Seconds(30),
           "How long a participant may stay RECONNECTING");
 ABSL_FLAG(absl::Duration, max_room_duration, absl::Hours(24), "Rooms end after this long");
@@ -291,6 +294,7 @@ int main(int argc, char** argv) {
   options.public_base_url = absl::GetFlag(FLAGS_public_base_url);
   options.default_account = absl::GetFlag(FLAGS_default_account);
   options.limits.max_room_participants = absl::GetFlag(FLAGS_max_room_participants);
+  options.limits.max_tracks_per_participant = absl::GetFlag(FLAGS_max_tracks_per_participant);
   options.limits.reconnect_timeout = absl::GetFlag(FLAGS_reconnect_timeout);
   options.limits.max_room_duration = absl::GetFlag(FLAGS_max_room_duration);
   options.limits.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
@@ -341,6 +345,10 @@ int main(int argc, char** argv) {
   }
   if (options.limits.max_room_participants < 1) {
     spdlog::critical("--max_room_participants: must be at least 1");
+    return 2;
+  }
+  if (options.limits.max_tracks_per_participant < 1) {
+    spdlog::critical("--max_tracks_per_participant: must be at least 1");
     return 2;
   }
   if (!options.sync) spdlog::warn("--sync=false: acknowledged events can be lost in a crash");

@@ -19,6 +19,7 @@
 #include "service/query_services.h"
 #include "service/random_ids.h"
 #include "service/server_metrics.h"
+#include "service/track_service.h"
 #include "spdlog/spdlog.h"
 #include "state/status_macros.h"
 
@@ -132,6 +133,7 @@ struct Server::Parts {
   std::unique_ptr<IngestService> ingest;
   std::unique_ptr<ParticipantService> participants;
   std::unique_ptr<RoomService> rooms;
+  std::unique_ptr<TrackService> tracks;
   std::unique_ptr<AdminService> admin;
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<grpc::Server> health_server;  // plaintext, health only (--health_listen)
@@ -183,8 +185,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   const absl::Time load_start = absl::Now();
   parts->roster = std::make_unique<state::Roster>(options.limits);
   ASSIGN_OR_RETURN(store::LoadStats loaded, parts->store->Load(*parts->roster));
-  spdlog::info("loaded {} rooms, {} participants, {} event ids at revision {} in {}", loaded.rooms,
-               loaded.participants, loaded.dedupe, loaded.revision,
+  spdlog::info("loaded {} rooms, {} participants, {} tracks, {} event ids at revision {} in {}",
+               loaded.rooms, loaded.participants, loaded.tracks, loaded.dedupe, loaded.revision,
                absl::FormatDuration(absl::Now() - load_start));
 
   parts->applier = std::make_unique<Applier>(options.applier, *parts->store, *parts->roster,
@@ -206,6 +208,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       std::make_unique<ParticipantService>(*parts->applier, *parts->converter, *parts->authorizer);
   parts->rooms =
       std::make_unique<RoomService>(*parts->applier, *parts->converter, *parts->authorizer);
+  parts->tracks =
+      std::make_unique<TrackService>(*parts->applier, *parts->converter, *parts->authorizer);
   parts->admin =
       std::make_unique<AdminService>(*parts->store, options.backup_dir, *parts->authorizer);
 
@@ -217,6 +221,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.RegisterService(parts->ingest.get());
   builder.RegisterService(parts->participants.get());
   builder.RegisterService(parts->rooms.get());
+  builder.RegisterService(parts->tracks.get());
   builder.RegisterService(parts->watch.get());
   builder.RegisterService(parts->admin.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);

@@ -19,6 +19,7 @@ struct Limits {
   // participant is RESOURCE_EXHAUSTED, so one tenant cannot fill the server's memory.
   int64_t max_account_rooms = 10000;         // --max_account_rooms: rooms in progress
   int64_t max_account_participants = 10000;  // --max_account_participants: active participants
+  int32_t max_tracks_per_participant = 64;  // --max_tracks_per_participant: published at once
 };
 
 // Room defaults and bounds (docs/api.md, resources).
@@ -33,6 +34,8 @@ inline constexpr size_t kMaxIdentityBytes = 128;
 inline constexpr size_t kMaxUniqueNameBytes = 128;
 inline constexpr size_t kMaxEventIdBytes = 128;
 inline constexpr size_t kMaxCallbackUrlBytes = 2048;
+inline constexpr size_t kMaxTrackNameBytes = 128;
+inline constexpr size_t kMaxSubscribeRules = 20;  // an UpdateSubscribeRules set holds 1..20
 
 }  // namespace rollcall::state
 

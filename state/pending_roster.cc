@@ -62,8 +62,70 @@ const DedupeEntry* PendingRoster::FindDedupe(const Sid& account_sid,
   return it != dedupe_.end() ? &it->second : base_.FindDedupe(account_sid, event_id);
 }
 
+const PublishedTrack* PendingRoster::FindTrack(const Sid& track_sid) const {
+  auto it = tracks_.find(track_sid);
+  return it != tracks_.end() ? &it->second : base_.FindTrack(track_sid);
+}
+
+std::vector<const PublishedTrack*> PendingRoster::PublishedTracks(const Sid& room_sid) const {
+  std::vector<const PublishedTrack*> published;
+  for (const PublishedTrack* track : base_.PublishedTracks(room_sid)) {
+    if (!tracks_.contains(track->sid)) published.push_back(track);
+  }
+  if (auto touched = track_rooms_.find(room_sid); touched != track_rooms_.end()) {
+    for (const Sid& sid : touched->second) {
+      const PublishedTrack& track = tracks_.at(sid);
+      if (track.published()) published.push_back(&track);
+    }
+  }
+  std::sort(published.begin(), published.end(),
+            [](const PublishedTrack* a, const PublishedTrack* b) {
+              return std::tie(a->date_created, a->sid) < std::tie(b->date_created, b->sid);
+            });
+  return published;
+}
+
+const SubscribeRules* PendingRoster::FindRules(const Sid& participant_sid) const {
+  auto it = rules_.find(participant_sid);
+  return it != rules_.end() ? &it->second : base_.FindRules(participant_sid);
+}
+
+std::vector<const SubscribedTrack*> PendingRoster::SubscribedTracks(
+    const Sid& subscriber_sid) const {
+  auto it = subscriptions_.find(subscriber_sid);
+  if (it == subscriptions_.end()) return base_.SubscribedTracks(subscriber_sid);
+  std::vector<const SubscribedTrack*> subscribed;
+  subscribed.reserve(it->second.size());
+  for (const SubscribedTrack& s : it->second) subscribed.push_back(&s);
+  return subscribed;
+}
+
+void PendingRoster::Subscribe(const SubscribedTrack& subscribed, bool removed) {
+  auto [it, inserted] = subscriptions_.try_emplace(subscribed.participant_sid);
+  std::vector<SubscribedTrack>& set = it->second;
+  if (inserted) {
+    for (const SubscribedTrack* s : base_.SubscribedTracks(subscribed.participant_sid)) {
+      set.push_back(*s);
+    }
+  }
+  auto at = std::lower_bound(set.begin(), set.end(), subscribed.sid,
+                             [](const SubscribedTrack& s, const Sid& sid) { return s.sid < sid; });
+  const bool present = at != set.end() && at->sid == subscribed.sid;
+  if (removed) {
+    if (present) set.erase(at);
+  } else if (present) {
+    *at = subscribed;
+  } else {
+    set.insert(at, subscribed);
+  }
+}
+
 void PendingRoster::Commit(const Outcome& outcome) {
   for (const Change& change : outcome.changes) {
+    if (const auto* s = std::get_if<SubscribedTrack>(&change.resource)) {
+      Subscribe(*s, change.type == ChangeType::kSubscribedTrackRemoved);
+      continue;
+    }
     std::visit([this](const auto& resource) { Upsert(resource); }, change.resource);
   }
   if (outcome.dedupe) {
@@ -82,6 +144,10 @@ void PendingRoster::Reset() {
   in_progress_by_name_.clear();
   active_by_identity_.clear();
   dedupe_.clear();
+  tracks_.clear();
+  track_rooms_.clear();
+  rules_.clear();
+  subscriptions_.clear();
 }
 
 void PendingRoster::Upsert(const Participant& participant) {

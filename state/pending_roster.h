@@ -10,8 +10,10 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "state/roster.h"
 #include "state/roster_view.h"
 
@@ -33,6 +35,10 @@ class PendingRoster final : public RosterView {
   AccountUsage Usage(const Sid& account_sid) const override;
   std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const override;
   const DedupeEntry* FindDedupe(const Sid& account_sid, absl::string_view event_id) const override;
+  const PublishedTrack* FindTrack(const Sid& track_sid) const override;
+  std::vector<const PublishedTrack*> PublishedTracks(const Sid& room_sid) const override;
+  const SubscribeRules* FindRules(const Sid& participant_sid) const override;
+  std::vector<const SubscribedTrack*> SubscribedTracks(const Sid& subscriber_sid) const override;
 
   // Adds a decided kApplied outcome on top (outcome.revision == revision() + 1).
   void Commit(const Outcome& outcome);
@@ -44,6 +50,16 @@ class PendingRoster final : public RosterView {
 
   void Upsert(const Participant& participant);
   void Upsert(const Room& room);
+  void Upsert(const PublishedTrack& track) {
+    tracks_.insert_or_assign(track.sid, track);
+    track_rooms_[track.room_sid].insert(track.sid);
+  }
+  void Upsert(const SubscribeRules& rules) {
+    rules_.insert_or_assign(rules.participant_sid, rules);
+  }
+  void Upsert(const SubscribedTrack& subscribed) { Subscribe(subscribed, false); }
+  // Adds, updates or (removed) drops one subscription in the subscriber's overlaid set.
+  void Subscribe(const SubscribedTrack& subscribed, bool removed);
 
   const Roster& base_;
   uint64_t revision_;
@@ -54,6 +70,11 @@ class PendingRoster final : public RosterView {
   absl::flat_hash_map<NameKey, Sid> in_progress_by_name_;  // overlay rooms in progress
   absl::flat_hash_map<NameKey, Sid> active_by_identity_;   // overlay participants active
   absl::flat_hash_map<NameKey, DedupeEntry> dedupe_;
+  absl::flat_hash_map<Sid, PublishedTrack> tracks_;
+  absl::flat_hash_map<Sid, absl::flat_hash_set<Sid>> track_rooms_;  // room -> tracks_ keys
+  absl::flat_hash_map<Sid, SubscribeRules> rules_;
+  // A subscriber's whole set once the batch touches it, in track SID order.
+  absl::flat_hash_map<Sid, std::vector<SubscribedTrack>> subscriptions_;
 };
 
 }  // namespace rollcall::state

@@ -50,8 +50,36 @@ enum class EventType : uint8_t {
   kReconnecting = 2,
   kReconnected = 3,
   kDisconnected = 4,
+  kTrackPublished = 5,
+  kTrackUnpublished = 6,
+  kTrackEnabled = 7,
+  kTrackDisabled = 8,
 };
-inline constexpr int kMaxEventType = 4;
+inline constexpr int kMaxEventType = 8;
+
+inline bool IsTrackEvent(EventType type) { return type >= EventType::kTrackPublished; }
+
+enum class TrackKind : uint8_t {
+  kUnspecified = 0,
+  kAudio = 1,
+  kVideo = 2,
+  kData = 3,
+};
+inline constexpr int kMaxTrackKind = 3;
+
+enum class TrackStatus : uint8_t {
+  kUnspecified = 0,
+  kPublished = 1,
+  kUnpublished = 2,
+};
+inline constexpr int kMaxTrackStatus = 2;
+
+enum class RuleType : uint8_t {
+  kUnspecified = 0,
+  kInclude = 1,
+  kExclude = 2,
+};
+inline constexpr int kMaxRuleType = 2;
 
 enum class ChangeType : uint8_t {
   kUnspecified = 0,
@@ -62,8 +90,16 @@ enum class ChangeType : uint8_t {
   kParticipantReconnected = 5,
   kParticipantDisconnected = 6,
   kParticipantAnonymized = 7,
+  kTrackPublished = 8,
+  kTrackUnpublished = 9,
+  kTrackEnabled = 10,
+  kTrackDisabled = 11,
+  kSubscribeRulesUpdated = 12,
+  kSubscribedTrackAdded = 13,
+  kSubscribedTrackRemoved = 14,
+  kSubscribedTrackUpdated = 15,
 };
-inline constexpr int kMaxChangeType = 7;
+inline constexpr int kMaxChangeType = 15;
 
 // What a well-formed input did (docs/api.md, state table).
 enum class Disposition : uint8_t {
@@ -118,6 +154,71 @@ struct Room {
   friend bool operator==(const Room&, const Room&) = default;
 };
 
+// A track a participant publishes (docs/tracks.md). Kept after it is unpublished, like a
+// disconnected participant, until its room is forgotten (--retention).
+struct PublishedTrack {
+  Sid sid;  // MT…, chosen by the media server
+  Sid account_sid;
+  Sid room_sid;
+  Sid participant_sid;
+  std::string name;  // unique among the participant's published tracks
+  TrackKind kind = TrackKind::kUnspecified;
+  bool enabled = true;
+  TrackStatus status = TrackStatus::kUnspecified;
+  absl::Time date_created;  // server time
+  absl::Time date_updated;  // server time
+  uint64_t revision = 0;
+  // Not in the API. occurred_at of the newest event applied to the track: older ones are stale.
+  absl::Time last_event_time;
+
+  bool published() const { return status == TrackStatus::kPublished; }
+  friend bool operator==(const PublishedTrack&, const PublishedTrack&) = default;
+};
+
+// One subscribe rule. Unset filters (kind kUnspecified, empty publisher or track, all false)
+// do not constrain; the set filters are ANDed.
+struct SubscribeRule {
+  RuleType type = RuleType::kUnspecified;
+  bool all = false;
+  TrackKind kind = TrackKind::kUnspecified;
+  std::string publisher;  // identity or PA…
+  std::string track;      // name or MT…
+
+  friend bool operator==(const SubscribeRule&, const SubscribeRule&) = default;
+};
+
+// A participant's subscribe rules. A participant without a stored set has the default one,
+// [{type: include, all: true}] (DefaultSubscribeRules in state/subscriptions.h).
+struct SubscribeRules {
+  Sid participant_sid;
+  Sid account_sid;
+  Sid room_sid;
+  std::vector<SubscribeRule> rules;
+  absl::Time date_created;
+  absl::Time date_updated;
+  uint64_t revision = 0;
+
+  friend bool operator==(const SubscribeRules&, const SubscribeRules&) = default;
+};
+
+// A track a participant receives: derived from the published tracks, the room's active
+// participants and the subscriber's rules, never reported.
+struct SubscribedTrack {
+  Sid sid;              // the published track's
+  Sid participant_sid;  // the subscriber
+  Sid publisher_sid;
+  Sid account_sid;
+  Sid room_sid;
+  std::string name;
+  TrackKind kind = TrackKind::kUnspecified;
+  bool enabled = true;
+  absl::Time date_created;  // when the subscription began
+  absl::Time date_updated;
+  uint64_t revision = 0;
+
+  friend bool operator==(const SubscribedTrack&, const SubscribedTrack&) = default;
+};
+
 // A media server's report (docs/api.md, state table). Strings are as received; the machine parses
 // them.
 struct Event {
@@ -129,6 +230,19 @@ struct Event {
   std::string participant_sid;  // may be empty on CONNECTED
   std::string identity;
   DisconnectReason reason = DisconnectReason::kUnspecified;
+  // Track events only (TRACK_*). Name, kind and enabled are read on TRACK_PUBLISHED.
+  std::string track_sid;
+  std::string track_name;
+  TrackKind track_kind = TrackKind::kUnspecified;
+  std::optional<bool> track_enabled;  // unset: enabled
+};
+
+// UpdateSubscribeRules: replaces the participant's whole set.
+struct UpdateSubscribeRules {
+  Sid account_sid;
+  std::string room;
+  std::string participant_sid;
+  std::vector<SubscribeRule> rules;
 };
 
 // UpdateParticipant: only status=DISCONNECTED (a kick) is a valid request.
@@ -187,15 +301,15 @@ struct FireTimer {
   Timer timer;
 };
 
-using Input =
-    std::variant<Event, KickParticipant, AnonymizeParticipant, CreateRoom, EndRoom, FireTimer>;
+using Input = std::variant<Event, KickParticipant, AnonymizeParticipant, CreateRoom, EndRoom,
+                           FireTimer, UpdateSubscribeRules>;
 
 // One change inside a revision: the resource after it, and for participants the status before.
 struct Change {
   uint64_t revision = 0;
   ChangeType type = ChangeType::kUnspecified;
   absl::Time time;  // server time
-  std::variant<Participant, Room> resource;
+  std::variant<Participant, Room, PublishedTrack, SubscribeRules, SubscribedTrack> resource;
   ParticipantStatus previous_status = ParticipantStatus::kUnspecified;
 
   friend bool operator==(const Change&, const Change&) = default;
@@ -221,6 +335,8 @@ struct Outcome {
   uint64_t revision = 0;
   std::optional<Participant> participant;  // the subject participant, after the change
   std::optional<Room> room;                // the subject room (room commands), after the change
+  std::optional<PublishedTrack> track;     // the subject track (track events), after the change
+  std::optional<SubscribeRules> rules;     // UpdateSubscribeRules: the set after the change
   std::vector<Change> changes;
   std::optional<DedupeEntry> dedupe;  // kApplied events: the key to remember
 };

@@ -6,7 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "state/check.h"
 #include "state/lookup.h"
+#include "state/revision.h"
 #include "state/status_macros.h"
+#include "state/tracks.h"
 #include "state/validation.h"
 
 namespace rollcall::state {
@@ -44,49 +46,6 @@ bool PredatesSessionEnd(const Participant& participant, absl::Time at, const Lim
 
 // Whole seconds of a non-negative span (floor).
 int64_t WholeSeconds(absl::Duration span) { return absl::ToInt64Seconds(span); }
-
-// Accumulates the changes of the next revision while it is decided (not to be confused with
-// service/watch_hub.h's Revision, a committed revision as watchers receive it).
-class RevisionDraft {
- public:
-  RevisionDraft(const RosterView& roster, absl::Time now)
-      : number_(roster.revision() + 1), now_(now) {}
-
-  uint64_t number() const { return number_; }
-  absl::Time now() const { return now_; }
-
-  void Add(ChangeType type, Participant participant, ParticipantStatus previous) {
-    participant.revision = number_;
-    participant.date_updated = now_;
-    changes_.push_back({number_, type, now_, std::move(participant), previous});
-  }
-  void Add(ChangeType type, Room room) {
-    room.revision = number_;
-    room.date_updated = now_;
-    changes_.push_back({number_, type, now_, std::move(room), ParticipantStatus::kUnspecified});
-  }
-  // The latest version of a participant or room in this revision.
-  const Participant& LastParticipant() const {
-    auto last = std::find_if(changes_.rbegin(), changes_.rend(), [](const Change& change) {
-      return std::holds_alternative<Participant>(change.resource);
-    });
-    if (last == changes_.rend()) std::abort();  // callers add a participant change first
-    return std::get<Participant>(last->resource);
-  }
-
-  Outcome Applied() && {
-    Outcome outcome;
-    outcome.disposition = Disposition::kApplied;
-    outcome.revision = number_;
-    outcome.changes = std::move(changes_);
-    return outcome;
-  }
-
- private:
-  uint64_t number_;
-  absl::Time now_;
-  std::vector<Change> changes_;
-};
 
 Participant Disconnected(const Participant& participant, absl::Time end, DisconnectReason reason) {
   Participant next = participant;
@@ -134,7 +93,7 @@ Outcome EndRoomAt(const RosterView& roster, const Room& room, absl::Time end_tim
   ended.duration = WholeSeconds(end - room.date_created);
   revision.Add(ChangeType::kRoomEnded, ended);
   Outcome outcome = std::move(revision).Applied();
-  outcome.room = std::get<Room>(outcome.changes.back().resource);
+  outcome.room = LastRoom(outcome);
   return outcome;
 }
 
@@ -207,10 +166,16 @@ class Decider {
       if (const Participant* p = roster_.FindParticipant(seen->participant_sid)) {
         outcome.participant = *p;
       }
+      // A retry has the same content, so its track_sid names the track it applied to.
+      if (std::optional<Sid> track = Sid::TryParse(event.track_sid, kTrackPrefix)) {
+        if (const PublishedTrack* t = roster_.FindTrack(*track)) outcome.track = *t;
+      }
       return outcome;
     }
-    absl::StatusOr<Outcome> outcome =
-        event.type == EventType::kConnected ? Connected(event) : Transition(event);
+    absl::StatusOr<Outcome> outcome = IsTrackEvent(event.type)
+                                          ? DecideTrackEvent(roster_, event, now_)
+                                      : event.type == EventType::kConnected ? Connected(event)
+                                                                            : Transition(event);
     if (outcome.ok() && outcome->disposition == Disposition::kApplied) {
       outcome->dedupe = DedupeEntry{event.account_sid,
                                     event.event_id,
@@ -280,7 +245,7 @@ class Decider {
     RevisionDraft revision(roster_, now_);
     revision.Add(ChangeType::kRoomCreated, std::move(room));
     Outcome outcome = std::move(revision).Applied();
-    outcome.room = std::get<Room>(outcome.changes.back().resource);
+    outcome.room = LastRoom(outcome);
     return outcome;
   }
 
@@ -296,6 +261,10 @@ class Decider {
           absl::StrCat("room: room ", command.room, " is already completed"));
     }
     return EndRoomAt(roster_, *room, now_, now_);
+  }
+
+  absl::StatusOr<Outcome> operator()(const UpdateSubscribeRules& command) {
+    return DecideUpdateSubscribeRules(roster_, command, now_);
   }
 
   absl::StatusOr<Outcome> operator()(const FireTimer& fire) {
@@ -504,6 +473,14 @@ uint64_t RoomMachine::Fingerprint(const Event& event) {
   hash = StableHash(event.room, hash);
   hash = StableHash(event.participant_sid, hash);
   hash = StableHash(event.identity, hash);
+  if (IsTrackEvent(event.type)) {
+    hash = StableHash(event.track_sid, hash);
+    hash = StableHash(event.track_name, hash);
+    hash =
+        StableHash(absl::StrCat(static_cast<int>(event.track_kind), ":",
+                                event.track_enabled ? static_cast<int>(*event.track_enabled) : -1),
+                   hash);
+  }
   return hash;
 }
 

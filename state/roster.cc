@@ -185,9 +185,7 @@ void Roster::ForEachParticipant(const Sid& account_sid, const std::optional<Sid>
 }
 
 void Roster::Commit(const Outcome& outcome) {
-  for (const Change& change : outcome.changes) {
-    std::visit([this](const auto& resource) { Upsert(resource); }, change.resource);
-  }
+  for (const Change& change : outcome.changes) Apply(change);
   if (outcome.dedupe) RememberEvent(*outcome.dedupe);
   revision_ = outcome.revision;
 }

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -84,6 +85,17 @@ class Roster final : public RosterView {
   AccountUsage Usage(const Sid& account_sid) const override;
   std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const override;
   const DedupeEntry* FindDedupe(const Sid& account_sid, absl::string_view event_id) const override;
+  const PublishedTrack* FindTrack(const Sid& track_sid) const override;
+  std::vector<const PublishedTrack*> PublishedTracks(const Sid& room_sid) const override;
+  const SubscribeRules* FindRules(const Sid& participant_sid) const override;
+  std::vector<const SubscribedTrack*> SubscribedTracks(const Sid& subscriber_sid) const override;
+
+  // Every track the participant ever published (published or not), in (date_created, sid) order.
+  std::vector<const PublishedTrack*> TracksOf(const Sid& participant_sid) const;
+  size_t track_count() const { return tracks_.size(); }
+  size_t published_track_count() const { return published_total_; }
+  size_t rules_count() const { return rules_.size(); }
+  size_t subscription_count() const { return subscriptions_.size(); }
 
   // The earliest pending timer, if any.
   std::optional<Timer> NextTimer() const;
@@ -116,6 +128,9 @@ class Roster final : public RosterView {
   void Restore(const Participant& participant) { Upsert(participant); }
   void Restore(const Room& room) { Upsert(room); }
   void Restore(const DedupeEntry& entry) { RememberEvent(entry); }
+  void Restore(const PublishedTrack& track) { Upsert(track); }
+  void Restore(const SubscribeRules& rules) { Upsert(rules); }
+  void Restore(const SubscribedTrack& subscribed) { Upsert(subscribed); }
   void RestoreRevision(uint64_t revision) { revision_ = revision; }
 
   // Forgets event_ids recorded before `cutoff` (--dedupe_window). Returns the forgotten entries.
@@ -123,6 +138,9 @@ class Roster final : public RosterView {
   // Removes rooms that ended before `cutoff`, and their participants (--retention).
   // Returns the removed room SIDs and participant SIDs.
   std::pair<std::vector<Sid>, std::vector<Sid>> ExpireRooms(absl::Time cutoff);
+  // Forgets the tracks and rule sets of `participants`, once ExpireRooms has removed them.
+  // Returns the forgotten track SIDs and rule-set participant SIDs.
+  std::pair<std::vector<Sid>, std::vector<Sid>> ForgetTracks(const std::vector<Sid>& participants);
 
  private:
   using NameKey = std::pair<Sid, std::string>;        // (account or room, name or identity)
@@ -130,6 +148,10 @@ class Roster final : public RosterView {
 
   void Upsert(const Participant& participant);
   void Upsert(const Room& room);
+  void Upsert(const PublishedTrack& track);
+  void Upsert(const SubscribeRules& rules);
+  void Upsert(const SubscribedTrack& subscribed);
+  void Apply(const Change& change);  // one committed change (state/roster_tracks.cc for tracks)
   void RememberEvent(const DedupeEntry& entry);
   void AddTimers(const std::vector<Timer>& timers);
   void RemoveTimers(const std::vector<Timer>& timers);
@@ -220,6 +242,15 @@ class Roster final : public RosterView {
   absl::node_hash_set<DedupeEntry, EventHash, EventEq> dedupe_;
   // For expiry: ordered by time, whatever order entries arrive in.
   absl::btree_set<std::pair<absl::Time, const DedupeEntry*>, ExpiryLess> dedupe_order_;
+
+  // Tracks (state/roster_tracks.cc). Every track, published or not, until its room expires.
+  absl::node_hash_map<Sid, PublishedTrack> tracks_;
+  absl::btree_set<OrderKey> tracks_by_room_;         // (room, date_created, sid), published only
+  absl::btree_set<OrderKey> tracks_by_participant_;  // (participant, date_created, sid), all
+  size_t published_total_ = 0;
+  absl::flat_hash_map<Sid, SubscribeRules> rules_;  // only participants with a non-default set
+  // (subscriber, track) -> subscription.
+  absl::btree_map<std::pair<Sid, Sid>, SubscribedTrack> subscriptions_;
 };
 
 }  // namespace rollcall::state

@@ -48,6 +48,15 @@ class RosterView {
   virtual const DedupeEntry* FindDedupe(const Sid& account_sid,
                                         absl::string_view event_id) const = 0;
 
+  // Tracks and subscriptions (docs/tracks.md).
+  virtual const PublishedTrack* FindTrack(const Sid& track_sid) const = 0;
+  // The room's published (not unpublished) tracks in (date_created, sid) order.
+  virtual std::vector<const PublishedTrack*> PublishedTracks(const Sid& room_sid) const = 0;
+  // The participant's stored rules; nullptr when it has the default set.
+  virtual const SubscribeRules* FindRules(const Sid& participant_sid) const = 0;
+  // The participant's subscribed tracks in track SID order.
+  virtual std::vector<const SubscribedTrack*> SubscribedTracks(const Sid& subscriber_sid) const = 0;
+
   // The timers a record implies (docs/api.md, state table), derived from the records alone.
   std::vector<Timer> TimersOf(const Participant& participant) const;
   std::vector<Timer> TimersOf(const Room& room) const;

@@ -113,6 +113,33 @@ absl::Status ValidateEvent(const Event& event, const Limits& limits, absl::Time 
   if (event.reason != DisconnectReason::kUnspecified && event.type != EventType::kDisconnected) {
     return Invalid("event.reason", "is only allowed on PARTICIPANT_DISCONNECTED events");
   }
+  return ValidateTrackFields(event);
+}
+
+absl::Status ValidateTrackFields(const Event& event) {
+  const bool track_event = IsTrackEvent(event.type);
+  const bool published = event.type == EventType::kTrackPublished;
+  if (!track_event) {
+    if (!event.track_sid.empty() || !event.track_name.empty() ||
+        event.track_kind != TrackKind::kUnspecified || event.track_enabled.has_value()) {
+      return Invalid("event.track_sid", "track fields are only allowed on TRACK_* events");
+    }
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(Sid::Parse(event.track_sid, kTrackPrefix, "event.track_sid").status());
+  if (published || !event.track_name.empty()) {
+    RETURN_IF_ERROR(ValidateText(event.track_name, kMaxTrackNameBytes, "event.track_name"));
+  }
+  if (static_cast<int>(event.track_kind) > kMaxTrackKind) {
+    return Invalid("event.track_kind", "must be audio, video or data");
+  }
+  if (published && event.track_kind == TrackKind::kUnspecified) {
+    return Invalid("event.track_kind", "is required on TRACK_PUBLISHED (audio, video or data)");
+  }
+  if (!published && event.track_enabled.has_value()) {
+    return Invalid("event.track_enabled",
+                   "is only allowed on TRACK_PUBLISHED (TRACK_ENABLED and TRACK_DISABLED say it)");
+  }
   return absl::OkStatus();
 }
 

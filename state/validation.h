@@ -24,6 +24,9 @@ absl::Time EarliestEventTime();
 // Checks an event's fields alone (no state): presence, lengths, formats, enum ranges, time range.
 absl::Status ValidateEvent(const Event& event, const Limits& limits, absl::Time now);
 
+// The track_* fields of an event: required and checked on TRACK_* events, absent on others.
+absl::Status ValidateTrackFields(const Event& event);
+
 absl::Status ValidateCreateRoom(const CreateRoom& command, const Limits& limits);
 
 // True when `room` has the shape of a room SID (RM + 32 characters), so it is never a name.

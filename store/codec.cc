@@ -58,6 +58,19 @@ DedupeRecord& DedupeScratch() {
   return message;
 }
 
+TrackRecord& TrackScratch() {
+  thread_local TrackRecord message;
+  return message;
+}
+SubscribeRulesRecord& RulesScratch() {
+  thread_local SubscribeRulesRecord message;
+  return message;
+}
+SubscribedTrackRecord& SubscribedScratch() {
+  thread_local SubscribedTrackRecord message;
+  return message;
+}
+
 template <typename Message>
 bool Parse(absl::string_view bytes, Message& message) {
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
@@ -216,6 +229,120 @@ absl::Status Decode(absl::string_view bytes, state::DedupeEntry* out) {
   out->revision = m.revision();
   RETURN_IF_ERROR(GetSid(m.participant_sid(), kRecord, "participant_sid", &out->participant_sid));
   out->recorded_at = DecodeTime(m.recorded_at());
+  return absl::OkStatus();
+}
+
+void Encode(const state::PublishedTrack& track, std::string* out) {
+  TrackRecord& m = TrackScratch();
+  m.Clear();
+  SetSid(track.sid, m.mutable_sid());
+  SetSid(track.account_sid, m.mutable_account_sid());
+  SetSid(track.room_sid, m.mutable_room_sid());
+  SetSid(track.participant_sid, m.mutable_participant_sid());
+  m.mutable_name()->assign(track.name);
+  m.set_kind(static_cast<uint32_t>(track.kind));
+  m.set_enabled(track.enabled);
+  m.set_status(static_cast<uint32_t>(track.status));
+  m.set_date_created(EncodeTime(track.date_created));
+  m.set_date_updated(EncodeTime(track.date_updated));
+  m.set_revision(track.revision);
+  m.set_last_event_time(EncodeTime(track.last_event_time));
+  m.SerializeToString(out);
+}
+
+void Encode(const state::SubscribeRules& rules, std::string* out) {
+  SubscribeRulesRecord& m = RulesScratch();
+  m.Clear();
+  SetSid(rules.participant_sid, m.mutable_participant_sid());
+  SetSid(rules.account_sid, m.mutable_account_sid());
+  SetSid(rules.room_sid, m.mutable_room_sid());
+  for (const state::SubscribeRule& rule : rules.rules) {
+    SubscribeRuleRecord* r = m.add_rules();
+    r->set_type(static_cast<uint32_t>(rule.type));
+    r->set_all(rule.all);
+    r->set_kind(static_cast<uint32_t>(rule.kind));
+    r->set_publisher(rule.publisher);
+    r->set_track(rule.track);
+  }
+  m.set_date_created(EncodeTime(rules.date_created));
+  m.set_date_updated(EncodeTime(rules.date_updated));
+  m.set_revision(rules.revision);
+  m.SerializeToString(out);
+}
+
+void Encode(const state::SubscribedTrack& subscribed, std::string* out) {
+  SubscribedTrackRecord& m = SubscribedScratch();
+  m.Clear();
+  SetSid(subscribed.sid, m.mutable_sid());
+  SetSid(subscribed.participant_sid, m.mutable_participant_sid());
+  SetSid(subscribed.publisher_sid, m.mutable_publisher_sid());
+  SetSid(subscribed.account_sid, m.mutable_account_sid());
+  SetSid(subscribed.room_sid, m.mutable_room_sid());
+  m.mutable_name()->assign(subscribed.name);
+  m.set_kind(static_cast<uint32_t>(subscribed.kind));
+  m.set_enabled(subscribed.enabled);
+  m.set_date_created(EncodeTime(subscribed.date_created));
+  m.set_date_updated(EncodeTime(subscribed.date_updated));
+  m.set_revision(subscribed.revision);
+  m.SerializeToString(out);
+}
+
+absl::Status Decode(absl::string_view bytes, state::PublishedTrack* out) {
+  constexpr absl::string_view kRecord = "track";
+  TrackRecord& m = TrackScratch();
+  if (!Parse(bytes, m)) return absl::DataLossError("stored track does not parse");
+  RETURN_IF_ERROR(GetSid(m.sid(), kRecord, "sid", &out->sid));
+  RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
+  RETURN_IF_ERROR(GetSid(m.room_sid(), kRecord, "room_sid", &out->room_sid));
+  RETURN_IF_ERROR(GetSid(m.participant_sid(), kRecord, "participant_sid", &out->participant_sid));
+  out->name.assign(m.name());
+  RETURN_IF_ERROR(GetEnum(m.kind(), state::kMaxTrackKind, kRecord, "kind", &out->kind));
+  out->enabled = m.enabled();
+  RETURN_IF_ERROR(GetEnum(m.status(), state::kMaxTrackStatus, kRecord, "status", &out->status));
+  out->date_created = DecodeTime(m.date_created());
+  out->date_updated = DecodeTime(m.date_updated());
+  out->revision = m.revision();
+  out->last_event_time = DecodeTime(m.last_event_time());
+  return absl::OkStatus();
+}
+
+absl::Status Decode(absl::string_view bytes, state::SubscribeRules* out) {
+  constexpr absl::string_view kRecord = "subscribe rules";
+  SubscribeRulesRecord& m = RulesScratch();
+  if (!Parse(bytes, m)) return absl::DataLossError("stored subscribe rules do not parse");
+  RETURN_IF_ERROR(GetSid(m.participant_sid(), kRecord, "participant_sid", &out->participant_sid));
+  RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
+  RETURN_IF_ERROR(GetSid(m.room_sid(), kRecord, "room_sid", &out->room_sid));
+  out->rules.clear();
+  for (const SubscribeRuleRecord& r : m.rules()) {
+    state::SubscribeRule& rule = out->rules.emplace_back();
+    RETURN_IF_ERROR(GetEnum(r.type(), state::kMaxRuleType, kRecord, "rule type", &rule.type));
+    rule.all = r.all();
+    RETURN_IF_ERROR(GetEnum(r.kind(), state::kMaxTrackKind, kRecord, "rule kind", &rule.kind));
+    rule.publisher.assign(r.publisher());
+    rule.track.assign(r.track());
+  }
+  out->date_created = DecodeTime(m.date_created());
+  out->date_updated = DecodeTime(m.date_updated());
+  out->revision = m.revision();
+  return absl::OkStatus();
+}
+
+absl::Status Decode(absl::string_view bytes, state::SubscribedTrack* out) {
+  constexpr absl::string_view kRecord = "subscribed track";
+  SubscribedTrackRecord& m = SubscribedScratch();
+  if (!Parse(bytes, m)) return absl::DataLossError("stored subscribed track does not parse");
+  RETURN_IF_ERROR(GetSid(m.sid(), kRecord, "sid", &out->sid));
+  RETURN_IF_ERROR(GetSid(m.participant_sid(), kRecord, "participant_sid", &out->participant_sid));
+  RETURN_IF_ERROR(GetSid(m.publisher_sid(), kRecord, "publisher_sid", &out->publisher_sid));
+  RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
+  RETURN_IF_ERROR(GetSid(m.room_sid(), kRecord, "room_sid", &out->room_sid));
+  out->name.assign(m.name());
+  RETURN_IF_ERROR(GetEnum(m.kind(), state::kMaxTrackKind, kRecord, "kind", &out->kind));
+  out->enabled = m.enabled();
+  out->date_created = DecodeTime(m.date_created());
+  out->date_updated = DecodeTime(m.date_updated());
+  out->revision = m.revision();
   return absl::OkStatus();
 }
 

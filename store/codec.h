@@ -25,11 +25,17 @@ namespace rollcall::store {
 void Encode(const state::Participant& participant, std::string* out);
 void Encode(const state::Room& room, std::string* out);
 void Encode(const state::DedupeEntry& entry, std::string* out);
+void Encode(const state::PublishedTrack& track, std::string* out);
+void Encode(const state::SubscribeRules& rules, std::string* out);
+void Encode(const state::SubscribedTrack& subscribed, std::string* out);
 
 // Each Decode overwrites every field of `out`; on error `out` is unspecified.
 absl::Status Decode(absl::string_view bytes, state::Participant* out);
 absl::Status Decode(absl::string_view bytes, state::Room* out);
 absl::Status Decode(absl::string_view bytes, state::DedupeEntry* out);
+absl::Status Decode(absl::string_view bytes, state::PublishedTrack* out);
+absl::Status Decode(absl::string_view bytes, state::SubscribeRules* out);
+absl::Status Decode(absl::string_view bytes, state::SubscribedTrack* out);
 
 // The building blocks, exposed for the key layout and for tests.
 inline constexpr size_t kSidBytes = 16;         // Sid::Bytes in a key

@@ -10,7 +10,8 @@ namespace rollcall::store {
 bool WriteBatch::empty() const {
   return revision == 0 && participants.empty() && rooms.empty() && dedupe.empty() && log.empty() &&
          erased_participants.empty() && erased_rooms.empty() && erased_dedupe.empty() &&
-         compact_log_before == 0;
+         tracks.empty() && rules.empty() && subscriptions.empty() && erased_tracks.empty() &&
+         erased_rules.empty() && erased_subscriptions.empty() && compact_log_before == 0;
 }
 
 namespace internal {
@@ -39,6 +40,7 @@ absl::Status CheckBatch(const WriteBatch& batch, uint64_t revision, uint64_t new
 
 absl::Status CheckEmpty(const state::Roster& roster) {
   if (roster.participant_count() != 0 || roster.room_count() != 0 || roster.dedupe_count() != 0 ||
+      roster.track_count() != 0 || roster.rules_count() != 0 || roster.subscription_count() != 0 ||
       roster.revision() != 0) {
     return absl::FailedPreconditionError("Load needs an empty roster");
   }

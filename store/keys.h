@@ -17,6 +17,9 @@ inline constexpr absl::string_view kProbe = "m:probe";
 inline constexpr absl::string_view kDedupePrefix = "d:";
 inline constexpr absl::string_view kParticipantPrefix = "p:";
 inline constexpr absl::string_view kRoomPrefix = "r:";
+inline constexpr absl::string_view kTrackPrefix = "t:";
+inline constexpr absl::string_view kRulesPrefix = "s:";
+inline constexpr absl::string_view kSubscriptionPrefix = "u:";
 inline constexpr absl::string_view kLogColumnFamily = "log";
 inline constexpr size_t kUint64Bytes = 8;
 
@@ -64,6 +67,23 @@ inline void ParticipantKey(const state::Sid& sid, std::string* out) {
 inline void RoomKey(const state::Sid& sid, std::string* out) {
   out->assign(kRoomPrefix.data(), kRoomPrefix.size());
   AppendSidBytes(sid, out);
+}
+
+inline void TrackKey(const state::Sid& sid, std::string* out) {
+  out->assign(kTrackPrefix.data(), kTrackPrefix.size());
+  AppendSidBytes(sid, out);
+}
+
+inline void RulesKey(const state::Sid& participant_sid, std::string* out) {
+  out->assign(kRulesPrefix.data(), kRulesPrefix.size());
+  AppendSidBytes(participant_sid, out);
+}
+
+inline void SubscriptionKey(const state::Sid& subscriber_sid, const state::Sid& track_sid,
+                            std::string* out) {
+  out->assign(kSubscriptionPrefix.data(), kSubscriptionPrefix.size());
+  AppendSidBytes(subscriber_sid, out);
+  AppendSidBytes(track_sid, out);
 }
 
 inline void DedupeKey(const state::Sid& account_sid, absl::string_view event_id, std::string* out) {

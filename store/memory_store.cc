@@ -19,6 +19,17 @@ absl::Status MemoryStore::Write(const WriteBatch& batch) {
   for (const auto& [account_sid, event_id] : batch.erased_dedupe) {
     dedupe_.erase(DedupeKey(account_sid, event_id));
   }
+  for (const state::Sid& sid : batch.erased_tracks) tracks_.erase(sid);
+  for (const state::Sid& sid : batch.erased_rules) rules_.erase(sid);
+  for (const auto& key : batch.erased_subscriptions) subscriptions_.erase(key);
+  for (const state::PublishedTrack& track : batch.tracks)
+    tracks_.insert_or_assign(track.sid, track);
+  for (const state::SubscribeRules& rules : batch.rules) {
+    rules_.insert_or_assign(rules.participant_sid, rules);
+  }
+  for (const state::SubscribedTrack& s : batch.subscriptions) {
+    subscriptions_.insert_or_assign({s.participant_sid, s.sid}, s);
+  }
   for (const state::Room& room : batch.rooms) rooms_.insert_or_assign(room.sid, room);
   for (const state::Participant& participant : batch.participants) {
     participants_.insert_or_assign(participant.sid, participant);
@@ -42,6 +53,9 @@ absl::StatusOr<LoadStats> MemoryStore::Load(state::Roster& roster) {
   roster.BeginRestore();
   for (const auto& [sid, room] : rooms_) roster.Restore(room);
   for (const auto& [sid, participant] : participants_) roster.Restore(participant);
+  for (const auto& [sid, track] : tracks_) roster.Restore(track);
+  for (const auto& [sid, rules] : rules_) roster.Restore(rules);
+  for (const auto& [key, subscribed] : subscriptions_) roster.Restore(subscribed);
   std::vector<state::DedupeEntry> dedupe;
   dedupe.reserve(dedupe_.size());
   for (const auto& [key, entry] : dedupe_) dedupe.push_back(entry);
@@ -52,6 +66,9 @@ absl::StatusOr<LoadStats> MemoryStore::Load(state::Roster& roster) {
   return LoadStats{.rooms = rooms_.size(),
                    .participants = participants_.size(),
                    .dedupe = dedupe_.size(),
+                   .tracks = tracks_.size(),
+                   .rules = rules_.size(),
+                   .subscriptions = subscriptions_.size(),
                    .revision = revision_};
 }
 

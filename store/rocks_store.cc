@@ -567,6 +567,33 @@ absl::Status RocksStore::Write(const WriteBatch& batch) {
     keys::DedupeKey(account_sid, event_id, &key_);
     add(wb.Delete(records, key_));
   }
+  for (const state::Sid& sid : batch.erased_tracks) {
+    keys::TrackKey(sid, &key_);
+    add(wb.Delete(records, key_));
+  }
+  for (const state::Sid& sid : batch.erased_rules) {
+    keys::RulesKey(sid, &key_);
+    add(wb.Delete(records, key_));
+  }
+  for (const auto& [subscriber, track] : batch.erased_subscriptions) {
+    keys::SubscriptionKey(subscriber, track, &key_);
+    add(wb.Delete(records, key_));
+  }
+  for (const state::PublishedTrack& track : batch.tracks) {
+    keys::TrackKey(track.sid, &key_);
+    Encode(track, &value_);
+    add(wb.Put(records, key_, value_));
+  }
+  for (const state::SubscribeRules& rules : batch.rules) {
+    keys::RulesKey(rules.participant_sid, &key_);
+    Encode(rules, &value_);
+    add(wb.Put(records, key_, value_));
+  }
+  for (const state::SubscribedTrack& subscribed : batch.subscriptions) {
+    keys::SubscriptionKey(subscribed.participant_sid, subscribed.sid, &key_);
+    Encode(subscribed, &value_);
+    add(wb.Put(records, key_, value_));
+  }
   for (const state::Room& room : batch.rooms) {
     keys::RoomKey(room.sid, &key_);
     Encode(room, &value_);
@@ -680,6 +707,38 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
                                ++stats.participants;
                                return absl::OkStatus();
                              }));
+  // Tracks, rule sets and subscriptions: each keyed by its own SIDs, restored in any order.
+  auto load = [&]<typename Record>(absl::string_view prefix, Record& record, auto key_of,
+                                   size_t& count) {
+    return ScanPrefix(*db_, snapshot.snapshot(), prefix,
+                      [&](absl::string_view key, absl::string_view value) {
+                        RETURN_IF_ERROR(Decode(value, &record));
+                        key_of(record, &expected);
+                        RETURN_IF_ERROR(check_key(key));
+                        roster.Restore(record);
+                        ++count;
+                        return absl::OkStatus();
+                      });
+  };
+  state::PublishedTrack track;
+  RETURN_IF_ERROR(load(
+      keys::kTrackPrefix, track,
+      [](const state::PublishedTrack& t, std::string* out) { keys::TrackKey(t.sid, out); },
+      stats.tracks));
+  state::SubscribeRules rules;
+  RETURN_IF_ERROR(load(
+      keys::kRulesPrefix, rules,
+      [](const state::SubscribeRules& r, std::string* out) {
+        keys::RulesKey(r.participant_sid, out);
+      },
+      stats.rules));
+  state::SubscribedTrack subscribed;
+  RETURN_IF_ERROR(load(
+      keys::kSubscriptionPrefix, subscribed,
+      [](const state::SubscribedTrack& s, std::string* out) {
+        keys::SubscriptionKey(s.participant_sid, s.sid, out);
+      },
+      stats.subscriptions));
   std::vector<state::DedupeEntry> dedupe;
   RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kDedupePrefix,
                              [&](absl::string_view key, absl::string_view value) {

@@ -42,8 +42,13 @@
 //   | "d:" | account bytes (16) | event_id (1+) | DedupeRecord                               |
 //   | "p:" | participant sid bytes (16)         | ParticipantRecord                          |
 //   | "r:" | room sid bytes (16)                | RoomRecord                                 |
+//   | "s:" | participant sid bytes (16)         | SubscribeRulesRecord (non-default sets)    |
+//   | "t:" | track sid bytes (16)               | TrackRecord                                |
+//   | "u:" | subscriber (16) | track sid (16)   | SubscribedTrackRecord                      |
 //   +-------------------------------------------+--------------------------------------------+
-//   Keys hold a SID's 16 raw bytes only: the tag implies its prefix (AC, PA, RM).
+//   Keys hold a SID's 16 raw bytes only: the tag implies its prefix (AC, PA, RM, MT).
+//   TrackRecord, SubscribeRulesRecord and SubscribedTrackRecord follow the conventions below;
+//   store/records.proto lists their fields.
 //
 //   column family "log": the change log, one entry per revision, kept apart so that scanning
 //   records at start-up never reads log payloads, and log compaction's range tombstones never
@@ -140,13 +145,19 @@ struct LogEntry {
 // Everything one group commit writes, atomically.
 struct WriteBatch {
   uint64_t revision = 0;  // the head revision after this batch (0: unchanged)
-  std::vector<state::Participant> participants;  // upserts
-  std::vector<state::Room> rooms;                // upserts
-  std::vector<state::DedupeEntry> dedupe;        // upserts
-  std::vector<LogEntry> log;                     // appended, ascending revisions
+  std::vector<state::Participant> participants;       // upserts
+  std::vector<state::Room> rooms;                     // upserts
+  std::vector<state::DedupeEntry> dedupe;             // upserts
+  std::vector<state::PublishedTrack> tracks;          // upserts
+  std::vector<state::SubscribeRules> rules;           // upserts
+  std::vector<state::SubscribedTrack> subscriptions;  // upserts
+  std::vector<LogEntry> log;                          // appended, ascending revisions
   std::vector<state::Sid> erased_participants;
   std::vector<state::Sid> erased_rooms;
   std::vector<std::pair<state::Sid, std::string>> erased_dedupe;  // (account, event_id)
+  std::vector<state::Sid> erased_tracks;
+  std::vector<state::Sid> erased_rules;                                 // participant SIDs
+  std::vector<std::pair<state::Sid, state::Sid>> erased_subscriptions;  // (subscriber, track)
   uint64_t compact_log_before = 0;  // delete log entries with revision < this (0: none)
 
   // True when the batch would change nothing; writing it does no I/O.
@@ -155,6 +166,7 @@ struct WriteBatch {
 
 struct LoadStats {
   size_t rooms = 0, participants = 0, dedupe = 0;
+  size_t tracks = 0, rules = 0, subscriptions = 0;
   uint64_t revision = 0;
 };
 
@@ -287,6 +299,10 @@ class MemoryStore final : public Store {
   absl::flat_hash_map<state::Sid, state::Participant> participants_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<state::Sid, state::Room> rooms_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<DedupeKey, state::DedupeEntry> dedupe_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<state::Sid, state::PublishedTrack> tracks_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<state::Sid, state::SubscribeRules> rules_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::pair<state::Sid, state::Sid>, state::SubscribedTrack> subscriptions_
+      ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::string> log_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -362,3 +362,44 @@ TEST(WatchJsonLines, MarkersAndProgress) {
 
 }  // namespace
 }  // namespace rollcall::cli
+
+namespace rollcall::cli {
+namespace {
+
+TEST(RulesJson, ParsesTwiliosShape) {
+  absl::StatusOr<std::vector<v1::SubscribeRule>> rules =
+      ParseRulesJson(R"([{"type":"include","all":true},)"
+                     R"( {"type":"exclude","kind":"video","publisher":"alice","track":"MT0123"}])");
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  ASSERT_EQ(rules->size(), 2u);
+  EXPECT_EQ((*rules)[0].type(), v1::SUBSCRIBE_RULE_TYPE_INCLUDE);
+  EXPECT_TRUE((*rules)[0].all());
+  EXPECT_EQ((*rules)[1].type(), v1::SUBSCRIBE_RULE_TYPE_EXCLUDE);
+  EXPECT_EQ((*rules)[1].kind(), v1::TRACK_KIND_VIDEO);
+  EXPECT_EQ((*rules)[1].publisher(), "alice");
+  EXPECT_EQ((*rules)[1].track(), "MT0123");
+  // And back: what `rules get` prints parses to the same rules.
+  v1::SubscribeRules set;
+  for (const v1::SubscribeRule& rule : *rules) *set.add_rules() = rule;
+  absl::StatusOr<std::vector<v1::SubscribeRule>> again = ParseRulesJson(RulesJson(set));
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->size(), 2u);
+  EXPECT_EQ((*again)[1].SerializeAsString(), (*rules)[1].SerializeAsString());
+}
+
+TEST(RulesJson, RejectsWhatIsNotARuleNamingIt) {
+  auto message = [](absl::string_view json) {
+    return std::string(ParseRulesJson(json).status().message());
+  };
+  EXPECT_THAT(message("{}"), ::testing::StartsWith("rules:"));
+  EXPECT_THAT(message("[1]"), ::testing::StartsWith("rules[0]:"));
+  EXPECT_THAT(message(R"([{"all":true},{"type":"maybe"}])"),
+              ::testing::StartsWith("rules[1].type"));
+  EXPECT_THAT(message(R"([{"kind":"smell"}])"), ::testing::StartsWith("rules[0].kind"));
+  EXPECT_THAT(message(R"([{"all":"yes"}])"), ::testing::StartsWith("rules[0].all"));
+  EXPECT_THAT(message(R"([{"publisher":3}])"), ::testing::StartsWith("rules[0].publisher"));
+  EXPECT_THAT(message(R"([{"color":"red"}])"), ::testing::StartsWith("rules[0].color"));
+}
+
+}  // namespace
+}  // namespace rollcall::cli

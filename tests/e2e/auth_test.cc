@@ -25,6 +25,7 @@
 #include "client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rollcall/v1/track_service.grpc.pb.h"
 #include "rollcall/v1/watch_service.grpc.pb.h"
 #include "server_process.h"
 
@@ -224,6 +225,36 @@ class AuthTest : public ::testing::Test {
            return c.UpdateRoom(request);
          }},
         {"Watch", Needs::kRead, [](Client& c, Client&) { return WatchInitial(c, {}); }},
+        {"ListPublishedTracks", Needs::kRead,
+         [](Client& c, Client& admin) {
+           v1::ListPublishedTracksRequest request;
+           request.set_participant_sid(
+               admin.Connect("tracks-room-" + NextEventId(), "alice").participant().sid());
+           v1::ListPublishedTracksResponse response;
+           return v1::TrackService::NewStub(c.channel())
+               ->ListPublishedTracks(TenSeconds().get(), request, &response);
+         }},
+        {"GetSubscribeRules", Needs::kRead,
+         [](Client& c, Client& admin) {
+           v1::GetSubscribeRulesRequest request;
+           request.set_participant_sid(
+               admin.Connect("tracks-room-" + NextEventId(), "alice").participant().sid());
+           v1::GetSubscribeRulesResponse response;
+           return v1::TrackService::NewStub(c.channel())
+               ->GetSubscribeRules(TenSeconds().get(), request, &response);
+         }},
+        {"UpdateSubscribeRules", Needs::kAdmin,
+         [](Client& c, Client& admin) {
+           v1::UpdateSubscribeRulesRequest request;
+           request.set_participant_sid(
+               admin.Connect("tracks-room-" + NextEventId(), "alice").participant().sid());
+           v1::SubscribeRule* rule = request.add_rules();
+           rule->set_type(v1::SUBSCRIBE_RULE_TYPE_EXCLUDE);
+           rule->set_all(true);
+           v1::UpdateSubscribeRulesResponse response;
+           return v1::TrackService::NewStub(c.channel())
+               ->UpdateSubscribeRules(TenSeconds().get(), request, &response);
+         }},
     };
   }
 

@@ -535,3 +535,42 @@ TEST_F(CliTest, ServerFromEnvironmentAndUnreachableServer) {
 
 }  // namespace
 }  // namespace rollcall::testing
+
+namespace rollcall::testing {
+namespace {
+
+// rules set / rules get / tracks list (docs/tracks.md): rules in Twilio's JSON shape, bad
+// JSON a usage error naming the rule, a server-side rule error INVALID_ARGUMENT.
+TEST_F(CliTest, RulesAndTracks) {
+  const std::string alice = "PA00000000000000000000000000000a11";
+  const std::string bob = "PA00000000000000000000000000000b0b";
+  ASSERT_EQ(
+      Cli({"event", "connect", "--room", "tr", "--identity", "alice", "--participant", alice}).code,
+      0);
+  ASSERT_EQ(
+      Cli({"event", "connect", "--room", "tr", "--identity", "bob", "--participant", bob}).code, 0);
+  CliResult r = Cli({"rules", "get", bob});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("\"all\":true")) << "the default set";
+  EXPECT_THAT(r.out, HasSubstr("\"type\":\"include\""));
+  r = Cli(
+      {"rules", "set", bob, "--rules",
+       R"([{"type":"include","all":true},{"type":"exclude","kind":"video","publisher":"alice"}])"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("\"publisher\":\"alice\""));
+  r = Cli({"rules", "get", bob, "-o", "json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("SUBSCRIBE_RULE_TYPE_EXCLUDE"));
+  ExpectUsageError(Cli({"rules", "set", bob, "--rules", R"([{"type":"maybe"}])"}), "rules[0].type");
+  ExpectRpcError(Cli({"rules", "set", bob, "--rules", R"([{"type":"include"}])"}), 4,
+                 "INVALID_ARGUMENT");
+  r = Cli({"tracks", "list", alice});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("SID")) << "a header, no tracks yet";
+  r = Cli({"tracks", "list", bob, "--subscribed", "-o", "json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, "");
+}
+
+}  // namespace
+}  // namespace rollcall::testing

@@ -37,6 +37,7 @@
 #include "rollcall/v1/ingest_service.grpc.pb.h"
 #include "rollcall/v1/participant_service.grpc.pb.h"
 #include "rollcall/v1/room_service.grpc.pb.h"
+#include "rollcall/v1/track_service.grpc.pb.h"
 #include "server_process.h"
 
 namespace rollcall::testing {
@@ -127,9 +128,33 @@ class Workload {
     return event;
   }
 
+  // A track event (docs/tracks.md): a publish by an active participant (names clash now and
+  // then: ALREADY_EXISTS), or an unpublish of a known track (IGNORED when already ended).
+  std::optional<ModelEvent> PickTrack(const EventModel::Room& state) {
+    if (Uniform(0, 99) < 70 && !state.active.empty()) {
+      ModelEvent event = About(v1::EVENT_TYPE_TRACK_PUBLISHED, Choose(state.active));
+      event.track_sid = "MT" + tag_ + Hex(next_track_++);
+      static const char* const kNames[] = {"cam", "mic", "screen"};
+      event.track_name = kNames[Uniform(0, 2)];
+      return event;
+    }
+    std::vector<std::string> known;
+    for (const auto& [sid, track] : model_.tracks()) {
+      if (model_.Find(track.participant_sid)->room_sid == state.sid) known.push_back(sid);
+    }
+    if (known.empty()) return std::nullopt;
+    const ModelTrack& track = model_.tracks().at(Choose(known));
+    ModelEvent event = About(v1::EVENT_TYPE_TRACK_UNPUBLISHED, track.participant_sid);
+    event.track_sid = track.sid;
+    return event;
+  }
+
   ModelEvent Pick() {
     const std::string& room = Choose(room_sids_);
     const EventModel::Room& state = model_.rooms().at(room);
+    if (Uniform(0, 99) < 15) {
+      if (std::optional<ModelEvent> event = PickTrack(state)) return *event;
+    }
     std::vector<std::string> connected;
     std::vector<std::string> reconnecting;
     for (const std::string& sid : state.active) {
@@ -214,6 +239,7 @@ class Workload {
   std::vector<std::string> room_sids_;
   uint64_t count_ = 0;
   uint64_t next_participant_ = 0;
+  uint64_t next_track_ = 0;
   uint64_t next_identity_ = 0;
   uint64_t probes_ = 0;
 };
@@ -346,6 +372,34 @@ int CompareRecords(const EventModel& model, const std::vector<v1::Participant>& 
         room.revision() != it->second.revision) {
       report("room " + room.sid() + " has count " + std::to_string(room.participant_count()) +
              ", want " + std::to_string(it->second.active.size()) + ": " + room.ShortDebugString());
+    }
+  }
+  return mismatches;
+}
+
+// Compares every track the model knows with the server's (status and revision); returns the
+// number of mismatches.
+int CompareTracks(const EventModel& model, const std::shared_ptr<grpc::Channel>& channel,
+                  const std::string& when) {
+  auto stub = v1::TrackService::NewStub(channel);
+  int mismatches = 0;
+  for (const auto& [sid, track] : model.tracks()) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::GetPublishedTrackRequest request;
+    request.set_participant_sid(track.participant_sid);
+    request.set_track(sid);
+    v1::GetPublishedTrackResponse response;
+    const grpc::Status status = stub->GetPublishedTrack(&context, request, &response);
+    const v1::PublishedTrack& got = response.published_track();
+    const v1::TrackStatus want =
+        track.published ? v1::TRACK_STATUS_PUBLISHED : v1::TRACK_STATUS_UNPUBLISHED;
+    if (!status.ok() || got.status() != want || got.revision() != track.revision) {
+      if (++mismatches <= 5) {
+        ADD_FAILURE() << when << ": track " << sid << " want " << v1::TrackStatus_Name(want)
+                      << " rev " << track.revision << ", got " << status.error_message() << " "
+                      << got.ShortDebugString();
+      }
     }
   }
   return mismatches;
@@ -488,6 +542,30 @@ class CrashTest : public ::testing::Test {
     checked_ = acked_;
   }
 
+  // The newest revision among the server's tracks that the workload sent events about (a
+  // revision can be a track's alone).
+  uint64_t MaxTrackRevision(const std::shared_ptr<grpc::Channel>& channel) const {
+    auto stub = v1::TrackService::NewStub(channel);
+    uint64_t newest = 0;
+    std::set<std::string> asked;
+    for (const Sent& sent : sent_) {
+      if (sent.event.type != v1::EVENT_TYPE_TRACK_PUBLISHED ||
+          !asked.insert(sent.event.track_sid).second) {
+        continue;
+      }
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      v1::GetPublishedTrackRequest request;
+      request.set_participant_sid(sent.event.participant_sid);
+      request.set_track(sent.event.track_sid);
+      v1::GetPublishedTrackResponse response;
+      if (stub->GetPublishedTrack(&context, request, &response).ok()) {
+        newest = std::max(newest, response.published_track().revision());
+      }
+    }
+    return newest;
+  }
+
   EventModel RoomsOnly() const {
     EventModel model;
     for (const auto& [sid, room] : rooms_) model.AddRoom(sid, room.first, room.second);
@@ -505,6 +583,7 @@ class CrashTest : public ::testing::Test {
     uint64_t durable = 0;  // the server's revision at restart: its latest change's
     for (const v1::Participant& p : before) durable = std::max(durable, p.revision());
     for (const v1::Room& r : rooms_before) durable = std::max(durable, r.revision());
+    durable = std::max(durable, MaxTrackRevision(channel));
     uint64_t acknowledged = 0;
     for (const auto& [sid, room] : rooms_) acknowledged = std::max(acknowledged, room.second);
     for (size_t i = 0; i < acked_; ++i) {
@@ -597,6 +676,7 @@ class CrashTest : public ::testing::Test {
       }
     }
     CompareRecords(replay, ListAllParticipants(channel), ListAllRooms(channel), when);
+    CompareTracks(replay, channel, when);
 
     // A sample of acknowledged events: resending each is DUPLICATE with the same revision.
     std::vector<size_t> applied;

@@ -3,6 +3,8 @@
 // RECONNECTED, DISCONNECTED, duplicate identity, room capacity) into rooms created up front.
 // It predicts each event's status code, outcome and revision, and holds the participant
 // records the server must end up with, so a test can compare the two field by field.
+// It also models TRACK_PUBLISHED and TRACK_UNPUBLISHED (docs/tracks.md): names unique among
+// a participant's published tracks, and a participant's tracks unpublished when it leaves.
 // Out of scope (the tests never produce them): timers, kicks, room ends, ad-hoc rooms,
 // accounts other than the default, stale reordering across participants' clocks.
 #ifndef ROLLCALL_TESTS_E2E_EVENT_MODEL_H_
@@ -42,6 +44,8 @@ struct ModelEvent {
   std::string participant_sid;
   std::string identity;
   v1::DisconnectReason reason = v1::DISCONNECT_REASON_UNSPECIFIED;
+  std::string track_sid;   // TRACK_* events
+  std::string track_name;  // TRACK_PUBLISHED
 
   v1::Event ToProto() const {
     v1::Event event;
@@ -52,8 +56,23 @@ struct ModelEvent {
     event.set_participant_sid(participant_sid);
     event.set_identity(identity);
     event.set_reason(reason);
+    if (!track_sid.empty()) {
+      event.set_track_sid(track_sid);
+      if (type == v1::EVENT_TYPE_TRACK_PUBLISHED) {
+        event.set_track_name(track_name);
+        event.set_track_kind(v1::TRACK_KIND_AUDIO);
+      }
+    }
     return event;
   }
+};
+
+struct ModelTrack {
+  std::string sid;
+  std::string participant_sid;
+  std::string name;
+  bool published = true;
+  uint64_t revision = 0;
 };
 
 struct ModelParticipant {
@@ -102,6 +121,10 @@ class EventModel {
 
   // Applies `event`; when it changes state, the change gets revision `revision`.
   Prediction Apply(const ModelEvent& event, uint64_t revision) {
+    if (event.type == v1::EVENT_TYPE_TRACK_PUBLISHED ||
+        event.type == v1::EVENT_TYPE_TRACK_UNPUBLISHED) {
+      return ApplyTrack(event, revision);
+    }
     auto room = rooms_.find(event.room);
     if (event.type == v1::EVENT_TYPE_PARTICIPANT_CONNECTED) {
       if (auto it = participants_.find(event.participant_sid); it != participants_.end()) {
@@ -164,6 +187,46 @@ class EventModel {
     return Applied(revision);
   }
 
+  // TRACK_PUBLISHED / TRACK_UNPUBLISHED, always with a fresh occurred_at.
+  Prediction ApplyTrack(const ModelEvent& event, uint64_t revision) {
+    auto it = participants_.find(event.participant_sid);
+    if (it == participants_.end() || it->second.room_sid != event.room) {
+      return Error(grpc::StatusCode::NOT_FOUND);
+    }
+    auto track = tracks_.find(event.track_sid);
+    if (event.type == v1::EVENT_TYPE_TRACK_UNPUBLISHED) {
+      if (track == tracks_.end()) return Error(grpc::StatusCode::NOT_FOUND);
+      if (!track->second.published) return Ignored();
+      track->second.published = false;
+      track->second.revision = revision;
+      return Applied(revision);
+    }
+    if (track != tracks_.end()) return Ignored();  // the same SID again
+    if (!it->second.active()) {
+      // Published before the participant left: its departure already ended the track.
+      if (it->second.end_time && event.occurred_at <= *it->second.end_time) return Ignored();
+      return Error(grpc::StatusCode::FAILED_PRECONDITION);
+    }
+    for (const auto& [sid, t] : tracks_) {
+      if (t.published && t.participant_sid == event.participant_sid && t.name == event.track_name) {
+        return Error(grpc::StatusCode::ALREADY_EXISTS);
+      }
+    }
+    tracks_[event.track_sid] =
+        ModelTrack{event.track_sid, event.participant_sid, event.track_name, true, revision};
+    return Applied(revision);
+  }
+
+  const std::map<std::string, ModelTrack>& tracks() const { return tracks_; }
+  // Published tracks of `participant_sid`.
+  std::vector<std::string> PublishedTracks(const std::string& participant_sid) const {
+    std::vector<std::string> sids;
+    for (const auto& [sid, t] : tracks_) {
+      if (t.published && t.participant_sid == participant_sid) sids.push_back(sid);
+    }
+    return sids;
+  }
+
   uint64_t revision() const { return revision_; }
   const std::map<std::string, Room>& rooms() const { return rooms_; }
   const std::map<std::string, ModelParticipant>& participants() const { return participants_; }
@@ -186,6 +249,12 @@ class EventModel {
 
   void Disconnect(ModelParticipant& participant, int64_t end, v1::DisconnectReason reason,
                   uint64_t revision) {
+    for (auto& [sid, track] : tracks_) {
+      if (track.published && track.participant_sid == participant.sid) {
+        track.published = false;
+        track.revision = revision;
+      }
+    }
     participant.status = v1::PARTICIPANT_STATUS_DISCONNECTED;
     participant.end_time = std::max(end, participant.start_time);
     participant.duration = (*participant.end_time - participant.start_time) / 1000000;
@@ -198,6 +267,7 @@ class EventModel {
 
   std::map<std::string, Room> rooms_;
   std::map<std::string, ModelParticipant> participants_;
+  std::map<std::string, ModelTrack> tracks_;
   std::vector<std::string> disconnected_;
   uint64_t revision_ = 0;
 };

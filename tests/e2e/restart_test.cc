@@ -11,6 +11,7 @@
 #include "client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rollcall/v1/track_service.grpc.pb.h"
 #include "server_process.h"
 
 namespace rollcall::testing {
@@ -182,6 +183,99 @@ TEST_P(RestartTest, RecordsAndRevisionSurviveRestart) {
   EXPECT_EQ(client->Record(ConnectedEvent(client->Room("adhoc").sid(), "x2")).error_code(),
             grpc::OK);
   EXPECT_EQ(client->Probe(), revision + 2);
+}
+
+v1::Event TrackPublishedEvent(const std::string& room, const std::string& participant_sid,
+                              const std::string& track_sid, const std::string& name,
+                              v1::TrackKind kind, const Timestamp& at) {
+  v1::Event event = MakeEvent(v1::EVENT_TYPE_TRACK_PUBLISHED, room, participant_sid, at);
+  event.set_track_sid(track_sid);
+  event.set_track_name(name);
+  event.set_track_kind(kind);
+  return event;
+}
+
+// Everything TrackService shows about `participants`, one string per participant.
+std::vector<std::string> TrackSnapshot(v1::TrackService::Stub& tracks,
+                                       const std::vector<std::string>& participants) {
+  std::vector<std::string> out;
+  for (const std::string& sid : participants) {
+    grpc::ClientContext c1, c2, c3;
+    v1::ListPublishedTracksRequest published;
+    published.set_participant_sid(sid);
+    v1::ListPublishedTracksResponse published_out;
+    EXPECT_TRUE(tracks.ListPublishedTracks(&c1, published, &published_out).ok());
+    v1::ListSubscribedTracksRequest subscribed;
+    subscribed.set_participant_sid(sid);
+    v1::ListSubscribedTracksResponse subscribed_out;
+    EXPECT_TRUE(tracks.ListSubscribedTracks(&c2, subscribed, &subscribed_out).ok());
+    v1::GetSubscribeRulesRequest rules;
+    rules.set_participant_sid(sid);
+    v1::GetSubscribeRulesResponse rules_out;
+    EXPECT_TRUE(tracks.GetSubscribeRules(&c3, rules, &rules_out).ok());
+    out.push_back(published_out.DebugString() + subscribed_out.DebugString() +
+                  rules_out.DebugString());
+  }
+  return out;
+}
+
+// Tracks, rule sets and subscriptions come back as they were, and keep being derived.
+TEST_P(RestartTest, TracksRulesAndSubscriptionsSurviveRestart) {
+  ServerProcess server({"--reconnect_timeout=10m"});
+  ASSERT_TRUE(server.Start());
+  auto client = std::make_unique<Client>(server.NewChannel());
+  auto tracks = v1::TrackService::NewStub(server.NewChannel());
+  const Timestamp t0 = Plus(Now(), -60 * kSecond);
+  const std::string a = client->Connect("t", "alice", t0).participant().sid();
+  const std::string b = client->Connect("t", "bob", t0).participant().sid();
+  const std::string c = client->Connect("t", "carol", t0).participant().sid();
+  const std::string cam = "MT" + RandomHex(32);
+  client->MustApply(TrackPublishedEvent("t", a, cam, "cam", v1::TRACK_KIND_VIDEO, t0));
+  client->MustApply(
+      TrackPublishedEvent("t", a, "MT" + RandomHex(32), "mic", v1::TRACK_KIND_AUDIO, t0));
+  client->MustApply(
+      TrackPublishedEvent("t", c, "MT" + RandomHex(32), "screen", v1::TRACK_KIND_VIDEO, t0));
+  v1::Event disabled = MakeEvent(v1::EVENT_TYPE_TRACK_DISABLED, "t", a, Plus(t0, kSecond));
+  disabled.set_track_sid(cam);
+  client->MustApply(disabled);
+  {
+    grpc::ClientContext context;
+    v1::UpdateSubscribeRulesRequest update;
+    update.set_participant_sid(b);
+    v1::SubscribeRule* include = update.add_rules();
+    include->set_type(v1::SUBSCRIBE_RULE_TYPE_INCLUDE);
+    include->set_kind(v1::TRACK_KIND_VIDEO);
+    v1::UpdateSubscribeRulesResponse updated;
+    ASSERT_TRUE(tracks->UpdateSubscribeRules(&context, update, &updated).ok());
+  }
+  client->Disconnect("t", c, Plus(t0, 2 * kSecond));  // unpublishes carol's screen
+  const std::vector<std::string> before = TrackSnapshot(*tracks, {a, b, c});
+  const uint64_t revision = client->Probe();
+
+  client.reset();
+  tracks.reset();
+  HaltServer(server, GetParam());
+  ASSERT_TRUE(server.Start());
+  client = std::make_unique<Client>(server.Channel());
+  tracks = v1::TrackService::NewStub(server.Channel());
+  EXPECT_THAT(TrackSnapshot(*tracks, {a, b, c}), ElementsAreArray(before));
+  EXPECT_EQ(client->Probe(), revision + 1);
+  // Names are still taken, and bob's rules still apply to a new video track.
+  EXPECT_EQ(client
+                ->Record(TrackPublishedEvent("t", a, "MT" + RandomHex(32), "cam",
+                                             v1::TRACK_KIND_VIDEO, Now()))
+                .error_code(),
+            grpc::ALREADY_EXISTS);
+  const std::string d = client->Connect("t", "dave", Now()).participant().sid();
+  const std::string dave_cam = "MT" + RandomHex(32);
+  client->MustApply(TrackPublishedEvent("t", d, dave_cam, "cam", v1::TRACK_KIND_VIDEO, Now()));
+  grpc::ClientContext context;
+  v1::GetSubscribedTrackRequest get;
+  get.set_participant_sid(b);
+  get.set_track_sid(dave_cam);
+  v1::GetSubscribedTrackResponse got;
+  ASSERT_TRUE(tracks->GetSubscribedTrack(&context, get, &got).ok());
+  EXPECT_EQ(got.subscribed_track().publisher_sid(), d);
 }
 
 // (b) A RECONNECTING participant keeps its state, and so its timer (timers are derived from the

@@ -48,12 +48,13 @@ inline wv1::WatchRequest WatchFrom(const std::string& account, uint64_t start_re
 // What a test needs of one change, kept for every ChangeSet received.
 struct SeenChange {
   wv1::ChangeType type = wv1::CHANGE_TYPE_UNSPECIFIED;
-  uint64_t revision = 0;         // the change's own revision field
-  std::string sid;               // the participant's or the room's SID
-  std::string account_sid;       // the resource's account
-  std::string room_sid;          // the participant's room, or the room itself
-  int status = 0;                // participant or room status after the change
+  uint64_t revision = 0;    // the change's own revision field
+  std::string sid;          // the participant's, room's or track's SID (rules: the participant's)
+  std::string account_sid;  // the resource's account
+  std::string room_sid;     // the participant's room, or the room itself
+  int status = 0;           // participant or room status after the change
   uint64_t record_revision = 0;  // the resource's `revision` field
+  std::string subscriber_sid;    // subscribed-track changes: the subscriber
 };
 
 struct SeenSet {
@@ -234,6 +235,26 @@ class WatchStream {
             out.room_sid = r.sid();
             out.status = r.status();
             out.record_revision = r.revision();
+          } else if (change.has_published_track()) {
+            const auto& t = change.published_track();
+            out.sid = t.sid();
+            out.account_sid = t.account_sid();
+            out.room_sid = t.room_sid();
+            out.status = t.status();
+            out.record_revision = t.revision();
+          } else if (change.has_subscribe_rules()) {
+            const auto& r = change.subscribe_rules();
+            out.sid = r.participant_sid();
+            out.account_sid = r.account_sid();
+            out.room_sid = r.room_sid();
+            out.record_revision = r.revision();
+          } else if (change.has_subscribed_track()) {
+            const auto& t = change.subscribed_track();
+            out.sid = t.sid();
+            out.subscriber_sid = t.participant_sid();
+            out.account_sid = t.account_sid();
+            out.room_sid = t.room_sid();
+            out.record_revision = t.revision();
           } else {
             Error("change without a resource at revision ", set.revision());
           }

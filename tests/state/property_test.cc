@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -60,6 +61,129 @@ std::vector<uint64_t> Seeds() {
   return seeds;
 }
 
+// The roster holds the last version of every track, rule set and subscription a revision
+// changed (and no longer holds a removed subscription).
+void CheckTrackChanges(const Roster& roster, const Outcome& outcome) {
+  std::map<Sid, const PublishedTrack*> tracks;
+  std::map<Sid, const SubscribeRules*> rules;
+  std::map<std::pair<Sid, Sid>, const Change*> subscriptions;
+  for (const Change& c : outcome.changes) {
+    if (const auto* t = std::get_if<PublishedTrack>(&c.resource)) tracks[t->sid] = t;
+    if (const auto* r = std::get_if<SubscribeRules>(&c.resource)) rules[r->participant_sid] = r;
+    if (const auto* s = std::get_if<SubscribedTrack>(&c.resource)) {
+      subscriptions[{s->participant_sid, s->sid}] = &c;
+    }
+  }
+  for (const auto& [sid, track] : tracks) {
+    ASSERT_NE(roster.FindTrack(sid), nullptr);
+    EXPECT_EQ(*roster.FindTrack(sid), *track);
+  }
+  for (const auto& [sid, set] : rules) {
+    ASSERT_NE(roster.FindRules(sid), nullptr);
+    EXPECT_EQ(*roster.FindRules(sid), *set);
+  }
+  for (const auto& [key, change] : subscriptions) {
+    const SubscribedTrack* held = nullptr;
+    for (const SubscribedTrack* s : roster.SubscribedTracks(key.first)) {
+      if (s->sid == key.second) held = s;
+    }
+    if (change->type == ChangeType::kSubscribedTrackRemoved) {
+      EXPECT_EQ(held, nullptr) << ::testing::PrintToString(*change);
+    } else {
+      ASSERT_NE(held, nullptr) << ::testing::PrintToString(*change);
+      EXPECT_EQ(*held, std::get<SubscribedTrack>(change->resource));
+    }
+  }
+}
+
+// `text` spells `sid`: the same prefix, the hex in either case.
+bool SameSidText(absl::string_view text, const Sid& sid) {
+  const std::string canonical = sid.ToString();
+  return text.size() == canonical.size() && text.substr(0, 2) == sid.prefix() &&
+         absl::AsciiStrToLower(text.substr(2)) == canonical.substr(2);
+}
+
+// Twilio's rule semantics written out again, independently of state/subscriptions.cc.
+bool BruteForceAdmits(const std::vector<SubscribeRule>& rules, const PublishedTrack& track,
+                      const Participant& publisher) {
+  bool admitted = false;
+  for (const SubscribeRule& rule : rules) {
+    bool match = rule.all;
+    if (!rule.all) {
+      match =
+          (rule.kind == TrackKind::kUnspecified || rule.kind == track.kind) &&
+          (rule.publisher.empty() || rule.publisher == publisher.identity ||
+           SameSidText(rule.publisher, publisher.sid)) &&
+          (rule.track.empty() || rule.track == track.name || SameSidText(rule.track, track.sid));
+    }
+    if (match) admitted = rule.type == RuleType::kInclude;
+  }
+  return admitted;
+}
+
+// The maintained subscriptions equal a brute-force evaluation over the whole roster, and the
+// tracks obey their own rules.
+void CheckSubscriptions(const Roster& roster) {
+  std::vector<Participant> everyone;
+  roster.ForEachParticipant(AccountA(), std::nullopt,
+                            [&](const Participant& p) { everyone.push_back(p); });
+  size_t published = 0;
+  for (const Participant& p : everyone) {
+    std::set<std::string> names;
+    int count = 0;
+    for (const PublishedTrack* t : roster.TracksOf(p.sid)) {
+      EXPECT_EQ(t->room_sid, p.room_sid);
+      if (!t->published()) continue;
+      ++published;
+      ++count;
+      EXPECT_TRUE(p.active()) << "only active participants publish "
+                              << ::testing::PrintToString(*t);
+      EXPECT_TRUE(names.insert(t->name).second) << "names are unique among published tracks";
+    }
+    EXPECT_LE(count, roster.limits().max_tracks_per_participant);
+  }
+  EXPECT_EQ(roster.published_track_count(), published);
+  for (const Participant& subscriber : everyone) {
+    std::vector<SubscribedTrack> expected;
+    if (subscriber.active()) {
+      const SubscribeRules* stored = roster.FindRules(subscriber.sid);
+      std::vector<SubscribeRule> include_all(1);
+      include_all[0].type = RuleType::kInclude;
+      include_all[0].all = true;
+      const std::vector<SubscribeRule>& rules = stored ? stored->rules : include_all;
+      for (const Participant& publisher : everyone) {
+        if (!publisher.active() || publisher.sid == subscriber.sid ||
+            publisher.room_sid != subscriber.room_sid) {
+          continue;
+        }
+        for (const PublishedTrack* t : roster.TracksOf(publisher.sid)) {
+          if (!t->published() || !BruteForceAdmits(rules, *t, publisher)) continue;
+          SubscribedTrack& s = expected.emplace_back();
+          s.sid = t->sid;
+          s.publisher_sid = publisher.sid;
+          s.name = t->name;
+          s.kind = t->kind;
+          s.enabled = t->enabled;
+        }
+      }
+    }
+    std::sort(expected.begin(), expected.end(),
+              [](const SubscribedTrack& a, const SubscribedTrack& b) { return a.sid < b.sid; });
+    std::vector<SubscribedTrack> held;
+    for (const SubscribedTrack* s : roster.SubscribedTracks(subscriber.sid)) {
+      SubscribedTrack& h = held.emplace_back();
+      h.sid = s->sid;
+      h.publisher_sid = s->publisher_sid;
+      h.name = s->name;
+      h.kind = s->kind;
+      h.enabled = s->enabled;
+      EXPECT_EQ(s->participant_sid, subscriber.sid);
+      EXPECT_EQ(s->room_sid, subscriber.room_sid);
+    }
+    EXPECT_EQ(held, expected) << "subscriptions of " << subscriber.sid.ToString();
+  }
+}
+
 struct Recorded {
   InputGenerator::Step step;
   Observed observed;
@@ -85,6 +209,10 @@ std::vector<Recorded> RunSequence(uint64_t seed, int steps) {
       gen.Fired(fire->timer);
     }
     checker.After(h, step, result);
+    if (result.ok() && result->disposition == Disposition::kApplied) {
+      CheckTrackChanges(h.roster(), *result);
+    }
+    CheckSubscriptions(h.roster());
     if (::testing::Test::HasFailure()) {
       ADD_FAILURE() << "step " << i << " at " << test::TimeText(step.now) << " decided "
                     << test::Describe(result)
@@ -119,8 +247,14 @@ TEST(PropertyTest, RandomSequencesKeepInvariantsAndReplayIdentically) {
       for (const Recorded& r : RunSequence(sequence_seed, steps)) {
         ++codes[r.observed.code];
         if (r.observed.disposition) ++dispositions[*r.observed.disposition];
+        const Participant* departed = nullptr;
         for (const Change& c : r.observed.changes) {
           ++kinds[TestName(c.type)];
+          if (const auto* p = std::get_if<Participant>(&c.resource); p && !p->active())
+            departed = p;
+          if (c.type == ChangeType::kTrackUnpublished && departed != nullptr) {
+            ++kinds[absl::StrCat("unpublished_by:", TestName(departed->disconnect_reason))];
+          }
           if (const auto* p = std::get_if<Participant>(&c.resource);
               p != nullptr && c.type == ChangeType::kParticipantDisconnected) {
             ++kinds[absl::StrCat("reason:", TestName(p->disconnect_reason))];
@@ -144,11 +278,31 @@ TEST(PropertyTest, RandomSequencesKeepInvariantsAndReplayIdentically) {
        {Disposition::kApplied, Disposition::kDuplicate, Disposition::kIgnored}) {
     EXPECT_GT(dispositions[d], 20) << TestName(d);
   }
-  for (const char* kind :
-       {"ROOM_CREATED", "ROOM_ENDED", "PARTICIPANT_CONNECTED", "PARTICIPANT_RECONNECTING",
-        "PARTICIPANT_RECONNECTED", "PARTICIPANT_DISCONNECTED", "PARTICIPANT_ANONYMIZED",
-        "reason:CLIENT_INITIATED", "reason:DUPLICATE_IDENTITY", "reason:REMOVED",
-        "reason:RECONNECT_TIMEOUT", "reason:SESSION_LIMIT", "reason:ROOM_ENDED"}) {
+  for (const char* kind : {"ROOM_CREATED",
+                           "ROOM_ENDED",
+                           "PARTICIPANT_CONNECTED",
+                           "PARTICIPANT_RECONNECTING",
+                           "PARTICIPANT_RECONNECTED",
+                           "PARTICIPANT_DISCONNECTED",
+                           "PARTICIPANT_ANONYMIZED",
+                           "reason:CLIENT_INITIATED",
+                           "reason:DUPLICATE_IDENTITY",
+                           "reason:REMOVED",
+                           "reason:RECONNECT_TIMEOUT",
+                           "reason:SESSION_LIMIT",
+                           "reason:ROOM_ENDED",
+                           "TRACK_PUBLISHED",
+                           "TRACK_UNPUBLISHED",
+                           "TRACK_ENABLED",
+                           "TRACK_DISABLED",
+                           "SUBSCRIBE_RULES_UPDATED",
+                           "SUBSCRIBED_TRACK_ADDED",
+                           "SUBSCRIBED_TRACK_REMOVED",
+                           "SUBSCRIBED_TRACK_UPDATED",
+                           "unpublished_by:REMOVED",
+                           "unpublished_by:ROOM_ENDED",
+                           "unpublished_by:DUPLICATE_IDENTITY",
+                           "unpublished_by:RECONNECT_TIMEOUT"}) {
     EXPECT_GT(kinds[kind], 5) << kind;
   }
   std::string summary;

@@ -59,6 +59,7 @@ class InputGenerator {
   // The next input. `next_timer` is the roster's earliest timer, when the caller knows it.
   Step Next(const std::optional<Timer>& next_timer) {
     AdvanceClock();
+    if (Chance(30)) return Step{now_, MakeTrackInput()};
     const int roll = Uniform(0, 99);
     Input input;
     if (roll < 28) {
@@ -97,6 +98,10 @@ class InputGenerator {
         auto [it, inserted] = rooms_.try_emplace(r->sid, *r);
         if (inserted) room_order_.push_back(r->sid);
         it->second = *r;
+      } else if (const auto* t = std::get_if<PublishedTrack>(&change.resource)) {
+        auto [it, inserted] = tracks_.try_emplace(t->sid, *t);
+        if (inserted) track_order_.push_back(t->sid);
+        it->second = *t;
       }
     }
   }
@@ -281,6 +286,77 @@ class InputGenerator {
     return FireTimer{*next_timer};
   }
 
+  // Track events and rule updates (docs/tracks.md): publishes with clashing names and kinds,
+  // unpublishes, enables and disables (some stale or for unknown tracks), and rule sets.
+  Input MakeTrackInput() {
+    const int roll = Uniform(0, 99);
+    if (roll < 22) return MakeRules();
+    static const char* const kTrackNames[] = {"cam", "mic", "screen", "data"};
+    std::optional<Participant> p = SomeParticipant();
+    if (roll < 60 || track_order_.empty()) {
+      Event e = Base(EventType::kTrackPublished);
+      e.participant_sid = p ? p->sid.ToString() : PaText(9999);
+      e.room = p ? RoomOf(*p) : AnyRoomReference();
+      e.track_sid = Chance(90) || track_order_.empty()
+                        ? MtText(next_track_++)
+                        : Pick(track_order_).ToString();  // an existing SID again
+      e.track_name = kTrackNames[Uniform(0, 3)];
+      e.track_kind = static_cast<TrackKind>(Uniform(Chance(3) ? 0 : 1, kMaxTrackKind));
+      if (Chance(20)) e.track_enabled = Chance(50);
+      sent_.push_back(e);
+      return e;
+    }
+    const EventType type = roll < 72   ? EventType::kTrackUnpublished
+                           : roll < 86 ? EventType::kTrackEnabled
+                                       : EventType::kTrackDisabled;
+    Event e = Base(type);
+    const PublishedTrack& t = tracks_.at(Pick(track_order_));
+    e.track_sid = Chance(96) ? t.sid.ToString() : MtText(9000);  // sometimes unknown
+    const auto owner = participants_.find(t.participant_sid);
+    if (owner != participants_.end() && Chance(95)) {
+      e.participant_sid = t.participant_sid.ToString();
+      e.room = RoomOf(owner->second);
+    } else {
+      e.participant_sid = p ? p->sid.ToString() : PaText(9999);  // maybe not the owner
+      e.room = p ? RoomOf(*p) : AnyRoomReference();
+    }
+    sent_.push_back(e);
+    return e;
+  }
+
+  SubscribeRule RandomRule() {
+    SubscribeRule rule;
+    rule.type = Chance(60) ? RuleType::kInclude : RuleType::kExclude;
+    if (Chance(25)) {
+      rule.all = true;
+      if (Chance(3)) rule.kind = TrackKind::kAudio;  // malformed: all with a filter
+      return rule;
+    }
+    if (Chance(50)) rule.kind = static_cast<TrackKind>(Uniform(1, kMaxTrackKind));
+    if (Chance(45)) {
+      if (Chance(60) || participant_order_.empty()) {
+        rule.publisher = absl::StrCat("u", Uniform(0, 4));
+      } else {
+        rule.publisher = Pick(participant_order_).ToString();
+      }
+    }
+    if (Chance(35)) {
+      static const char* const kTrackNames[] = {"cam", "mic", "screen", "data"};
+      rule.track = Chance(70) || track_order_.empty() ? std::string(kTrackNames[Uniform(0, 3)])
+                                                      : UpperHex(Pick(track_order_).ToString());
+    }
+    return rule;  // possibly with no filter at all: malformed
+  }
+
+  Input MakeRules() {
+    std::optional<Participant> p = SomeParticipant();
+    UpdateSubscribeRules u{account_, "", p ? p->sid.ToString() : PaText(9999), {}};
+    if (p && Chance(50)) u.room = RoomOf(*p);
+    const int count = Chance(3) ? 0 : Uniform(1, 3);
+    for (int i = 0; i < count; ++i) u.rules.push_back(RandomRule());
+    return u;
+  }
+
   std::mt19937_64 rng_;
   absl::string_view choices_;
   Sid account_;
@@ -291,6 +367,9 @@ class InputGenerator {
   std::vector<Sid> participant_order_;
   std::map<Sid, Room> rooms_;
   std::vector<Sid> room_order_;
+  std::map<Sid, PublishedTrack> tracks_;
+  std::vector<Sid> track_order_;
+  uint64_t next_track_ = 1;
   std::vector<Event> sent_;
   std::vector<Timer> fired_;
 };

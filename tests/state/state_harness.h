@@ -90,6 +90,14 @@ inline const char* TestName(EventType t) {
       return "E_RECONNECTED";
     case EventType::kDisconnected:
       return "E_DISCONNECTED";
+    case EventType::kTrackPublished:
+      return "E_TRACK_PUBLISHED";
+    case EventType::kTrackUnpublished:
+      return "E_TRACK_UNPUBLISHED";
+    case EventType::kTrackEnabled:
+      return "E_TRACK_ENABLED";
+    case EventType::kTrackDisabled:
+      return "E_TRACK_DISABLED";
   }
   return "E_OUT_OF_RANGE";
 }
@@ -111,6 +119,22 @@ inline const char* TestName(ChangeType t) {
       return "PARTICIPANT_DISCONNECTED";
     case ChangeType::kParticipantAnonymized:
       return "PARTICIPANT_ANONYMIZED";
+    case ChangeType::kTrackPublished:
+      return "TRACK_PUBLISHED";
+    case ChangeType::kTrackUnpublished:
+      return "TRACK_UNPUBLISHED";
+    case ChangeType::kTrackEnabled:
+      return "TRACK_ENABLED";
+    case ChangeType::kTrackDisabled:
+      return "TRACK_DISABLED";
+    case ChangeType::kSubscribeRulesUpdated:
+      return "SUBSCRIBE_RULES_UPDATED";
+    case ChangeType::kSubscribedTrackAdded:
+      return "SUBSCRIBED_TRACK_ADDED";
+    case ChangeType::kSubscribedTrackRemoved:
+      return "SUBSCRIBED_TRACK_REMOVED";
+    case ChangeType::kSubscribedTrackUpdated:
+      return "SUBSCRIBED_TRACK_UPDATED";
   }
   return "C_OUT_OF_RANGE";
 }
@@ -183,6 +207,27 @@ inline void PrintTo(const Room& r, std::ostream* os) {
       << " unused_to=" << r.unused_room_timeout << " cb='" << r.status_callback << "' "
       << r.status_callback_method << (r.ad_hoc ? " ad_hoc" : "") << " rev=" << r.revision << "}";
 }
+inline void PrintTo(const PublishedTrack& t, std::ostream* os) {
+  *os << "Track{" << t.sid.ToString() << " of " << t.participant_sid.ToString() << " '" << t.name
+      << "' kind=" << static_cast<int>(t.kind) << (t.enabled ? " enabled" : " disabled")
+      << (t.published() ? " published" : " unpublished")
+      << " created=" << test::TimeText(t.date_created)
+      << " last_event=" << test::TimeText(t.last_event_time) << " rev=" << t.revision << "}";
+}
+inline void PrintTo(const SubscribeRules& r, std::ostream* os) {
+  *os << "Rules{" << r.participant_sid.ToString() << " [";
+  for (const SubscribeRule& rule : r.rules) {
+    *os << (rule.type == RuleType::kInclude ? " +" : " -") << (rule.all ? "all" : "")
+        << " k=" << static_cast<int>(rule.kind) << " p='" << rule.publisher << "' t='" << rule.track
+        << "'";
+  }
+  *os << " ] rev=" << r.revision << "}";
+}
+inline void PrintTo(const SubscribedTrack& s, std::ostream* os) {
+  *os << "Subscribed{" << s.participant_sid.ToString() << " <- " << s.sid.ToString() << " of "
+      << s.publisher_sid.ToString() << " '" << s.name << "'" << (s.enabled ? " enabled" : "")
+      << " rev=" << s.revision << "}";
+}
 inline void PrintTo(const Timer& t, std::ostream* os) {
   *os << "Timer{" << test::TimeText(t.deadline) << " " << TestName(t.kind) << " "
       << t.sid.ToString() << "}";
@@ -192,6 +237,9 @@ inline void PrintTo(const Change& c, std::ostream* os) {
       << " prev=" << TestName(c.previous_status) << " ";
   if (const auto* p = std::get_if<Participant>(&c.resource)) PrintTo(*p, os);
   if (const auto* r = std::get_if<Room>(&c.resource)) PrintTo(*r, os);
+  if (const auto* t = std::get_if<PublishedTrack>(&c.resource)) PrintTo(*t, os);
+  if (const auto* r = std::get_if<SubscribeRules>(&c.resource)) PrintTo(*r, os);
+  if (const auto* s = std::get_if<SubscribedTrack>(&c.resource)) PrintTo(*s, os);
   *os << "}";
 }
 inline void PrintTo(const DedupeEntry& e, std::ostream* os) {
@@ -236,6 +284,8 @@ inline Sid FixedSid(absl::string_view prefix, uint64_t n) {
 }
 inline std::string PaText(uint64_t n) { return FixedSid(kParticipantPrefix, n).ToString(); }
 inline std::string RmText(uint64_t n) { return FixedSid(kRoomPrefix, n).ToString(); }
+inline std::string MtText(uint64_t n) { return FixedSid(kTrackPrefix, n).ToString(); }
+inline Sid MtSid(uint64_t n) { return FixedSid(kTrackPrefix, n); }
 inline Sid PaSid(uint64_t n) { return FixedSid(kParticipantPrefix, n); }
 inline Sid RmSid(uint64_t n) { return FixedSid(kRoomPrefix, n); }
 inline Sid AccountA() { return FixedSid(kAccountPrefix, 1); }
@@ -260,6 +310,10 @@ struct RosterDump {
   size_t active_participant_count = 0;
   size_t in_progress_room_count = 0;
   size_t dedupe_count = 0;
+  std::vector<PublishedTrack> tracks;       // per participant, in (date_created, sid) order
+  std::vector<SubscribeRules> rules;        // stored sets, per participant
+  std::vector<SubscribedTrack> subscribed;  // per subscriber, in track SID order
+  size_t published_track_count = 0;
 
   friend bool operator==(const RosterDump&, const RosterDump&) = default;
 };
@@ -282,6 +336,18 @@ inline void PrintTo(const RosterDump& d, std::ostream* os) {
     *os << "\n  ";
     PrintTo(p, os);
   }
+  for (const PublishedTrack& t : d.tracks) {
+    *os << "\n  ";
+    PrintTo(t, os);
+  }
+  for (const SubscribeRules& r : d.rules) {
+    *os << "\n  ";
+    PrintTo(r, os);
+  }
+  for (const SubscribedTrack& s : d.subscribed) {
+    *os << "\n  ";
+    PrintTo(s, os);
+  }
   *os << "}";
 }
 
@@ -291,9 +357,14 @@ inline RosterDump Dump(const Roster& roster,
   d.revision = roster.revision();
   for (const Sid& account : accounts) {
     roster.ForEachRoom(account, std::nullopt, [&](const Room& r) { d.rooms.push_back(r); });
-    roster.ForEachParticipant(account, std::nullopt,
-                              [&](const Participant& p) { d.participants.push_back(p); });
+    roster.ForEachParticipant(account, std::nullopt, [&](const Participant& p) {
+      d.participants.push_back(p);
+      for (const PublishedTrack* t : roster.TracksOf(p.sid)) d.tracks.push_back(*t);
+      if (const SubscribeRules* r = roster.FindRules(p.sid)) d.rules.push_back(*r);
+      for (const SubscribedTrack* s : roster.SubscribedTracks(p.sid)) d.subscribed.push_back(*s);
+    });
   }
+  d.published_track_count = roster.published_track_count();
   d.next_timer = roster.NextTimer();
   d.participant_count = roster.participant_count();
   d.room_count = roster.room_count();
@@ -476,6 +547,25 @@ class Harness {
     return EndRoom{account_, std::move(room), RoomStatus::kCompleted};
   }
   static FireTimer Fire(const Timer& timer) { return FireTimer{timer}; }
+  Event TrackEvent(EventType type, std::string room, std::string participant_sid,
+                   std::string track_sid, absl::Time at) {
+    Event e = MakeEvent(type, std::move(room), std::move(participant_sid), at);
+    e.track_sid = std::move(track_sid);
+    return e;
+  }
+  Event Published(std::string room, std::string participant_sid, std::string track_sid,
+                  std::string name, TrackKind kind, absl::Time at) {
+    Event e = TrackEvent(EventType::kTrackPublished, std::move(room), std::move(participant_sid),
+                         std::move(track_sid), at);
+    e.track_name = std::move(name);
+    e.track_kind = kind;
+    return e;
+  }
+  UpdateSubscribeRules Rules(std::string room, std::string participant_sid,
+                             std::vector<SubscribeRule> rules) const {
+    return UpdateSubscribeRules{account_, std::move(room), std::move(participant_sid),
+                                std::move(rules)};
+  }
 
   // ---- Shortcuts that apply and return the record. ----
 

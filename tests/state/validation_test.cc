@@ -97,7 +97,7 @@ std::vector<EventRule> EventRules() {
       {"EventIdNewline", C, set_id("ev\n1"), "event.event_id"},
       // type: not UNSPECIFIED, in range.
       {"TypeUnspecified", C, set_type(0), "event.type"},
-      {"TypeOutOfRange", D, set_type(5), "event.type"},
+      {"TypeOutOfRange", D, set_type(kMaxEventType + 1), "event.type"},
       {"TypeFarOutOfRange", D, set_type(255), "event.type"},
       // occurred_at: required, 2000-01-01 .. now + max_clock_skew.
       {"OccurredAtMissing", C, set_at(std::nullopt), "event.occurred_at"},
