@@ -614,7 +614,11 @@ TEST(WatchSnapshotTest, TenSnapshotsOf100kRecordsDoNotHoldUpTheApplier) {
     batch.revision = 1;
     ASSERT_TRUE(store.Write(batch).ok());
   }
-  state::Roster roster{state::Limits()};
+  // One account holds all 100k participants: lift the per-account quotas (10,000 by default).
+  state::Limits limits;
+  limits.max_account_rooms = 1'000'000;
+  limits.max_account_participants = 1'000'000;
+  state::Roster roster{limits};
   ASSERT_TRUE(store.Load(roster).ok());
   const Converter converter("http://test", kAccountA);
   WatchOptions options;
