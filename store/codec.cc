@@ -93,7 +93,7 @@ bool DecodeSid(absl::string_view bytes, state::Sid* out) {
   if (bytes.size() != kEncodedSidBytes) return false;
   // Two capital letters, or none (two zero bytes): anything else would decode to a SID that
   // encodes differently (Sid keeps a prefix only when its first byte is set). Found by
-  // tests/fuzz/codec_fuzz.
+  // tests/fuzz/codec_fuzz.cc.
   const bool no_prefix = bytes[0] == '\0' && bytes[1] == '\0';
   if (!no_prefix && !(absl::ascii_isupper(bytes[0]) && absl::ascii_isupper(bytes[1]))) {
     return false;
