@@ -19,7 +19,7 @@ struct Limits {
   // participant is RESOURCE_EXHAUSTED, so one tenant cannot fill the server's memory.
   int64_t max_account_rooms = 10000;         // --max_account_rooms: rooms in progress
   int64_t max_account_participants = 10000;  // --max_account_participants: active participants
-  int32_t max_tracks_per_participant = 64;  // --max_tracks_per_participant: published at once
+  int32_t max_tracks_per_participant = 64;   // --max_tracks_per_participant: published at once
 };
 
 // Room defaults and bounds (docs/api.md, resources).
