@@ -31,6 +31,10 @@
 namespace rollcall::testing {
 namespace {
 
+// These tests fill a disk or a store with more rooms than one account may hold by default.
+const char* const kNoAccountQuotas[] = {"--max_account_rooms=10000000",
+                                        "--max_account_participants=10000000"};
+
 constexpr int kServing = 1;
 constexpr int kNotServing = 2;
 
@@ -152,7 +156,7 @@ TEST_P(FullDiskTest, WritesRefusedThenRecoverWithoutRestartAndNothingAcknowledge
   Tmpfs disk(GetParam().megabytes);
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (no CAP_SYS_ADMIN?)";
   const std::string data_dir = disk.path() + "/data";
-  ServerProcess server({"--data_dir=" + data_dir});
+  ServerProcess server({"--data_dir=" + data_dir, kNoAccountQuotas[0], kNoAccountQuotas[1]});
   ASSERT_TRUE(server.Start());
   Client client(server.Channel());
   Client health(server.NewChannel());
@@ -285,7 +289,7 @@ class DamageTest : public ::testing::TestWithParam<Damage> {};
 TEST_P(DamageTest, RefusedAtStartAndByVerify) {
   const Damage damage = GetParam();
   const bool in_wal = damage == Damage::kWalCutInHalf || damage == Damage::kWalFlipped16Bytes;
-  ServerProcess server;
+  ServerProcess server({kNoAccountQuotas[0], kNoAccountQuotas[1]});
   ASSERT_TRUE(server.Start());
   Client client(server.Channel());
   std::vector<Acked> acked;

@@ -2,8 +2,11 @@
 // each limit is refused RESOURCE_EXHAUSTED naming its flag and leaves the watchers already open
 // (of this account and of others) streaming; a room the account does not have is NOT_FOUND.
 // The rules themselves are unit-tested in tests/service/watch_core_test.cc.
+#include <httplib.h>
+
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -52,6 +55,18 @@ TEST(WatchLimits, EachLimitIsResourceExhaustedNamingItsFlagAndOthersKeepStreamin
   EXPECT_FALSE(snapshot.done());
 }
 
+// The rollcall_watch_snapshots gauge, or -1 when the scrape fails.
+int SnapshotsInProgress(int metrics_port) {
+  httplib::Client http("127.0.0.1", metrics_port);
+  httplib::Result response = http.Get("/metrics");
+  if (!response || response->status != 200) return -1;
+  std::istringstream lines(response->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("rollcall_watch_snapshots ", 0) == 0) return std::stoi(line.substr(25));
+  }
+  return -1;
+}
+
 TEST(WatchLimits, ConcurrentSnapshotsAreLimited) {
   ServerProcess server({"--watch_max_snapshots=1", "--reconnect_timeout=10m", "--sync=false"});
   ASSERT_TRUE(server.Start());
@@ -64,7 +79,10 @@ TEST(WatchLimits, ConcurrentSnapshotsAreLimited) {
   WatchStream::Options idle;
   idle.read = false;
   WatchStream held(server.NewChannel(), WatchFrom(kAccountA, 0, "", true), idle);
-  // The first one holds its snapshot (unread, it cannot finish); the second is refused.
+  // The first one holds its snapshot (unread, it cannot finish); the second is refused. The
+  // second opens only once the server counts the first's snapshot (else it could win the slot).
+  ASSERT_TRUE(WaitUntil([&] { return SnapshotsInProgress(server.metrics_port()) == 1; },
+                        std::chrono::seconds(30)));
   WatchStream second(server.Channel(), WatchFrom(kAccountA, 0, "", true));
   ASSERT_TRUE(second.WaitDone());
   EXPECT_EQ(second.status().error_code(), grpc::RESOURCE_EXHAUSTED);
