@@ -24,6 +24,26 @@ using ::testing::HasSubstr;
 constexpr char kAccountA[] = "AC00000000000000000000000000000000";
 constexpr char kAccountB[] = "AC0000000000000000000000000000000b";
 
+// The value of an unlabelled gauge on /metrics, or -1 when the scrape fails or lacks it.
+int Gauge(int metrics_port, const std::string& name) {
+  httplib::Client http("127.0.0.1", metrics_port);
+  httplib::Result response = http.Get("/metrics");
+  if (!response || response->status != 200) return -1;
+  std::istringstream lines(response->body);
+  const std::string prefix = name + " ";
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(prefix, 0) == 0) return std::stoi(line.substr(prefix.size()));
+  }
+  return -1;
+}
+
+// Waits until the server counts `open` Watch streams: watches opened one after another on
+// different channels may otherwise reach the server in another order.
+bool WaitForWatchers(const ServerProcess& server, int open) {
+  return WaitUntil([&] { return Gauge(server.metrics_port(), "rollcall_watchers") == open; },
+                   std::chrono::seconds(30));
+}
+
 TEST(WatchLimits, EachLimitIsResourceExhaustedNamingItsFlagAndOthersKeepStreaming) {
   ServerProcess server({"--watch_max_watchers_per_account=2", "--watch_max_watchers=3",
                         "--watch_max_snapshots=1", "--reconnect_timeout=10m"});
@@ -34,14 +54,18 @@ TEST(WatchLimits, EachLimitIsResourceExhaustedNamingItsFlagAndOthersKeepStreamin
   // A snapshot that is not read holds its slot.
   WatchStream::Options idle;
   idle.read = false;
+  // Each opens once the server counts the one before it, so the refused one is the third.
   WatchStream snapshot(server.NewChannel(), WatchFrom(kAccountA, 0, "", true), idle);
+  ASSERT_TRUE(WaitForWatchers(server, 1));
   WatchStream a(server.Channel(), WatchFrom(kAccountA, 0));
+  ASSERT_TRUE(WaitForWatchers(server, 2));
   WatchStream a_refused(server.Channel(), WatchFrom(kAccountA, 0));
   ASSERT_TRUE(a_refused.WaitDone());
   EXPECT_EQ(a_refused.status().error_code(), grpc::RESOURCE_EXHAUSTED);
   EXPECT_THAT(a_refused.status().error_message(), HasSubstr("--watch_max_watchers_per_account"));
 
   WatchStream b(server.Channel(), WatchFrom(kAccountB, 0));
+  ASSERT_TRUE(WaitForWatchers(server, 3));
   WatchStream b_refused(server.Channel(), WatchFrom(kAccountB, 0));
   ASSERT_TRUE(b_refused.WaitDone());
   EXPECT_EQ(b_refused.status().error_code(), grpc::RESOURCE_EXHAUSTED);
@@ -53,18 +77,6 @@ TEST(WatchLimits, EachLimitIsResourceExhaustedNamingItsFlagAndOthersKeepStreamin
   EXPECT_FALSE(a.done());
   EXPECT_FALSE(b.done());
   EXPECT_FALSE(snapshot.done());
-}
-
-// The rollcall_watch_snapshots gauge, or -1 when the scrape fails.
-int SnapshotsInProgress(int metrics_port) {
-  httplib::Client http("127.0.0.1", metrics_port);
-  httplib::Result response = http.Get("/metrics");
-  if (!response || response->status != 200) return -1;
-  std::istringstream lines(response->body);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("rollcall_watch_snapshots ", 0) == 0) return std::stoi(line.substr(25));
-  }
-  return -1;
 }
 
 TEST(WatchLimits, ConcurrentSnapshotsAreLimited) {
@@ -81,8 +93,9 @@ TEST(WatchLimits, ConcurrentSnapshotsAreLimited) {
   WatchStream held(server.NewChannel(), WatchFrom(kAccountA, 0, "", true), idle);
   // The first one holds its snapshot (unread, it cannot finish); the second is refused. The
   // second opens only once the server counts the first's snapshot (else it could win the slot).
-  ASSERT_TRUE(WaitUntil([&] { return SnapshotsInProgress(server.metrics_port()) == 1; },
-                        std::chrono::seconds(30)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return Gauge(server.metrics_port(), "rollcall_watch_snapshots") == 1; },
+                std::chrono::seconds(30)));
   WatchStream second(server.Channel(), WatchFrom(kAccountA, 0, "", true));
   ASSERT_TRUE(second.WaitDone());
   EXPECT_EQ(second.status().error_code(), grpc::RESOURCE_EXHAUSTED);
