@@ -54,10 +54,10 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct RestHttpOptions {
-  std::string listen;  // --rest_listen: host:port, IPv4 or [IPv6]; empty: no REST port
-  TlsOptions tls;                      // the same files as the gRPC port
-  int max_connections = 1024;          // --rest_max_connections
-  int max_connections_per_ip = 256;    // --rest_max_connections_per_ip (0: no per-address cap)
+  std::string listen;          // --rest_listen: host:port, IPv4 or [IPv6]; empty: no REST port
+  TlsOptions tls;              // the same files as the gRPC port
+  int max_connections = 1024;  // --rest_max_connections
+  int max_connections_per_ip = 256;  // --rest_max_connections_per_ip (0: no per-address cap)
   absl::Duration idle_timeout = absl::Seconds(30);  // --rest_idle_timeout (whole seconds)
   size_t max_header_bytes = 16 << 10;               // --rest_max_header_bytes
   size_t max_body_bytes = 64 << 10;                 // --rest_max_body_bytes
