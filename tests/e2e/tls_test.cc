@@ -142,7 +142,8 @@ class TlsTest : public ::testing::Test {
     return out;
   }
 
-  httplib::Result Scrape(int port, const std::string& ca, const std::string& client = "") {
+  httplib::Result Scrape(int port, const std::string& ca, const std::string& client = "",
+                         const std::string& path = "/metrics") {
     std::unique_ptr<httplib::SSLClient> https =
         client.empty()
             ? std::make_unique<httplib::SSLClient>("127.0.0.1", port)
@@ -152,7 +153,7 @@ class TlsTest : public ::testing::Test {
     https->enable_server_certificate_verification(true);
     https->set_connection_timeout(std::chrono::seconds(5));
     https->set_read_timeout(std::chrono::seconds(5));
-    return https->Get("/metrics");
+    return https->Get(path);
   }
 
   TempDir dir_;
@@ -206,6 +207,36 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateFromTheClientCa) {
   EXPECT_EQ(good->status, 200);
   EXPECT_FALSE(Scrape(server.metrics_port(), "ca"));
   EXPECT_FALSE(Scrape(server.metrics_port(), "ca", "stranger"));
+}
+
+// The REST port (docs/rest.md) speaks TLS with the same files, and mutual TLS with the same CA.
+TEST_F(TlsTest, RestPortUsesTheSameTlsAndClientCa) {
+  for (const bool mutual : {false, true}) {
+    SCOPED_TRACE(mutual ? "mutual TLS" : "TLS");
+    std::vector<std::string> flags = Flags(mutual);
+    flags.push_back("--rest_listen=127.0.0.1:0");
+    flags.push_back("--rest_port_file=" + pki_.Path("rest_port"));
+    ServerProcess server(flags);
+    ASSERT_TRUE(server.Start());
+    int rest_port = 0;
+    std::ifstream(pki_.Path("rest_port")) >> rest_port;
+    ASSERT_GT(rest_port, 0);
+    httplib::Result good = Scrape(rest_port, "ca", mutual ? "client" : "", "/v1/Rooms");
+    ASSERT_TRUE(good) << httplib::to_string(good.error());
+    EXPECT_EQ(good->status, 200);
+    EXPECT_THAT(good->body, HasSubstr("\"key\":\"rooms\""));
+    EXPECT_FALSE(Scrape(rest_port, "other-ca", "", "/v1/Rooms"));
+    if (mutual) {
+      httplib::Result anonymous = Scrape(rest_port, "ca", "", "/v1/Rooms");
+      EXPECT_TRUE(!anonymous || anonymous->status == 403);
+      httplib::Result stranger = Scrape(rest_port, "ca", "stranger", "/v1/Rooms");
+      EXPECT_TRUE(!stranger || stranger->status == 403);
+    }
+    httplib::Client plain("127.0.0.1", rest_port);
+    plain.set_read_timeout(std::chrono::seconds(5));
+    httplib::Result cleartext = plain.Get("/v1/Rooms");
+    EXPECT_TRUE(!cleartext || cleartext->status != 200);
+  }
 }
 
 TEST_F(TlsTest, RotatedFilesAreServedWithoutARestart) {
