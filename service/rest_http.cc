@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "service/rest_tls.h"
 #include "spdlog/spdlog.h"
 
 namespace rollcall::service {
@@ -175,7 +176,8 @@ struct RestHttpServer::Impl {
   MHD_Daemon* daemon = nullptr;
   int port = 0;
   bool stopped = false;
-  std::string cert_pem, key_pem, ca_pem;  // must outlive the daemon
+  std::unique_ptr<RestTlsKeyPair> key_pair;  // must outlive the daemon, as must ca_pem
+  std::string ca_pem;
 
   static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
                               const char* method, const char* /*version*/, const char* upload_data,
@@ -307,15 +309,14 @@ absl::StatusOr<std::unique_ptr<RestHttpServer>> RestHttpServer::Start(
                      static_cast<intptr_t>(options.max_connections_per_ip), nullptr});
   }
   if (options.tls.enabled()) {
-    absl::StatusOr<std::string> cert = ReadFile(options.tls.cert_file, "--tls_cert_file");
-    if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key = ReadFile(options.tls.key_file, "--tls_key_file");
-    if (!key.ok()) return key.status();
-    impl->cert_pem = *std::move(cert);
-    impl->key_pem = *std::move(key);
+    absl::StatusOr<std::unique_ptr<RestTlsKeyPair>> pair =
+        RestTlsKeyPair::Load(options.tls.cert_file, options.tls.key_file);
+    if (!pair.ok()) return pair.status();
+    impl->key_pair = *std::move(pair);
+    RestTlsKeyPair::Register(impl->key_pair.get());
     flags |= MHD_USE_TLS;
-    items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, impl->cert_pem.data()});
-    items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, impl->key_pem.data()});
+    items.push_back(
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, reinterpret_cast<void*>(&RestTlsKeyPair::Retrieve)});
     if (!options.tls.client_ca_file.empty()) {
       absl::StatusOr<std::string> ca = ReadFile(options.tls.client_ca_file, "--tls_client_ca_file");
       if (!ca.ok()) return ca.status();

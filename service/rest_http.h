@@ -15,8 +15,8 @@
 //   chunked body that grows past the limit is read to its end and dropped, then answered 413;
 // - slow or idle clients: a connection silent for `idle_timeout` is closed;
 // - work: requests waiting for a worker are capped; more are answered 429 at once.
-// With TLS options set the port speaks only TLS (mutual TLS when a client CA is set). The key
-// pair is read once at start: a rotation of the files needs a restart (docs/rest.md).
+// With TLS options set the port speaks only TLS (mutual TLS when a client CA is set); the key
+// pair is re-read when its files change (service/rest_tls.h), the client CA only at start.
 #ifndef ROLLCALL_SERVICE_REST_HTTP_H_
 #define ROLLCALL_SERVICE_REST_HTTP_H_
 

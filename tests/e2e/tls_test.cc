@@ -5,7 +5,8 @@
 // - mTLS (--tls_client_ca_file): a client without a certificate, or with one from another CA,
 //   is refused; one with a certificate from the client CA is served.
 // - Rotation: the files are replaced in place (as cert-manager does) and new connections get
-//   the new certificate, with no restart, on the gRPC and the metrics port.
+//   the new certificate, with no restart, on the gRPC, metrics and REST ports.
+// - The REST port (docs/rest.md) serves TLS and mutual TLS from the same files.
 #include <httplib.h>
 
 #include <csignal>
@@ -240,17 +241,30 @@ TEST_F(TlsTest, RestPortUsesTheSameTlsAndClientCa) {
 }
 
 TEST_F(TlsTest, RotatedFilesAreServedWithoutARestart) {
-  ServerProcess server(Flags(true));
+  std::vector<std::string> flags = Flags(true);
+  flags.push_back("--rest_listen=127.0.0.1:0");
+  flags.push_back("--rest_port_file=" + pki_.Path("rest_port"));
+  ServerProcess server(flags);
   ASSERT_TRUE(server.Start());
+  int rest_port = 0;
+  std::ifstream(pki_.Path("rest_port")) >> rest_port;
+  ASSERT_GT(rest_port, 0);
   const pid_t pid = server.pid();
   ASSERT_EQ(ServedName(Channel(server, "ca", "client")), "server-1");
   ASSERT_THAT(MetricsServedName(server.metrics_port(), "client"), HasSubstr("server-1"));
+  ASSERT_THAT(MetricsServedName(rest_port, "client"), HasSubstr("server-1"));
 
   pki_.Install("server-2", "server");
   EXPECT_TRUE(WaitUntil([&] { return ServedName(Channel(server, "ca", "client")) == "server-2"; }));
   EXPECT_TRUE(WaitUntil([&] {
     return MetricsServedName(server.metrics_port(), "client").find("server-2") != std::string::npos;
   }));
+  EXPECT_TRUE(WaitUntil([&] {
+    return MetricsServedName(rest_port, "client").find("server-2") != std::string::npos;
+  }));
+  httplib::Result rooms = Scrape(rest_port, "ca", "client", "/v1/Rooms");
+  ASSERT_TRUE(rooms) << httplib::to_string(rooms.error());
+  EXPECT_EQ(rooms->status, 200);
   EXPECT_EQ(server.pid(), pid);
   EXPECT_EQ(::kill(pid, 0), 0) << "the same process serves";
 }
