@@ -176,6 +176,10 @@ struct RestHttpServer::Impl {
   MHD_Daemon* daemon = nullptr;
   int port = 0;
   bool stopped = false;
+  std::atomic<bool> stopping{false};
+  // Dispatched requests whose answer libmicrohttpd has not finished sending.
+  absl::Mutex flight_mu;
+  int in_flight ABSL_GUARDED_BY(flight_mu) = 0;
   std::unique_ptr<RestTlsKeyPair> key_pair;  // must outlive the daemon, as must ca_pem
   std::string ca_pem;
 
@@ -253,6 +257,16 @@ MHD_Result RestHttpServer::Impl::Begin(MHD_Connection* connection, const char* u
 }
 
 MHD_Result RestHttpServer::Impl::Dispatch(Exchange& exchange) {
+  if (stopping.load(std::memory_order_acquire)) {
+    exchange.answered = true;
+    exchange.response = error_body(503, "the server is shutting down; retry on another");
+    exchange.response.headers.emplace_back("Connection", "close");
+    return Queue(exchange.connection, exchange.response);
+  }
+  {
+    absl::MutexLock lock(&flight_mu);
+    ++in_flight;
+  }
   exchange.dispatched = true;
   MHD_suspend_connection(exchange.connection);
   Exchange* pending = &exchange;
@@ -271,9 +285,15 @@ MHD_Result RestHttpServer::Impl::Dispatch(Exchange& exchange) {
   return MHD_YES;
 }
 
-void RestHttpServer::Impl::OnCompleted(void*, MHD_Connection*, void** request_state,
+void RestHttpServer::Impl::OnCompleted(void* cls, MHD_Connection*, void** request_state,
                                        MHD_RequestTerminationCode) {
-  delete static_cast<Exchange*>(*request_state);
+  auto* exchange = static_cast<Exchange*>(*request_state);
+  if (exchange != nullptr && exchange->dispatched) {
+    auto* impl = static_cast<Impl*>(cls);
+    absl::MutexLock lock(&impl->flight_mu);
+    --impl->in_flight;
+  }
+  delete exchange;
   *request_state = nullptr;
 }
 
@@ -302,7 +322,7 @@ absl::StatusOr<std::unique_ptr<RestHttpServer>> RestHttpServer::Start(
       {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(options.max_header_bytes),
        nullptr},
       {MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(options.io_threads), nullptr},
-      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::OnCompleted), nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::OnCompleted), impl.get()},
   };
   if (options.max_connections_per_ip > 0) {
     items.push_back({MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -349,8 +369,19 @@ int RestHttpServer::port() const { return impl_->port; }
 void RestHttpServer::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  impl_->stopping.store(true, std::memory_order_release);  // later requests: 503
   MHD_quiesce_daemon(impl_->daemon);
   impl_->workers->Stop();  // every dispatched request is answered and its connection resumed
+  {
+    // Let the answers go out before the connections close (bounded: a client that does not
+    // read its answer is cut off).
+    absl::MutexLock lock(&impl_->flight_mu);
+    impl_->flight_mu.AwaitWithTimeout(absl::Condition(
+                                          +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                                               impl->flight_mu) { return impl->in_flight == 0; },
+                                          impl_.get()),
+                                      absl::Seconds(5));
+  }
   MHD_stop_daemon(impl_->daemon);
 }
 

@@ -80,7 +80,8 @@ class RestHttpServer {
   RestHttpServer& operator=(const RestHttpServer&) = delete;
 
   int port() const;
-  // Stops accepting, lets the workers finish what is queued, then closes every connection.
+  // Stops accepting (requests on open connections get 503), lets the workers finish what is
+  // queued and the answers go out (up to 5 s), then closes every connection.
   void Stop();
 
   struct Impl;

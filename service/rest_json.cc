@@ -150,6 +150,19 @@ HttpResponse JsonResponse(int status, const Json& body) {
   return response;
 }
 
+int CodeOfStatus(int status) {
+  switch (status) {
+    case 403:
+      return 20403;
+    case 429:
+      return 20429;
+    case 503:
+      return 20503;
+    default:
+      return 20001;
+  }
+}
+
 HttpResponse ErrorResponse(int status, int code, const std::string& message) {
   Json body;
   body["code"] = code;

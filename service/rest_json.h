@@ -34,6 +34,9 @@ std::string RoomStatusName(v1::RoomStatus status);
 std::string ParticipantStatusName(v1::ParticipantStatus status);
 std::string TrackKindName(v1::TrackKind kind);
 
+// Twilio's code for an answer the HTTP layer gives by itself: 403 → 20403, 429 → 20429,
+// 503 → 20503, anything else (413) → 20001.
+int CodeOfStatus(int status);
 // Twilio's error body with `status` as the HTTP status.
 HttpResponse ErrorResponse(int status, int code, const std::string& message);
 // A JSON body with `status`.

@@ -39,6 +39,11 @@ class RestFixture : public ::testing::Test {
                                       std::string("--public_base_url=") + kBaseUrl};
     for (std::string& flag : ExtraFlags()) flags.push_back(std::move(flag));
     server_.set_flags(flags);
+    StartServer();
+  }
+
+  // Starts (or restarts) rollcalld and reads its ports.
+  void StartServer() {
     ASSERT_TRUE(server_.Start());
     // Written before the gRPC port file that Start waited for.
     std::ifstream(dir_.path() + "/rest_port") >> rest_port_;

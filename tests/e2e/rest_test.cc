@@ -127,6 +127,24 @@ TEST_F(RestTest, RestWritesAreVisibleOverGrpcAndWatchAtOnce) {
   EXPECT_TRUE(seen(wv1::CHANGE_TYPE_PARTICIPANT_DISCONNECTED, bob.sid()));
 }
 
+TEST_F(RestTest, AnsweredRestWritesSurviveARestart) {
+  auto http = Admin();
+  std::vector<std::string> sids;
+  for (int i = 0; i < 3; ++i) {
+    auto created = http->Post("/v1/Rooms", "UniqueName=kept-" + std::to_string(i), kForm);
+    ASSERT_TRUE(created);
+    ASSERT_EQ(created->status, 201);
+    sids.push_back(Json(created)["sid"]);
+  }
+  ASSERT_EQ(server_.Stop(), 0);
+  StartServer();
+  for (const std::string& sid : sids) {
+    auto fetched = Admin()->Get("/v1/Rooms/" + sid);
+    ASSERT_TRUE(fetched);
+    EXPECT_EQ(fetched->status, 200) << sid;
+  }
+}
+
 // --- 2. Wire shapes --------------------------------------------------------------------------
 
 TEST_F(RestTest, ResourcesAndPagesHaveTwiliosShape) {
