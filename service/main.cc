@@ -97,7 +97,8 @@ ABSL_FLAG(std::string, rest_listen, "",
           "TLS and credentials; empty: off");
 ABSL_FLAG(std::string, rest_port_file, "",
           "If set, the bound --rest_listen port is written here once serving");
-ABSL_FLAG(int32_t, rest_max_connections, 1024, "REST connections open at once; more are refused");
+ABSL_FLAG(int32_t, rest_max_connections, 1024,
+          "REST connections open at once; past it no more are accepted until one closes");
 ABSL_FLAG(int32_t, rest_max_connections_per_ip, 256,
           "REST connections open at once from one client address (0: no per-address cap)");
 ABSL_FLAG(absl::Duration, rest_idle_timeout, absl::Seconds(30),

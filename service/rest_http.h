@@ -8,7 +8,8 @@
 // I/O threads or other connections.
 //
 // Limits, each a flag (service/main.cc):
-// - connections in total and per client address (more are refused at accept);
+// - connections in total (past it no more are accepted: they wait in the backlog) and per
+//   client address (closed at accept);
 // - header bytes: the request line and headers must fit the per-connection memory pool, else
 //   libmicrohttpd answers 431 (414 for a long request line);
 // - body bytes: a larger Content-Length is answered 413 at once without reading the body; a

@@ -39,6 +39,7 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   bool Send(const std::string& bytes) {
     return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
            static_cast<ssize_t>(bytes.size());
@@ -303,6 +304,35 @@ TEST_F(RestLimitsTest, IdleAndStalledConnectionsDoNotStarveRequests) {
     EXPECT_EQ(created->status, 201);
   }
   EXPECT_EQ(Json(Admin()->Get("/v1/Rooms"))["rooms"].size(), 5u);
+}
+
+class RestConnectionCapTest : public RestFixture {
+ protected:
+  std::vector<std::string> ExtraFlags() const override { return {"--rest_max_connections=4"}; }
+};
+
+// Past the cap the server stops accepting: a new connection waits in the kernel's backlog (it
+// costs the server nothing) and is served once a held one closes.
+TEST_F(RestConnectionCapTest, ConnectionsPastTheCapWaitUntilOneCloses) {
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<RawConnection>(rest_port_));
+    ASSERT_TRUE(held.back()->connected());
+    // Answered: the server holds this connection (keep-alive) from now on.
+    ASSERT_TRUE(held.back()->Send("GET /v1/Nowhere HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  for (auto& connection : held) {
+    char buffer[64];
+    ASSERT_GT(recv(connection->fd(), buffer, sizeof(buffer), 0), 0);
+  }
+  RawConnection waiting(rest_port_);
+  ASSERT_TRUE(waiting.connected());
+  ASSERT_TRUE(
+      waiting.Send("GET /v1/Rooms HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   "Authorization: " +
+                   BasicAuthorization(admin_sid_, admin_secret_) + "\r\n\r\n"));
+  held.pop_back();
+  EXPECT_THAT(waiting.ReadAll(), HasSubstr("HTTP/1.1 200"));
 }
 
 }  // namespace
