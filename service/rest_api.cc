@@ -282,6 +282,34 @@ struct RestApi::Call {
     return std::nullopt;
   }
 
+  // DateCreatedAfter, DateCreatedBefore and paging of a ListRooms or ListParticipants request;
+  // the dates given join `filters`.
+  template <typename Request>
+  std::optional<HttpResponse> ParseListWindow(Request& request, Pairs& filters,
+                                              Paging& paging) const {
+    bool after = false, before = false;
+    if (auto bad = ParseDate("DateCreatedAfter", after, *request.mutable_date_created_after())) {
+      return bad;
+    }
+    if (auto bad = ParseDate("DateCreatedBefore", before, *request.mutable_date_created_before())) {
+      return bad;
+    }
+    if (after) {
+      filters.emplace_back("DateCreatedAfter", *Param("DateCreatedAfter"));
+    } else {
+      request.clear_date_created_after();
+    }
+    if (before) {
+      filters.emplace_back("DateCreatedBefore", *Param("DateCreatedBefore"));
+    } else {
+      request.clear_date_created_before();
+    }
+    if (auto bad = ParsePaging(paging)) return bad;
+    request.set_page_size(paging.page_size);
+    request.set_page_token(paging.token);
+    return std::nullopt;
+  }
+
   std::optional<HttpResponse> ParseInt(absl::string_view name, int code,
                                        std::optional<int64_t>& out) const {
     const std::optional<std::string> text = Param(name);
@@ -408,20 +436,8 @@ HttpResponse RestApi::Rooms(Call& call) const {
     filters.emplace_back("UniqueName", *name);
     request.set_unique_name(*name);
   }
-  bool after = false, before = false;
-  if (auto bad = call.ParseDate("DateCreatedAfter", after, *request.mutable_date_created_after()))
-    return *bad;
-  if (after) filters.emplace_back("DateCreatedAfter", *call.Param("DateCreatedAfter"));
-  if (auto bad =
-          call.ParseDate("DateCreatedBefore", before, *request.mutable_date_created_before()))
-    return *bad;
-  if (before) filters.emplace_back("DateCreatedBefore", *call.Param("DateCreatedBefore"));
-  if (!after) request.clear_date_created_after();
-  if (!before) request.clear_date_created_before();
   Call::Paging paging;
-  if (auto bad = call.ParsePaging(paging)) return *bad;
-  request.set_page_size(paging.page_size);
-  request.set_page_token(paging.token);
+  if (auto bad = call.ParseListWindow(request, filters, paging)) return *bad;
   v1::ListRoomsResponse response;
   const grpc::Status status =
       call.Invoke(*rooms_, &v1::RoomService::Stub::ListRooms, request, &response);
@@ -483,20 +499,8 @@ HttpResponse RestApi::Participants(Call& call) const {
     filters.emplace_back("Identity", *identity);
     request.set_identity(*identity);
   }
-  bool after = false, before = false;
-  if (auto bad = call.ParseDate("DateCreatedAfter", after, *request.mutable_date_created_after()))
-    return *bad;
-  if (after) filters.emplace_back("DateCreatedAfter", *call.Param("DateCreatedAfter"));
-  if (auto bad =
-          call.ParseDate("DateCreatedBefore", before, *request.mutable_date_created_before()))
-    return *bad;
-  if (before) filters.emplace_back("DateCreatedBefore", *call.Param("DateCreatedBefore"));
-  if (!after) request.clear_date_created_after();
-  if (!before) request.clear_date_created_before();
   Call::Paging paging;
-  if (auto bad = call.ParsePaging(paging)) return *bad;
-  request.set_page_size(paging.page_size);
-  request.set_page_token(paging.token);
+  if (auto bad = call.ParseListWindow(request, filters, paging)) return *bad;
   v1::ListParticipantsResponse response;
   const grpc::Status status = call.Invoke(
       *participants_, &v1::ParticipantService::Stub::ListParticipants, request, &response);
@@ -579,72 +583,82 @@ HttpResponse RestApi::Anonymize(Call& call) const {
   return JsonResponse(202, rest::AnonymizeJson(response.participant()));
 }
 
-HttpResponse RestApi::PublishedTracks(Call& call) const {
+namespace {
+
+// What tells the PublishedTracks and SubscribedTracks collections apart.
+struct PublishedKind {
+  using GetRequest = v1::GetPublishedTrackRequest;
+  using GetResponse = v1::GetPublishedTrackResponse;
+  using ListRequest = v1::ListPublishedTracksRequest;
+  using ListResponse = v1::ListPublishedTracksResponse;
+  static constexpr auto kGet = &v1::TrackService::Stub::GetPublishedTrack;
+  static constexpr auto kList = &v1::TrackService::Stub::ListPublishedTracks;
+  static constexpr absl::string_view kKey = "published_tracks";
+  static void SetTrack(GetRequest& request, const std::string& track) { request.set_track(track); }
+  static const v1::PublishedTrack& One(const GetResponse& response) {
+    return response.published_track();
+  }
+  static const auto& All(const ListResponse& response) { return response.published_tracks(); }
+};
+
+struct SubscribedKind {
+  using GetRequest = v1::GetSubscribedTrackRequest;
+  using GetResponse = v1::GetSubscribedTrackResponse;
+  using ListRequest = v1::ListSubscribedTracksRequest;
+  using ListResponse = v1::ListSubscribedTracksResponse;
+  static constexpr auto kGet = &v1::TrackService::Stub::GetSubscribedTrack;
+  static constexpr auto kList = &v1::TrackService::Stub::ListSubscribedTracks;
+  static constexpr absl::string_view kKey = "subscribed_tracks";
+  static void SetTrack(GetRequest& request, const std::string& track) {
+    request.set_track_sid(track);
+  }
+  static const v1::SubscribedTrack& One(const GetResponse& response) {
+    return response.subscribed_track();
+  }
+  static const auto& All(const ListResponse& response) { return response.subscribed_tracks(); }
+};
+
+// GET …/{Kind} (a page) or …/{Kind}/{Track} (one).
+template <typename Kind>
+HttpResponse TrackCollection(const RestApi::Call& call, v1::ParticipantService::Stub& participants,
+                             v1::TrackService::Stub& tracks) {
   if (call.http.method != "GET") return WrongMethod(call.http);
   const std::string& room = call.segments[1];
-  auto sid = ParticipantSid(call, *participants_, room, call.segments[3]);
+  auto sid = ParticipantSid(call, participants, room, call.segments[3]);
   if (auto* failed = std::get_if<grpc::Status>(&sid)) return call.Failure(*failed);
   if (call.segments.size() == 6) {
-    v1::GetPublishedTrackRequest request;
+    typename Kind::GetRequest request;
     request.set_room(room);
     request.set_participant_sid(std::get<std::string>(sid));
-    request.set_track(call.segments[5]);
-    v1::GetPublishedTrackResponse response;
-    const grpc::Status status =
-        call.Invoke(*tracks_, &v1::TrackService::Stub::GetPublishedTrack, request, &response);
+    Kind::SetTrack(request, call.segments[5]);
+    typename Kind::GetResponse response;
+    const grpc::Status status = call.Invoke(tracks, Kind::kGet, request, &response);
     if (!status.ok()) return call.Failure(status);
-    return JsonResponse(200, rest::PublishedTrackJson(response.published_track()));
+    return JsonResponse(200, rest::TrackJson(Kind::One(response)));
   }
-  Call::Paging paging;
+  RestApi::Call::Paging paging;
   if (auto bad = call.ParsePaging(paging)) return *bad;
-  v1::ListPublishedTracksRequest request;
+  typename Kind::ListRequest request;
   request.set_room(room);
   request.set_participant_sid(std::get<std::string>(sid));
   request.set_page_size(paging.page_size);
   request.set_page_token(paging.token);
-  v1::ListPublishedTracksResponse response;
-  const grpc::Status status =
-      call.Invoke(*tracks_, &v1::TrackService::Stub::ListPublishedTracks, request, &response);
+  typename Kind::ListResponse response;
+  const grpc::Status status = call.Invoke(tracks, Kind::kList, request, &response);
   if (!status.ok()) return call.Failure(status);
   Json items = Json::array();
-  for (const v1::PublishedTrack& track : response.published_tracks()) {
-    items.push_back(rest::PublishedTrackJson(track));
-  }
-  return call.Page("published_tracks", std::move(items), {}, paging, response.next_page_token());
+  for (const auto& track : Kind::All(response)) items.push_back(rest::TrackJson(track));
+  return call.Page(Kind::kKey, std::move(items), {}, paging, response.next_page_token());
+}
+
+}  // namespace
+
+HttpResponse RestApi::PublishedTracks(Call& call) const {
+  return TrackCollection<PublishedKind>(call, *participants_, *tracks_);
 }
 
 HttpResponse RestApi::SubscribedTracks(Call& call) const {
-  if (call.http.method != "GET") return WrongMethod(call.http);
-  const std::string& room = call.segments[1];
-  auto sid = ParticipantSid(call, *participants_, room, call.segments[3]);
-  if (auto* failed = std::get_if<grpc::Status>(&sid)) return call.Failure(*failed);
-  if (call.segments.size() == 6) {
-    v1::GetSubscribedTrackRequest request;
-    request.set_room(room);
-    request.set_participant_sid(std::get<std::string>(sid));
-    request.set_track_sid(call.segments[5]);
-    v1::GetSubscribedTrackResponse response;
-    const grpc::Status status =
-        call.Invoke(*tracks_, &v1::TrackService::Stub::GetSubscribedTrack, request, &response);
-    if (!status.ok()) return call.Failure(status);
-    return JsonResponse(200, rest::SubscribedTrackJson(response.subscribed_track()));
-  }
-  Call::Paging paging;
-  if (auto bad = call.ParsePaging(paging)) return *bad;
-  v1::ListSubscribedTracksRequest request;
-  request.set_room(room);
-  request.set_participant_sid(std::get<std::string>(sid));
-  request.set_page_size(paging.page_size);
-  request.set_page_token(paging.token);
-  v1::ListSubscribedTracksResponse response;
-  const grpc::Status status =
-      call.Invoke(*tracks_, &v1::TrackService::Stub::ListSubscribedTracks, request, &response);
-  if (!status.ok()) return call.Failure(status);
-  Json items = Json::array();
-  for (const v1::SubscribedTrack& track : response.subscribed_tracks()) {
-    items.push_back(rest::SubscribedTrackJson(track));
-  }
-  return call.Page("subscribed_tracks", std::move(items), {}, paging, response.next_page_token());
+  return TrackCollection<SubscribedKind>(call, *participants_, *tracks_);
 }
 
 namespace {

@@ -1,5 +1,7 @@
 #include "service/rest_json.h"
 
+#include <type_traits>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -94,10 +96,14 @@ Json ParticipantJson(const v1::Participant& participant) {
   return json;
 }
 
-Json PublishedTrackJson(const v1::PublishedTrack& track) {
+template <typename Track>
+Json TrackJson(const Track& track) {
   Json json;
   json["sid"] = track.sid();
   json["participant_sid"] = track.participant_sid();
+  if constexpr (std::is_same_v<Track, v1::SubscribedTrack>) {
+    json["publisher_sid"] = track.publisher_sid();
+  }
   json["room_sid"] = track.room_sid();
   json["name"] = track.name();
   json["date_created"] = Date(track.has_date_created(), track.date_created());
@@ -107,21 +113,8 @@ Json PublishedTrackJson(const v1::PublishedTrack& track) {
   json["url"] = track.url();
   return json;
 }
-
-Json SubscribedTrackJson(const v1::SubscribedTrack& track) {
-  Json json;
-  json["sid"] = track.sid();
-  json["participant_sid"] = track.participant_sid();
-  json["publisher_sid"] = track.publisher_sid();
-  json["room_sid"] = track.room_sid();
-  json["name"] = track.name();
-  json["date_created"] = Date(track.has_date_created(), track.date_created());
-  json["date_updated"] = Date(track.has_date_updated(), track.date_updated());
-  json["enabled"] = track.enabled();
-  json["kind"] = TrackKindName(track.kind());
-  json["url"] = track.url();
-  return json;
-}
+template Json TrackJson(const v1::PublishedTrack& track);
+template Json TrackJson(const v1::SubscribedTrack& track);
 
 Json SubscribeRulesJson(const v1::SubscribeRules& rules) {
   Json list = Json::array();

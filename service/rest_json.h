@@ -25,8 +25,9 @@ Json RoomJson(const v1::Room& room);
 Json ParticipantJson(const v1::Participant& participant);
 // The Anonymize resource: the participant without links.
 Json AnonymizeJson(const v1::Participant& participant);
-Json PublishedTrackJson(const v1::PublishedTrack& track);
-Json SubscribedTrackJson(const v1::SubscribedTrack& track);
+// A PublishedTrack, or a SubscribedTrack (which adds publisher_sid).
+template <typename Track>
+Json TrackJson(const Track& track);
 Json SubscribeRulesJson(const v1::SubscribeRules& rules);
 
 // "in-progress", "connected", "video", … (Twilio's spelling of rollcall's enums).

@@ -104,6 +104,18 @@ class TlsTest : public ::testing::Test {
     return flags;
   }
 
+  // `flags` plus the REST port (docs/rest.md), whose port RestPort() reads once started.
+  std::vector<std::string> WithRest(std::vector<std::string> flags) const {
+    flags.push_back("--rest_listen=127.0.0.1:0");
+    flags.push_back("--rest_port_file=" + pki_.Path("rest_port"));
+    return flags;
+  }
+  int RestPort() const {
+    int port = 0;
+    std::ifstream(pki_.Path("rest_port")) >> port;
+    return port;
+  }
+
   // A new channel (its own connection) trusting `ca`, presenting `client` if not empty.
   std::shared_ptr<grpc::Channel> Channel(const ServerProcess& server, const std::string& ca,
                                          const std::string& client = "") {
@@ -214,13 +226,9 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateFromTheClientCa) {
 TEST_F(TlsTest, RestPortUsesTheSameTlsAndClientCa) {
   for (const bool mutual : {false, true}) {
     SCOPED_TRACE(mutual ? "mutual TLS" : "TLS");
-    std::vector<std::string> flags = Flags(mutual);
-    flags.push_back("--rest_listen=127.0.0.1:0");
-    flags.push_back("--rest_port_file=" + pki_.Path("rest_port"));
-    ServerProcess server(flags);
+    ServerProcess server(WithRest(Flags(mutual)));
     ASSERT_TRUE(server.Start());
-    int rest_port = 0;
-    std::ifstream(pki_.Path("rest_port")) >> rest_port;
+    const int rest_port = RestPort();
     ASSERT_GT(rest_port, 0);
     httplib::Result good = Scrape(rest_port, "ca", mutual ? "client" : "", "/v1/Rooms");
     ASSERT_TRUE(good) << httplib::to_string(good.error());
@@ -241,13 +249,9 @@ TEST_F(TlsTest, RestPortUsesTheSameTlsAndClientCa) {
 }
 
 TEST_F(TlsTest, RotatedFilesAreServedWithoutARestart) {
-  std::vector<std::string> flags = Flags(true);
-  flags.push_back("--rest_listen=127.0.0.1:0");
-  flags.push_back("--rest_port_file=" + pki_.Path("rest_port"));
-  ServerProcess server(flags);
+  ServerProcess server(WithRest(Flags(true)));
   ASSERT_TRUE(server.Start());
-  int rest_port = 0;
-  std::ifstream(pki_.Path("rest_port")) >> rest_port;
+  const int rest_port = RestPort();
   ASSERT_GT(rest_port, 0);
   const pid_t pid = server.pid();
   ASSERT_EQ(ServedName(Channel(server, "ca", "client")), "server-1");
