@@ -75,44 +75,6 @@ constexpr Field kFields[] = {
     {"track", "Sid", kInvalidParameter},
 };
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded decoding of one name or value.
-std::string FormDecode(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out.push_back(' ');
-    } else if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-               HexValue(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
-Pairs ParseForm(absl::string_view body) {
-  Pairs pairs;
-  for (absl::string_view part : absl::StrSplit(body, '&', absl::SkipEmpty())) {
-    const size_t equals = part.find('=');
-    if (equals == absl::string_view::npos) {
-      pairs.emplace_back(FormDecode(part), "");
-    } else {
-      pairs.emplace_back(FormDecode(part.substr(0, equals)), FormDecode(part.substr(equals + 1)));
-    }
-  }
-  return pairs;
-}
-
 std::string UrlEncode(absl::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -137,7 +99,7 @@ HttpResponse BadParameter(int code, absl::string_view message) {
 bool IsSid(absl::string_view text, absl::string_view prefix) {
   if (text.size() != 34 || !absl::StartsWith(text, prefix)) return false;
   for (const char c : text.substr(2)) {
-    if (HexValue(c) < 0) return false;
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
   }
   return true;
 }
@@ -353,7 +315,7 @@ HttpResponse RestApi::Handle(const HttpRequest& request) const {
   }
   call.params = request.query;
   if (request.method == "POST") {
-    for (auto& pair : ParseForm(request.body)) call.params.push_back(std::move(pair));
+    for (auto& pair : ParseFormEncoded(request.body)) call.params.push_back(std::move(pair));
   }
   const std::vector<std::string>& s = call.segments;
   const size_t n = s.size();

@@ -17,6 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "service/rest_tls.h"
 #include "spdlog/spdlog.h"
@@ -24,9 +25,53 @@
 namespace rollcall::service {
 namespace {
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding of one name or value.
+std::string FormDecode(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out.push_back(' ');
+    } else if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+               HexValue(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ParseFormEncoded(absl::string_view body) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (absl::string_view part : absl::StrSplit(body, '&', absl::SkipEmpty())) {
+    const size_t equals = part.find('=');
+    if (equals == absl::string_view::npos) {
+      pairs.emplace_back(FormDecode(part), "");
+    } else {
+      pairs.emplace_back(FormDecode(part.substr(0, equals)), FormDecode(part.substr(equals + 1)));
+    }
+  }
+  return pairs;
+}
+
+namespace {
+
 // One request from its first header to its answer. Owned by libmicrohttpd's per-request
 // pointer; freed in the completion callback, which runs only after the connection is resumed.
 struct Exchange {
+  std::string uri;  // as the client sent it, query included
+  bool begun = false;
   MHD_Connection* connection = nullptr;
   HttpRequest request;
   bool body_too_large = false;
@@ -129,10 +174,12 @@ absl::StatusOr<sockaddr_storage> ParseListen(const std::string& listen, bool& v6
   return address;
 }
 
-MHD_Result CollectQuery(void* cls, MHD_ValueKind, const char* key, const char* value) {
-  auto* query = static_cast<std::vector<std::pair<std::string, std::string>>*>(cls);
-  query->emplace_back(key, value == nullptr ? "" : value);
-  return MHD_YES;
+// libmicrohttpd's URI callback: the request's state is made here, with the raw URI, so the
+// query is decoded as a form ('+' is a space) and freed by OnCompleted whatever happens next.
+void* NewExchange(void*, const char* uri, MHD_Connection*) {
+  auto* exchange = new Exchange;
+  exchange->uri = uri == nullptr ? "" : uri;
+  return exchange;
 }
 
 std::string Header(MHD_Connection* connection, const char* name) {
@@ -189,7 +236,7 @@ struct RestHttpServer::Impl {
   static void OnCompleted(void* cls, MHD_Connection* connection, void** request_state,
                           MHD_RequestTerminationCode code);
   MHD_Result Begin(MHD_Connection* connection, const char* url, const char* method,
-                   void** request_state);
+                   Exchange& exchange);
   MHD_Result Dispatch(Exchange& exchange);
 };
 
@@ -197,8 +244,8 @@ MHD_Result RestHttpServer::Impl::OnRequest(void* cls, MHD_Connection* connection
                                            const char* method, const char*, const char* upload_data,
                                            size_t* upload_data_size, void** request_state) {
   auto* impl = static_cast<Impl*>(cls);
-  if (*request_state == nullptr) return impl->Begin(connection, url, method, request_state);
   auto* exchange = static_cast<Exchange*>(*request_state);
+  if (!exchange->begun) return impl->Begin(connection, url, method, *exchange);
   if (*upload_data_size > 0) {  // a piece of the body
     if (!exchange->body_too_large &&
         exchange->request.body.size() + *upload_data_size <= impl->options.max_body_bytes) {
@@ -225,19 +272,20 @@ MHD_Result RestHttpServer::Impl::OnRequest(void* cls, MHD_Connection* connection
 }
 
 MHD_Result RestHttpServer::Impl::Begin(MHD_Connection* connection, const char* url,
-                                       const char* method, void** request_state) {
-  auto exchange = std::make_unique<Exchange>();
-  exchange->connection = connection;
-  HttpRequest& request = exchange->request;
+                                       const char* method, Exchange& exchange) {
+  exchange.begun = true;
+  exchange.connection = connection;
+  HttpRequest& request = exchange.request;
   request.method = method;
   request.path = url;
   request.tls = options.tls.enabled();
-  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &CollectQuery, &request.query);
+  if (const size_t question = exchange.uri.find('?'); question != std::string::npos) {
+    request.query = ParseFormEncoded(absl::string_view(exchange.uri).substr(question + 1));
+  }
   request.content_type = Header(connection, MHD_HTTP_HEADER_CONTENT_TYPE);
   request.authorization = Header(connection, MHD_HTTP_HEADER_AUTHORIZATION);
   request.host = Header(connection, MHD_HTTP_HEADER_HOST);
-  *request_state = exchange.release();
-  auto* started = static_cast<Exchange*>(*request_state);
+  Exchange* started = &exchange;
   if (options.tls.enabled() && !options.tls.client_ca_file.empty() &&
       !ClientCertificateVerified(connection)) {
     started->answered = true;  // answered before any body is read
@@ -323,6 +371,7 @@ absl::StatusOr<std::unique_ptr<RestHttpServer>> RestHttpServer::Start(
        nullptr},
       {MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(options.io_threads), nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::OnCompleted), impl.get()},
+      {MHD_OPTION_URI_LOG_CALLBACK, reinterpret_cast<intptr_t>(&NewExchange), nullptr},
   };
   if (options.max_connections_per_ip > 0) {
     items.push_back({MHD_OPTION_PER_IP_CONNECTION_LIMIT,

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "service/tls.h"
 
@@ -50,6 +51,9 @@ struct HttpResponse {
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// application/x-www-form-urlencoded text ("a=1&b=x+y%21") as decoded name/value pairs, in order.
+std::vector<std::pair<std::string, std::string>> ParseFormEncoded(absl::string_view text);
 
 // Runs on a worker thread; must be thread-safe.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -182,6 +182,34 @@ TEST_F(RestTest, ResourcesAndPagesHaveTwiliosShape) {
   EXPECT_TRUE(second["meta"]["next_page_url"].is_null());
 }
 
+// Form encoding in bodies and queries ('+' is a space, %XX a byte); paths keep '+' (an identity
+// that is a phone number).
+TEST_F(RestTest, PlusIsASpaceInFormsAndItselfInPaths) {
+  auto http = Admin();
+  auto created = http->Post("/v1/Rooms", "UniqueName=two+words%21", kForm);
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(Json(created)["unique_name"], "two words!");
+  // Sent byte for byte (httplib would escape the '+').
+  RawConnection raw(rest_port_);
+  ASSERT_TRUE(
+      raw.Send("GET /v1/Rooms?UniqueName=two+words%21 HTTP/1.1\r\nHost: h\r\n"
+               "Connection: close\r\nAuthorization: " +
+               BasicAuthorization(admin_sid_, admin_secret_) + "\r\n\r\n"));
+  const std::string answer = raw.ReadAll();
+  const size_t body = answer.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos) << answer;
+  const nlohmann::json listed = nlohmann::json::parse(answer.substr(body + 4), nullptr, false);
+  ASSERT_EQ(listed["rooms"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["rooms"][0]["sid"], Json(created)["sid"]);
+  EXPECT_EQ(listed["meta"]["url"],
+            "http://h/v1/Rooms?UniqueName=two%20words%21&PageSize=50&Page=0");
+
+  const v1::Participant caller = grpc_->Connect("lobby", "+15551234").participant();
+  const nlohmann::json fetched = Json(http->Get("/v1/Rooms/lobby/Participants/+15551234"));
+  EXPECT_EQ(fetched["sid"], caller.sid()) << fetched.dump();
+}
+
 TEST_F(RestTest, ErrorsHaveTwiliosCodesAndStatuses) {
   auto http = Admin();
   struct Case {
