@@ -116,6 +116,11 @@ void RegisterGauges(Applier& applier, WatchHub& hub, store::Store& store, Servic
 }
 
 struct Server::Parts {
+  // The reload thread outlives the hub (members go in reverse order): it must stop calling it.
+  ~Parts() {
+    if (credentials) credentials->SetReloadListener(nullptr);
+  }
+
   ServerOptions options;
   ServiceMetrics metrics;
   CallTracker calls;
@@ -197,6 +202,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       [hub = parts->watch_hub.get()](const std::vector<store::LogEntry>& entries) {
         hub->Publish(entries);
       });
+  if (parts->credentials) {
+    // Open Watch streams end once their credential is removed or loses the right to watch.
+    parts->credentials->SetReloadListener([hub = parts->watch_hub.get()] { hub->Recheck(); });
+  }
   parts->watch = std::make_unique<WatchService>(*parts->watch_hub, *parts->authorizer);
   IngestLimits ingest_limits;
   ingest_limits.max_response_bytes = static_cast<size_t>(options.max_message_bytes);
