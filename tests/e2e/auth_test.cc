@@ -780,26 +780,6 @@ TEST(AuthReloadTest, OpenWatchesEndWhenTheirKeyIsRemovedOrLosesItsRole) {
 // ---------------------------------------------------------------------------------------------
 // 6. Secure by default.
 
-// Runs rollcalld to its exit (or kills it after `timeout`); returns the exit code and log.
-std::pair<int, std::string> RunToExit(const std::vector<std::string>& flags,
-                                      std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  TempDir dir;
-  const std::string log_path = dir.path() + "/log";
-  std::vector<std::string> args = {ROLLCALLD_PATH, "--data_dir=" + dir.path() + "/data",
-                                   "--metrics_port=-1"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  const pid_t pid = Spawn(std::move(args), log_path);
-  int status = 0;
-  const bool exited = WaitUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout);
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  std::ifstream in(log_path);
-  std::string log((std::istreambuf_iterator<char>(in)), {});
-  return {exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1, log};
-}
-
 TEST(SecureByDefaultTest, NonLoopbackWithoutCredentialsIsRefused) {
   for (const std::string address : {"0.0.0.0:0", "[::]:0"}) {
     SCOPED_TRACE(address);
