@@ -182,6 +182,44 @@ TEST_F(RestTest, ResourcesAndPagesHaveTwiliosShape) {
   EXPECT_TRUE(second["meta"]["next_page_url"].is_null());
 }
 
+TEST_F(RestTest, CreateTakesEveryRoomSettingAndListsFilter) {
+  auto http = Admin();
+  auto created = http->Post("/v1/Rooms",
+                            "UniqueName=all&MaxParticipants=9&EmptyRoomTimeout=3&"
+                            "UnusedRoomTimeout=4&MaxParticipantDuration=700&"
+                            "StatusCallback=https%3A%2F%2Fapp.test%2Fcb&StatusCallbackMethod=GET",
+                            kForm);
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  const nlohmann::json room = Json(created);
+  EXPECT_EQ(room["max_participants"], 9);
+  EXPECT_EQ(room["empty_room_timeout"], 3);
+  EXPECT_EQ(room["unused_room_timeout"], 4);
+  EXPECT_EQ(room["max_participant_duration"], 700);
+  EXPECT_EQ(room["status_callback"], "https://app.test/cb");
+  EXPECT_EQ(room["status_callback_method"], "GET");
+
+  auto count = [&](const std::string& path, const char* key) {
+    const nlohmann::json page = Json(http->Get(path));
+    return page.contains(key) ? page[key].size() : size_t{999};
+  };
+  EXPECT_EQ(count("/v1/Rooms?DateCreatedAfter=2000-01-01T00:00:00Z", "rooms"), 1u);
+  EXPECT_EQ(count("/v1/Rooms?DateCreatedBefore=2000-01-01", "rooms"), 0u);
+  EXPECT_EQ(count("/v1/Rooms?Status=completed", "rooms"), 0u);
+  EXPECT_EQ(count("/v1/Rooms?UniqueName=other", "rooms"), 0u);
+
+  grpc_->Connect("all", "ann");
+  const v1::Participant ben = grpc_->Connect("all", "ben").participant();
+  grpc_->Kick(ben.sid());
+  const std::string participants = "/v1/Rooms/all/Participants";
+  EXPECT_EQ(count(participants, "participants"), 2u);
+  EXPECT_EQ(count(participants + "?Identity=ben", "participants"), 1u);
+  EXPECT_EQ(count(participants + "?Status=connected", "participants"), 1u);
+  EXPECT_EQ(count(participants + "?Status=disconnected", "participants"), 1u);
+  EXPECT_EQ(count(participants + "?DateCreatedAfter=2000-01-01T00:00:00Z", "participants"), 2u);
+  EXPECT_EQ(count(participants + "?DateCreatedBefore=2000-01-01T00:00:00Z", "participants"), 0u);
+}
+
 // Form encoding in bodies and queries ('+' is a space, %XX a byte); paths keep '+' (an identity
 // that is a phone number).
 TEST_F(RestTest, PlusIsASpaceInFormsAndItselfInPaths) {
