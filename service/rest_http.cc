@@ -25,13 +25,6 @@
 namespace rollcall::service {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // application/x-www-form-urlencoded decoding of one name or value.
 std::string FormDecode(absl::string_view text) {
   std::string out;
@@ -39,9 +32,11 @@ std::string FormDecode(absl::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '+') {
       out.push_back(' ');
-    } else if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-               HexValue(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
+    } else if (int byte = 0; text[i] == '%' && i + 2 < text.size() &&
+                             absl::ascii_isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+                             absl::ascii_isxdigit(static_cast<unsigned char>(text[i + 2])) &&
+                             absl::SimpleHexAtoi(text.substr(i + 1, 2), &byte)) {
+      out.push_back(static_cast<char>(byte));
       i += 2;
     } else {
       out.push_back(text[i]);
