@@ -44,6 +44,12 @@ class RawConnection {
     return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
            static_cast<ssize_t>(bytes.size());
   }
+  // Whether the peer closed the connection without sending anything (false: data arrived, or
+  // nothing did within the 10 s receive timeout).
+  bool ClosedUnanswered() {
+    char byte;
+    return recv(fd_, &byte, 1, 0) == 0;
+  }
   // Reads until the peer closes or the 10 s receive timeout; returns what arrived.
   std::string ReadAll() {
     std::string out;
@@ -399,6 +405,28 @@ TEST_F(RestConnectionCapTest, ConnectionsPastTheCapWaitUntilOneCloses) {
                    BasicAuthorization(admin_sid_, admin_secret_) + "\r\n\r\n"));
   held.pop_back();
   EXPECT_THAT(waiting.ReadAll(), HasSubstr("HTTP/1.1 200"));
+}
+
+class RestPerAddressCapTest : public RestFixture {
+ protected:
+  std::vector<std::string> ExtraFlags() const override {
+    return {"--rest_max_connections_per_ip=2"};
+  }
+};
+
+TEST_F(RestPerAddressCapTest, ConnectionsPastTheAddressCapAreClosedAtAccept) {
+  RawConnection first(rest_port_);
+  RawConnection second(rest_port_);
+  ASSERT_TRUE(first.connected() && second.connected());
+  for (RawConnection* held : {&first, &second}) {  // answered: the server holds both now
+    ASSERT_TRUE(held->Send("GET /v1/Nowhere HTTP/1.1\r\nHost: x\r\n\r\n"));
+    char buffer[64];
+    ASSERT_GT(recv(held->fd(), buffer, sizeof(buffer), 0), 0);
+  }
+  RawConnection third(rest_port_);
+  ASSERT_TRUE(third.connected());
+  third.Send("GET /v1/Rooms HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(third.ClosedUnanswered());
 }
 
 }  // namespace
