@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <regex>
 
 #include "gmock/gmock.h"
@@ -48,7 +49,8 @@ class RawConnection {
   // nothing did within the 10 s receive timeout).
   bool ClosedUnanswered() {
     char byte;
-    return recv(fd_, &byte, 1, 0) == 0;
+    const ssize_t got = recv(fd_, &byte, 1, 0);
+    return got == 0 || (got < 0 && errno == ECONNRESET);
   }
   // Reads until the peer closes or the 10 s receive timeout; returns what arrived.
   std::string ReadAll() {
@@ -425,8 +427,7 @@ TEST_F(RestPerAddressCapTest, ConnectionsPastTheAddressCapAreClosedAtAccept) {
   }
   RawConnection third(rest_port_);
   ASSERT_TRUE(third.connected());
-  third.Send("GET /v1/Rooms HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_TRUE(third.ClosedUnanswered());
+  EXPECT_TRUE(third.ClosedUnanswered()) << "the server must close it without waiting for it";
 }
 
 }  // namespace
