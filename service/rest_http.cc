@@ -128,14 +128,6 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // "host:port" or "[v6]:port" as a socket address.
 absl::StatusOr<sockaddr_storage> ParseListen(const std::string& listen, bool& v6) {
   const size_t colon = listen.rfind(':');
@@ -182,16 +174,12 @@ std::string Header(MHD_Connection* connection, const char* name) {
   return value == nullptr ? std::string() : std::string(value);
 }
 
-// Whether a mutual-TLS connection presented a client certificate the CA verifies.
-bool ClientCertificateVerified(MHD_Connection* connection) {
+// Whether a mutual-TLS connection presented a client certificate the current CA verifies.
+bool ClientCertificateVerified(MHD_Connection* connection, RestClientCa& ca) {
   const MHD_ConnectionInfo* info =
       MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   if (info == nullptr || info->tls_session == nullptr) return false;
-  auto session = static_cast<gnutls_session_t>(info->tls_session);
-  unsigned int list_size = 0;
-  if (gnutls_certificate_get_peers(session, &list_size) == nullptr || list_size == 0) return false;
-  unsigned int status = 0;
-  return gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
+  return ca.Verifies(static_cast<gnutls_session_t>(info->tls_session));
 }
 
 MHD_Result Queue(MHD_Connection* connection, const HttpResponse& answer) {
@@ -222,8 +210,8 @@ struct RestHttpServer::Impl {
   // Dispatched requests whose answer libmicrohttpd has not finished sending.
   absl::Mutex flight_mu;
   int in_flight ABSL_GUARDED_BY(flight_mu) = 0;
-  std::unique_ptr<RestTlsKeyPair> key_pair;  // must outlive the daemon, as must ca_pem
-  std::string ca_pem;
+  std::unique_ptr<RestTlsKeyPair> key_pair;  // must outlive the daemon, as must client_ca
+  std::unique_ptr<RestClientCa> client_ca;
 
   static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
                               const char* method, const char* /*version*/, const char* upload_data,
@@ -281,8 +269,7 @@ MHD_Result RestHttpServer::Impl::Begin(MHD_Connection* connection, const char* u
   request.authorization = Header(connection, MHD_HTTP_HEADER_AUTHORIZATION);
   request.host = Header(connection, MHD_HTTP_HEADER_HOST);
   Exchange* started = &exchange;
-  if (options.tls.enabled() && !options.tls.client_ca_file.empty() &&
-      !ClientCertificateVerified(connection)) {
+  if (client_ca != nullptr && !ClientCertificateVerified(connection, *client_ca)) {
     started->answered = true;  // answered before any body is read
     started->response = error_body(403, "a client certificate signed by the client CA is required");
     return Queue(connection, started->response);
@@ -382,10 +369,14 @@ absl::StatusOr<std::unique_ptr<RestHttpServer>> RestHttpServer::Start(
     items.push_back(
         {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, reinterpret_cast<void*>(&RestTlsKeyPair::Retrieve)});
     if (!options.tls.client_ca_file.empty()) {
-      absl::StatusOr<std::string> ca = ReadFile(options.tls.client_ca_file, "--tls_client_ca_file");
+      // Given the CA, libmicrohttpd asks each client for a certificate; RestClientCa decides,
+      // per request, against the CA file as it is now.
+      absl::StatusOr<std::unique_ptr<RestClientCa>> ca =
+          RestClientCa::Load(options.tls.client_ca_file);
       if (!ca.ok()) return ca.status();
-      impl->ca_pem = *std::move(ca);
-      items.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, impl->ca_pem.data()});
+      impl->client_ca = *std::move(ca);
+      items.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                       const_cast<char*>(impl->client_ca->initial_pem().data())});
     }
   }
   items.push_back({MHD_OPTION_END, 0, nullptr});

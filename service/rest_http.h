@@ -17,7 +17,7 @@
 // - slow or idle clients: a connection silent for `idle_timeout` is closed;
 // - work: requests waiting for a worker are capped; more are answered 429 at once.
 // With TLS options set the port speaks only TLS (mutual TLS when a client CA is set); the key
-// pair is re-read when its files change (service/rest_tls.h), the client CA only at start.
+// pair and the client CA are re-read when their files change (service/rest_tls.h).
 #ifndef ROLLCALL_SERVICE_REST_HTTP_H_
 #define ROLLCALL_SERVICE_REST_HTTP_H_
 

@@ -1,3 +1,5 @@
+// The REST port's TLS material, reloaded when its files change.
+//
 // RestTlsKeyPair: the REST port's certificate and key (libmicrohttpd speaks TLS through GnuTLS,
 // so service/tls.h's OpenSSL TlsFiles cannot serve it), re-read when the files change, as on the
 // gRPC and metrics ports: every TLS handshake checks the files' identity (inode, size, mtime)
@@ -10,6 +12,7 @@
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <sys/stat.h>
 
 #include <memory>
@@ -21,6 +24,15 @@
 #include "absl/synchronization/mutex.h"
 
 namespace rollcall::service {
+
+// A file's identity (inode, size, modification time): a change means "read it again".
+struct FileStamp {
+  ino_t inode = 0;
+  off_t size = -1;
+  timespec mtime{};
+  bool operator==(const FileStamp& other) const;
+  static FileStamp Of(const std::string& path);
+};
 
 class RestTlsKeyPair {
  public:
@@ -39,12 +51,6 @@ class RestTlsKeyPair {
                       gnutls_pcert_st** pcert, unsigned int* pcert_length, gnutls_privkey_t* key);
 
  private:
-  struct Stamp {
-    ino_t inode = 0;
-    off_t size = -1;
-    timespec mtime{};
-    bool operator==(const Stamp& other) const;
-  };
   // One loaded pair. Never freed while the RestTlsKeyPair lives: a handshake that took it may
   // still be using it after a reload.
   struct Material {
@@ -55,7 +61,6 @@ class RestTlsKeyPair {
 
   RestTlsKeyPair(std::string cert_file, std::string key_file)
       : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)) {}
-  static Stamp StampOf(const std::string& path);
   static absl::StatusOr<std::unique_ptr<Material>> Read(const std::string& cert_file,
                                                         const std::string& key_file);
   // The current material, reloaded first if the files changed.
@@ -64,9 +69,39 @@ class RestTlsKeyPair {
   const std::string cert_file_;
   const std::string key_file_;
   absl::Mutex mu_;
-  Stamp cert_stamp_ ABSL_GUARDED_BY(mu_);
-  Stamp key_stamp_ ABSL_GUARDED_BY(mu_);
+  FileStamp cert_stamp_ ABSL_GUARDED_BY(mu_);
+  FileStamp key_stamp_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Material>> loaded_ ABSL_GUARDED_BY(mu_);  // back(): current
+};
+
+// RestClientCa: the client CA of mutual TLS on the REST port, re-read when its file changes
+// (as the gRPC port's is), so a rotated CA takes effect without a restart. libmicrohttpd asks
+// every client for a certificate (it was given the CA at start); whether the one presented is
+// signed by the current CA is decided here, per request, against the file's latest good
+// contents. A file that does not load keeps the last good CA.
+class RestClientCa {
+ public:
+  // Loads the CA; an error names --tls_client_ca_file.
+  static absl::StatusOr<std::unique_ptr<RestClientCa>> Load(std::string ca_file);
+  ~RestClientCa();
+  RestClientCa(const RestClientCa&) = delete;
+  RestClientCa& operator=(const RestClientCa&) = delete;
+
+  // The PEM text loaded at start (for MHD_OPTION_HTTPS_MEM_TRUST; lives as long as this).
+  const std::string& initial_pem() const { return initial_pem_; }
+  // Whether the session's peer presented a chain the current CA verifies.
+  bool Verifies(gnutls_session_t session) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  explicit RestClientCa(std::string ca_file) : ca_file_(std::move(ca_file)) {}
+  static absl::StatusOr<gnutls_x509_trust_list_t> Read(const std::string& pem,
+                                                       const std::string& ca_file);
+
+  const std::string ca_file_;
+  std::string initial_pem_;
+  absl::Mutex mu_;
+  FileStamp stamp_ ABSL_GUARDED_BY(mu_);
+  gnutls_x509_trust_list_t trust_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace rollcall::service

@@ -273,6 +273,41 @@ TEST_F(TlsTest, RotatedFilesAreServedWithoutARestart) {
   EXPECT_EQ(::kill(pid, 0), 0) << "the same process serves";
 }
 
+// A rotated client CA is used without a restart, on the gRPC and the REST port alike: the CA
+// file gains a second CA (the first step of a CA rotation), and a client certificate of that CA
+// is then accepted.
+TEST_F(TlsTest, RotatedClientCaIsUsedWithoutARestart) {
+  const std::string client_ca = pki_.Path("client-ca.crt");
+  auto write_client_ca = [&](const std::string& pem) {
+    std::ofstream(client_ca + ".new") << pem;
+    std::filesystem::rename(client_ca + ".new", client_ca);
+  };
+  write_client_ca(pki_.Pem("ca.crt"));
+  std::vector<std::string> flags = WithRest(Flags(false));
+  flags.push_back("--tls_client_ca_file=" + client_ca);
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.Start());
+  const int rest_port = RestPort();
+  ASSERT_GT(rest_port, 0);
+  auto rest_accepts = [&](const std::string& client) {
+    httplib::Result result = Scrape(rest_port, "ca", client, "/v1/Rooms");
+    return result && result->status == 200;
+  };
+  ASSERT_TRUE(rest_accepts("client"));
+  ASSERT_FALSE(rest_accepts("stranger"));
+  ASSERT_EQ(ServedName(Channel(server, "ca", "stranger")), "");
+
+  write_client_ca(pki_.Pem("ca.crt") + pki_.Pem("other-ca.crt"));
+  EXPECT_TRUE(WaitUntil([&] { return rest_accepts("stranger"); }));
+  EXPECT_TRUE(WaitUntil([&] { return !ServedName(Channel(server, "ca", "stranger")).empty(); }));
+  EXPECT_TRUE(rest_accepts("client"));
+
+  // A CA file that does not load keeps the last good one.
+  write_client_ca("not a certificate");
+  EXPECT_TRUE(rest_accepts("stranger"));
+  EXPECT_TRUE(rest_accepts("client"));
+}
+
 TEST_F(TlsTest, BadTlsFlagsStopTheStartWithTheFlagNamed) {
   std::string out;
   Shell(std::string(ROLLCALLD_PATH) + " --store=memory --listen=127.0.0.1:0 --metrics_port=-1" +
