@@ -781,10 +781,11 @@ class RocksSnapshot final : public RecordSnapshot {
         db_(database_->db.get()),
         records_(database_->records()),
         snapshot_(db_),
-        room_end_(keys::PrefixEnd(keys::kRoomPrefix)),
-        participant_end_(keys::PrefixEnd(keys::kParticipantPrefix)),
-        room_bound_(room_end_),
-        participant_bound_(participant_end_) {}
+        rooms_(keys::kRoomPrefix),
+        participants_(keys::kParticipantPrefix),
+        tracks_(keys::kTrackPrefix),
+        rules_(keys::kRulesPrefix),
+        subscriptions_(keys::kSubscriptionPrefix) {}
 
   // Reads the head revision as of the snapshot (it is written in the same batch as records).
   absl::Status Init() {
@@ -803,42 +804,64 @@ class RocksSnapshot final : public RecordSnapshot {
   uint64_t revision() const override { return revision_; }
 
   absl::Status ReadRooms(size_t max, std::vector<state::Room>* out) override {
-    return Read(rooms_, keys::kRoomPrefix, &room_bound_, max, out);
+    return Read(rooms_, max, out);
   }
   absl::Status ReadParticipants(size_t max, std::vector<state::Participant>* out) override {
-    return Read(participants_, keys::kParticipantPrefix, &participant_bound_, max, out);
+    return Read(participants_, max, out);
   }
-  void RestartParticipants() override { participants_.reset(); }
+  void RestartParticipants() override { participants_.it.reset(); }
+  absl::Status ReadTracks(size_t max, std::vector<state::PublishedTrack>* out) override {
+    return Read(tracks_, max, out);
+  }
+  absl::Status ReadRules(size_t max, std::vector<state::SubscribeRules>* out) override {
+    return Read(rules_, max, out);
+  }
+  absl::Status ReadSubscriptions(size_t max, std::vector<state::SubscribedTrack>* out) override {
+    return Read(subscriptions_, max, out);
+  }
 
  private:
+  // A scan of one key prefix. Neither copied nor moved: the iterator's upper bound points into
+  // `end`.
+  struct Cursor {
+    explicit Cursor(absl::string_view prefix)
+        : prefix(prefix), end(keys::PrefixEnd(prefix)), bound(end) {}
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+
+    const absl::string_view prefix;
+    const std::string end;
+    const rocksdb::Slice bound;
+    std::unique_ptr<rocksdb::Iterator> it;  // null until the first read
+  };
+
   template <typename Record>
-  absl::Status Read(std::unique_ptr<rocksdb::Iterator>& it, absl::string_view prefix,
-                    const rocksdb::Slice* end, size_t max, std::vector<Record>* out) {
-    if (it == nullptr) {
+  absl::Status Read(Cursor& cursor, size_t max, std::vector<Record>* out) {
+    if (cursor.it == nullptr) {
       rocksdb::ReadOptions read;
       read.snapshot = snapshot_.snapshot();
       read.fill_cache = false;
-      read.iterate_upper_bound = end;  // outlives the iterator: a member
-      it.reset(db_->NewIterator(read, records_));
-      it->Seek(ToSlice(prefix));
+      read.iterate_upper_bound = &cursor.bound;
+      cursor.it.reset(db_->NewIterator(read, records_));
+      cursor.it->Seek(ToSlice(cursor.prefix));
     }
-    for (; it->Valid() && max > 0; it->Next(), --max) {
-      RETURN_IF_ERROR(Decode(ToView(it->value()), &out->emplace_back()));
+    rocksdb::Iterator& it = *cursor.it;
+    for (; it.Valid() && max > 0; it.Next(), --max) {
+      RETURN_IF_ERROR(Decode(ToView(it.value()), &out->emplace_back()));
     }
-    return FromRocks(it->status(), absl::StrCat("reading ", prefix, " records"));
+    return FromRocks(it.status(), absl::StrCat("reading ", cursor.prefix, " records"));
   }
 
   const std::shared_ptr<Database> database_;
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const records_;
   rocksdb::ManagedSnapshot snapshot_;
-  const std::string room_end_;
-  const std::string participant_end_;
-  const rocksdb::Slice room_bound_;
-  const rocksdb::Slice participant_bound_;
   uint64_t revision_ = 0;
-  std::unique_ptr<rocksdb::Iterator> rooms_;
-  std::unique_ptr<rocksdb::Iterator> participants_;
+  Cursor rooms_;
+  Cursor participants_;
+  Cursor tracks_;
+  Cursor rules_;
+  Cursor subscriptions_;
 };
 
 absl::StatusOr<std::unique_ptr<RecordSnapshot>> RocksStore::Snapshot() const {
