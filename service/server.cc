@@ -182,12 +182,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     return absl::InvalidArgumentError(
         absl::StrCat("--store: must be rocksdb or memory, got ", options.store));
   }
-  const absl::Time load_start = absl::Now();
+  const SteadyTime load_start = parts->clock->MonotonicTime();
   parts->roster = std::make_unique<state::Roster>(options.limits);
   ASSIGN_OR_RETURN(store::LoadStats loaded, parts->store->Load(*parts->roster));
   spdlog::info("loaded {} rooms, {} participants, {} tracks, {} event ids at revision {} in {}",
                loaded.rooms, loaded.participants, loaded.tracks, loaded.dedupe, loaded.revision,
-               absl::FormatDuration(absl::Now() - load_start));
+               absl::FormatDuration(Elapsed(load_start, parts->clock->MonotonicTime())));
 
   parts->applier = std::make_unique<Applier>(options.applier, *parts->store, *parts->roster,
                                              parts->ids, *parts->clock, *parts->converter);
@@ -210,8 +210,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
       std::make_unique<RoomService>(*parts->applier, *parts->converter, *parts->authorizer);
   parts->tracks =
       std::make_unique<TrackService>(*parts->applier, *parts->converter, *parts->authorizer);
-  parts->admin =
-      std::make_unique<AdminService>(*parts->store, options.backup_dir, *parts->authorizer);
+  parts->admin = std::make_unique<AdminService>(*parts->store, options.backup_dir,
+                                                *parts->authorizer, *parts->clock);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -309,7 +309,8 @@ Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 Server::~Server() {
   Shutdown(absl::Seconds(5));
-  // In-process use only (rollcalld exits without it, see Shutdown).
+  // In-process use only (rollcalld exits without it, see Shutdown). gRPC's deadlines are on
+  // the real clock, so this one is too.
   parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
 }
 
@@ -341,6 +342,9 @@ void Server::Shutdown(absl::Duration grace) {
                  absl::FormatDuration(parts_->options.drain_delay));
     absl::SleepFor(parts_->options.drain_delay);
   }
+  // The drain delay above and this grace are real time on purpose, not the service's Clock:
+  // they are for load balancers and clients outside the process, and gRPC's calls end in real
+  // time.
   const absl::Time deadline = absl::Now() + grace;
   // The gates close, each answering UNAVAILABLE from now on: watches (with their resume
   // trailer), StreamEvents calls (after the responses they owe), then writes. The applier
@@ -361,6 +365,7 @@ void Server::Shutdown(absl::Duration grace) {
   }
   // Last: metrics stay scrapable through the drain.
   if (parts_->metrics_http) parts_->metrics_http->Stop();
+  // A gRPC deadline: real time (now: cancel what is left at once).
   if (parts_->health_server) parts_->health_server->Shutdown(absl::ToChronoTime(absl::Now()));
   spdlog::info("shut down at revision {}", parts_->store->revision());
 }

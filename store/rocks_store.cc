@@ -416,6 +416,8 @@ void RocksStore::RunRecovery() {
       wait = std::min(wait, 5 * context_.options.recovery_interval);
     }
     {
+      // Real time: the store layer has no clock (service/clock.h is above it). Tests shorten
+      // RocksOptions::recovery_interval, or wait for the writable listener.
       absl::MutexLock lock(&health_mu_);
       if (health_mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait)) return;
     }
@@ -1000,6 +1002,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& option
       // there would otherwise surface only then. Every block of every table file, once.
       rocksdb::ReadOptions read;
       read.fill_cache = false;
+      // Real time for a log line only: the store layer has no clock (service/clock.h is above
+      // it), and nothing waits on this.
       const absl::Time start = absl::Now();
       RETURN_IF_ERROR(WithAdvice(
           FromRocks((*readable)->db->VerifyChecksum(read), "verifying the store's table files")));
