@@ -1185,7 +1185,9 @@ TEST(WatchTest, StuckWatcherSlowsNothingStaysBoundedAndEndsWithUsableResumePoint
   constexpr uint64_t kMaxLag = 2000;
   ServerProcess server({"--watch_max_queue_bytes=65536",
                         "--watch_max_lag=" + std::to_string(kMaxLag),
-                        "--watch_progress_interval=1s", "--reconnect_timeout=10m"});
+                        // Short, so the canary's progress (below) comes without waiting
+                        // out a long timer; sweeps (every interval / 4) are as frequent.
+                        "--watch_progress_interval=200ms", "--reconnect_timeout=10m"});
   ASSERT_TRUE(server.Start());
   const std::string account = NewAccountSid();
   Client admin(server.Channel(), account);
@@ -1386,7 +1388,9 @@ TEST(WatchTest, StuckWatcherSlowsNothingStaysBoundedAndEndsWithUsableResumePoint
 // 6. Progress on idle streams; SIGTERM.
 
 TEST(WatchTest, IdleStreamsGetProgressAndShutdownEndsStreamsUnavailable) {
-  ServerProcess server({"--watch_progress_interval=1s", "--reconnect_timeout=10m"});
+  // A short interval, so the test never waits out a real timer's period: it waits only for
+  // the messages themselves.
+  ServerProcess server({"--watch_progress_interval=50ms", "--reconnect_timeout=10m"});
   ASSERT_TRUE(server.Start());
   const std::string account = NewAccountSid();
   Client client(server.Channel(), account);
@@ -1399,7 +1403,6 @@ TEST(WatchTest, IdleStreamsGetProgressAndShutdownEndsStreamsUnavailable) {
   WatchStream whole(server.NewChannel(), WatchFrom(account, 0));
   WatchStream quiet_room(server.NewChannel(), WatchFrom(account, 0, quiet.sid()));
   WatchStream future(server.NewChannel(), WatchFrom(account, current + 100));
-  const SteadyTime opened = std::chrono::steady_clock::now();
   auto has_progress_at = [](uint64_t revision) {
     return [revision](const WatchStream& s) {
       for (const auto& [r, at] : s.progress()) {
@@ -1408,14 +1411,18 @@ TEST(WatchTest, IdleStreamsGetProgressAndShutdownEndsStreamsUnavailable) {
       return false;
     };
   };
-  // With a 1 s interval, an idle stream hears within a few seconds, at the current revision.
+  // An idle stream hears progress at the current revision, again and again while it stays
+  // idle (how soon is a timing target: bench/, not here).
   for (WatchStream* w : {&whole, &quiet_room}) {
-    ASSERT_TRUE(w->WaitFor(has_progress_at(current), seconds(5)));
+    ASSERT_TRUE(w->WaitFor(
+        [&](const WatchStream& s) {
+          int at_current = 0;
+          for (const auto& [r, at] : s.progress()) at_current += r == current;
+          return at_current >= 3;
+        },
+        seconds(10)));
     EXPECT_EQ(w->set_count(), 0u);
   }
-  const double first_progress_s =
-      std::chrono::duration<double>(whole.progress().front().second - opened).count();
-  EXPECT_LT(first_progress_s, 4.0);
   // A watcher waiting for a future revision: progress still names the store's revision, which
   // is all it can vouch for.
   ASSERT_TRUE(
