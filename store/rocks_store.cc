@@ -527,6 +527,24 @@ absl::StatusOr<uint64_t> RocksStore::FirstLogEntryAtOrAfter(uint64_t revision) c
 
 namespace {
 
+// The key each kind of record is stored under.
+void KeyOf(const state::Room& room, std::string* out) { keys::RoomKey(room.sid, out); }
+void KeyOf(const state::Participant& participant, std::string* out) {
+  keys::ParticipantKey(participant.sid, out);
+}
+void KeyOf(const state::DedupeEntry& entry, std::string* out) {
+  keys::DedupeKey(entry.account_sid, entry.event_id, out);
+}
+void KeyOf(const state::PublishedTrack& track, std::string* out) { keys::TrackKey(track.sid, out); }
+void KeyOf(const state::SubscribeRules& rules, std::string* out) {
+  keys::RulesKey(rules.participant_sid, out);
+}
+void KeyOf(const state::SubscribedTrack& subscribed, std::string* out) {
+  keys::SubscriptionKey(subscribed.participant_sid, subscribed.sid, out);
+}
+// The overload set as one callable.
+constexpr auto kKeyOf = [](const auto& record, std::string* out) { KeyOf(record, out); };
+
 // Builds one rocksdb::WriteBatch of records, keeping the first error (building fails only past
 // a size limit, and none is set).
 class BatchBuilder {
@@ -639,23 +657,12 @@ absl::Status RocksStore::FillBatch(const WriteBatch& batch, uint64_t revision, u
   b.EraseAll(batch.erased_subscriptions, [](const auto& key, std::string* out) {
     keys::SubscriptionKey(key.first, key.second, out);
   });
-  b.PutAll(batch.tracks, [](const state::PublishedTrack& track, std::string* out) {
-    keys::TrackKey(track.sid, out);
-  });
-  b.PutAll(batch.rules, [](const state::SubscribeRules& rules, std::string* out) {
-    keys::RulesKey(rules.participant_sid, out);
-  });
-  b.PutAll(batch.subscriptions, [](const state::SubscribedTrack& s, std::string* out) {
-    keys::SubscriptionKey(s.participant_sid, s.sid, out);
-  });
-  b.PutAll(batch.rooms,
-           [](const state::Room& room, std::string* out) { keys::RoomKey(room.sid, out); });
-  b.PutAll(batch.participants, [](const state::Participant& participant, std::string* out) {
-    keys::ParticipantKey(participant.sid, out);
-  });
-  b.PutAll(batch.dedupe, [](const state::DedupeEntry& entry, std::string* out) {
-    keys::DedupeKey(entry.account_sid, entry.event_id, out);
-  });
+  b.PutAll(batch.tracks, kKeyOf);
+  b.PutAll(batch.rules, kKeyOf);
+  b.PutAll(batch.subscriptions, kKeyOf);
+  b.PutAll(batch.rooms, kKeyOf);
+  b.PutAll(batch.participants, kKeyOf);
+  b.PutAll(batch.dedupe, kKeyOf);
   for (const LogEntry& entry : batch.log) {
     keys::LogKey(entry.revision, &key_);
     b.Add(scratch_.Put(log, key_, entry.payload));
@@ -725,66 +732,37 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
     if (key == expected) return absl::OkStatus();
     return absl::DataLossError("stored record does not match its key");
   };
-  // Rooms first: the roster re-derives a room's participants' timers when a room arrives after
-  // them, which costs nothing when none are there yet.
-  state::Room room;
-  RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kRoomPrefix,
-                             [&](absl::string_view key, absl::string_view value) {
-                               RETURN_IF_ERROR(Decode(value, &room));
-                               keys::RoomKey(room.sid, &expected);
-                               RETURN_IF_ERROR(check_key(key));
-                               roster.Restore(room);
-                               ++stats.rooms;
-                               return absl::OkStatus();
-                             }));
-  state::Participant participant;
-  RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kParticipantPrefix,
-                             [&](absl::string_view key, absl::string_view value) {
-                               RETURN_IF_ERROR(Decode(value, &participant));
-                               keys::ParticipantKey(participant.sid, &expected);
-                               RETURN_IF_ERROR(check_key(key));
-                               roster.Restore(participant);
-                               ++stats.participants;
-                               return absl::OkStatus();
-                             }));
-  // Tracks, rule sets and subscriptions: each keyed by its own SIDs, restored in any order.
-  auto load = [&]<typename Record>(absl::string_view prefix, Record& record, auto key_of,
-                                   size_t& count) {
+  // Each record kind: decoded, checked against its key, restored.
+  auto load = [&]<typename Record>(absl::string_view prefix, Record& record, size_t& count) {
     return ScanPrefix(*db_, snapshot.snapshot(), prefix,
                       [&](absl::string_view key, absl::string_view value) {
                         RETURN_IF_ERROR(Decode(value, &record));
-                        key_of(record, &expected);
+                        KeyOf(record, &expected);
                         RETURN_IF_ERROR(check_key(key));
                         roster.Restore(record);
                         ++count;
                         return absl::OkStatus();
                       });
   };
+  // Rooms first: the roster re-derives a room's participants' timers when a room arrives after
+  // them, which costs nothing when none are there yet. Then participants; tracks, rule sets and
+  // subscriptions, each keyed by its own SIDs, in any order after them.
+  state::Room room;
+  RETURN_IF_ERROR(load(keys::kRoomPrefix, room, stats.rooms));
+  state::Participant participant;
+  RETURN_IF_ERROR(load(keys::kParticipantPrefix, participant, stats.participants));
   state::PublishedTrack track;
-  RETURN_IF_ERROR(load(
-      keys::kTrackPrefix, track,
-      [](const state::PublishedTrack& t, std::string* out) { keys::TrackKey(t.sid, out); },
-      stats.tracks));
+  RETURN_IF_ERROR(load(keys::kTrackPrefix, track, stats.tracks));
   state::SubscribeRules rules;
-  RETURN_IF_ERROR(load(
-      keys::kRulesPrefix, rules,
-      [](const state::SubscribeRules& r, std::string* out) {
-        keys::RulesKey(r.participant_sid, out);
-      },
-      stats.rules));
+  RETURN_IF_ERROR(load(keys::kRulesPrefix, rules, stats.rules));
   state::SubscribedTrack subscribed;
-  RETURN_IF_ERROR(load(
-      keys::kSubscriptionPrefix, subscribed,
-      [](const state::SubscribedTrack& s, std::string* out) {
-        keys::SubscriptionKey(s.participant_sid, s.sid, out);
-      },
-      stats.subscriptions));
+  RETURN_IF_ERROR(load(keys::kSubscriptionPrefix, subscribed, stats.subscriptions));
   std::vector<state::DedupeEntry> dedupe;
   RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kDedupePrefix,
                              [&](absl::string_view key, absl::string_view value) {
                                state::DedupeEntry& entry = dedupe.emplace_back();
                                RETURN_IF_ERROR(Decode(value, &entry));
-                               keys::DedupeKey(entry.account_sid, entry.event_id, &expected);
+                               KeyOf(entry, &expected);
                                return check_key(key);
                              }));
   internal::SortForRestore(dedupe);
