@@ -102,8 +102,9 @@ class MemorySnapshot final : public RecordSnapshot {
     std::vector<Record> records;
     size_t next = 0;
 
-    void Take(size_t max, std::vector<Record>* out) {
+    absl::Status Take(size_t max, std::vector<Record>* out) {
       for (; next < records.size() && max > 0; ++next, --max) out->push_back(records[next]);
+      return absl::OkStatus();
     }
   };
 
@@ -111,25 +112,20 @@ class MemorySnapshot final : public RecordSnapshot {
 
   uint64_t revision() const override { return revision_; }
   absl::Status ReadRooms(size_t max, std::vector<state::Room>* out) override {
-    rooms.Take(max, out);
-    return absl::OkStatus();
+    return rooms.Take(max, out);
   }
   absl::Status ReadParticipants(size_t max, std::vector<state::Participant>* out) override {
-    participants.Take(max, out);
-    return absl::OkStatus();
+    return participants.Take(max, out);
   }
   void RestartParticipants() override { participants.next = 0; }
   absl::Status ReadTracks(size_t max, std::vector<state::PublishedTrack>* out) override {
-    tracks.Take(max, out);
-    return absl::OkStatus();
+    return tracks.Take(max, out);
   }
   absl::Status ReadRules(size_t max, std::vector<state::SubscribeRules>* out) override {
-    rules.Take(max, out);
-    return absl::OkStatus();
+    return rules.Take(max, out);
   }
   absl::Status ReadSubscriptions(size_t max, std::vector<state::SubscribedTrack>* out) override {
-    subscriptions.Take(max, out);
-    return absl::OkStatus();
+    return subscriptions.Take(max, out);
   }
 
   Cursor<state::Room> rooms;

@@ -47,6 +47,27 @@ constexpr char kResumeTrailer[] = "rollcall-resume-revision";
 // ---------------------------------------------------------------------------------------------
 // Load: valid participant lifecycles, and ingest clients that record what was acknowledged.
 
+// A random SID from a driver's own engine: client.h's RandomHex shares one engine, unsafe
+// across the ingest threads (racing on it produced duplicate SIDs).
+std::string NewSid(std::mt19937_64& random, const char* prefix) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string sid = prefix;
+  for (int i = 0; i < 32; ++i) sid.push_back(kHex[random() % 16]);
+  return sid;
+}
+
+// occurred_at for a driver's events: now, and strictly after the previous one.
+class EventTimes {
+ public:
+  Timestamp Next() {
+    last_ = std::max(std::chrono::system_clock::now(), last_ + std::chrono::microseconds(1));
+    return ToTimestamp(last_);
+  }
+
+ private:
+  std::chrono::system_clock::time_point last_{};
+};
+
 // Generates events for participants of its own in `rooms` (SIDs or unique names), each valid
 // given that every earlier one was applied: CONNECTED (new participant, fresh identity),
 // RECONNECTING, RECONNECTED, DISCONNECTED. With `churn` false it first connects `per_room`
@@ -104,19 +125,8 @@ class Lifecycle {
   };
 
   bool Chance(double p) { return std::uniform_real_distribution<double>(0, 1)(random_) < p; }
-  // From this driver's own engine: client.h's RandomHex shares one engine, unsafe across the
-  // ingest threads (racing on it produced duplicate SIDs).
-  std::string NewSid(const char* prefix) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string sid = prefix;
-    for (int i = 0; i < 32; ++i) sid.push_back(kHex[random_() % 16]);
-    return sid;
-  }
-  Timestamp NextTime() {
-    const auto now = std::chrono::system_clock::now();
-    last_ = std::max(now, last_ + std::chrono::microseconds(1));
-    return ToTimestamp(last_);
-  }
+  std::string NewSid(const char* prefix) { return rollcall::testing::NewSid(random_, prefix); }
+  Timestamp NextTime() { return times_.Next(); }
 
   const std::vector<std::string> rooms_;
   const std::string tag_;
@@ -127,7 +137,7 @@ class Lifecycle {
   std::map<size_t, int> active_in_room_;
   size_t cursor_ = 0;
   int next_identity_ = 0;
-  std::chrono::system_clock::time_point last_{};
+  EventTimes times_;
 };
 
 // Drives tracks and subscribe rules in `rooms` (SIDs) through participants of its own: each
@@ -252,16 +262,8 @@ class TrackDriver {
     acks.Add({response.revision(), response.participant().room_sid(), member.sid,
               response.participant().status(), std::chrono::steady_clock::now()});
   }
-  std::string NewSid(const char* prefix) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string sid = prefix;
-    for (int i = 0; i < 32; ++i) sid.push_back(kHex[random_() % 16]);
-    return sid;
-  }
-  Timestamp NextTime() {
-    last_ = std::max(std::chrono::system_clock::now(), last_ + std::chrono::microseconds(1));
-    return ToTimestamp(last_);
-  }
+  std::string NewSid(const char* prefix) { return rollcall::testing::NewSid(random_, prefix); }
+  Timestamp NextTime() { return times_.Next(); }
 
   Client client_;
   std::unique_ptr<v1::TrackService::Stub> tracks_;
@@ -269,7 +271,7 @@ class TrackDriver {
   std::mt19937_64 random_;
   std::vector<Member> members_;
   int next_name_ = 0;
-  std::chrono::system_clock::time_point last_{};
+  EventTimes times_;
 };
 
 // Records `result` in `acks` when it was APPLIED; counts anything else in `not_applied`.
@@ -783,19 +785,26 @@ struct Replica {
   }
 };
 
-// Every page of a TrackService list, `page_size` at a time.
-template <typename Request, typename Response, typename Call, typename Items>
-auto AllPages(Request request, int page_size, Call call, Items items) {
-  std::vector<std::decay_t<decltype(items(Response()).Get(0))>> all;
+// Every page of a TrackService list of one participant's records, `page_size` at a time.
+template <typename Request, typename Response, typename Item>
+std::vector<Item> AllPages(
+    v1::TrackService::Stub& stub,
+    grpc::Status (v1::TrackService::Stub::*call)(grpc::ClientContext*, const Request&, Response*),
+    const google::protobuf::RepeatedPtrField<Item>& (Response::*items)() const,
+    const std::string& account, const std::string& participant, int page_size) {
+  std::vector<Item> all;
+  Request request;
+  request.set_account_sid(account);
+  request.set_participant_sid(participant);
   request.set_page_size(page_size);
   while (true) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + seconds(30));
     Response response;
-    const grpc::Status status = call(&context, request, &response);
+    const grpc::Status status = (stub.*call)(&context, request, &response);
     EXPECT_TRUE(status.ok()) << Describe(status);
     if (!status.ok()) break;
-    all.insert(all.end(), items(response).begin(), items(response).end());
+    all.insert(all.end(), (response.*items)().begin(), (response.*items)().end());
     if (response.next_page_token().empty()) break;
     request.set_page_token(response.next_page_token());
   }
@@ -833,32 +842,14 @@ void ExpectReplicaTracksMatch(const std::shared_ptr<grpc::Channel>& channel,
   std::map<std::string, v1::SubscribeRules> served_rules, replica_rules;
   std::map<std::string, v1::SubscribedTrack> listed_subscriptions;
   for (const auto& [sid, participant] : replica.participants) {
-    v1::ListPublishedTracksRequest tracks;
-    tracks.set_account_sid(account);
-    tracks.set_participant_sid(sid);
     for (const v1::PublishedTrack& t :
-         AllPages<v1::ListPublishedTracksRequest, v1::ListPublishedTracksResponse>(
-             tracks, 2,
-             [&](grpc::ClientContext*c, const auto&rq, auto*rs) {
-               return stub->ListPublishedTracks(c, rq, rs);
-             },
-             [](const v1::ListPublishedTracksResponse&r) -> const auto& {
-               return r.published_tracks();
-             })) {
+         AllPages(*stub, &v1::TrackService::Stub::ListPublishedTracks,
+                  &v1::ListPublishedTracksResponse::published_tracks, account, sid, 2)) {
       listed_tracks[t.sid()] = t;
     }
-    v1::ListSubscribedTracksRequest subscribed;
-    subscribed.set_account_sid(account);
-    subscribed.set_participant_sid(sid);
     for (const v1::SubscribedTrack& t :
-         AllPages<v1::ListSubscribedTracksRequest, v1::ListSubscribedTracksResponse>(
-             subscribed, 3,
-             [&](grpc::ClientContext*c, const auto&rq, auto*rs) {
-               return stub->ListSubscribedTracks(c, rq, rs);
-             },
-             [](const v1::ListSubscribedTracksResponse&r) -> const auto& {
-               return r.subscribed_tracks();
-             })) {
+         AllPages(*stub, &v1::TrackService::Stub::ListSubscribedTracks,
+                  &v1::ListSubscribedTracksResponse::subscribed_tracks, account, sid, 3)) {
       listed_subscriptions[Replica::SubscriptionKey(t)] = t;
     }
     grpc::ClientContext context;
