@@ -162,6 +162,20 @@ absl::StatusOr<state::Sid> Authorizer::Account(const grpc::ServerContextBase& co
   return caller.Account(named_account);
 }
 
+std::function<absl::Status()> Authorizer::Recheck(const grpc::ServerContextBase& context,
+                                                  Permission needed, state::Sid account) const {
+  if (credentials_ == nullptr) return nullptr;
+  std::vector<std::string> values;  // the call's metadata does not outlive the call: copied
+  const auto [first, end] = context.client_metadata().equal_range("authorization");
+  for (auto it = first; it != end; ++it) values.emplace_back(it->second.data(), it->second.size());
+  return [this, needed, account, values = std::move(values)]() -> absl::Status {
+    Metadata metadata;
+    for (const std::string& value : values) metadata.emplace("authorization", value);
+    ASSIGN_OR_RETURN(const Caller caller, Authorize(metadata, needed));
+    return caller.Account(account.ToString()).status();
+  };
+}
+
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> Authorizer::Gate() const {
   if (credentials_ == nullptr) return nullptr;
   return std::make_unique<GateFactory>(*this);

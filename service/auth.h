@@ -21,6 +21,7 @@
 #include <grpcpp/support/server_interceptor.h>
 #include <grpcpp/support/string_ref.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,6 +76,13 @@ class Authorizer {
   // Authorize, then the account a request naming `named_account` acts for (Caller::Account).
   absl::StatusOr<state::Sid> Account(const grpc::ServerContextBase& context, Permission needed,
                                      absl::string_view named_account) const;
+
+  // For a stream that outlives a credentials reload: a check answering as Authorize would
+  // now for the credential the call carried, and PERMISSION_DENIED when that credential now
+  // acts for another account than `account`. Empty when authentication is off. The check
+  // keeps a reference to this Authorizer.
+  std::function<absl::Status()> Recheck(const grpc::ServerContextBase& context, Permission needed,
+                                        state::Sid account) const;
 
   // The gate for every method outside rollcall.v1 and grpc.health.v1 (server reflection,
   // unknown methods): a call without a valid credential has its requests emptied before the

@@ -95,7 +95,13 @@ absl::Status CredentialsFile::ReloadIfChanged() {
   spdlog::info("credentials reloaded: {} accounts and {} API keys from {}",
                (*loaded)->account_count(), (*loaded)->api_key_count(), path_);
   current_.store(*std::move(loaded));
+  if (listener_) listener_();
   return absl::OkStatus();
+}
+
+void CredentialsFile::SetReloadListener(std::function<void()> listener) {
+  absl::MutexLock lock(&mu_);  // a reload in progress (and its listener call) finishes first
+  listener_ = std::move(listener);
 }
 
 void CredentialsFile::RunReloads(absl::Duration poll_interval) {

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,11 @@ class CredentialsFile {
   // The reload thread calls this; tests may call it directly.
   absl::Status ReloadIfChanged();
 
+  // Called after each successful reload, on the thread that reloaded, so streams opened with
+  // the old credentials can be checked again (the watch hub ends those no longer allowed).
+  // Null removes it; once this returns, the previous listener is not running and never will.
+  void SetReloadListener(std::function<void()> listener);
+
  private:
   // What identifies one version of the file.
   struct Stamp {
@@ -64,6 +70,7 @@ class CredentialsFile {
   absl::Mutex mu_;
   std::optional<Stamp> stamp_ ABSL_GUARDED_BY(mu_);  // nullopt: unreadable at the last look
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> listener_ ABSL_GUARDED_BY(mu_);
   std::thread reloader_;
 };
 

@@ -109,6 +109,12 @@ ABSL_FLAG(std::string, health_port_file, "",
           "If set, the bound --health_listen port is written here once serving");
 ABSL_FLAG(int32_t, max_concurrent_streams, 1000,
           "Calls one gRPC connection may have open at once (HTTP/2 SETTINGS)");
+ABSL_FLAG(int64_t, grpc_memory_quota_bytes, int64_t{1} << 30,
+          "Memory gRPC's transports may hold over every connection of the gRPC port; under "
+          "pressure it shrinks buffers, closes idle connections and cancels streams");
+ABSL_FLAG(int32_t, grpc_max_threads, 64,
+          "Threads serving synchronous calls (AdminService, reflection); a call arriving with "
+          "none free is RESOURCE_EXHAUSTED. At least 2");
 ABSL_FLAG(int32_t, max_ingest_streams, 1000,
           "Open StreamEvents calls in total; more are RESOURCE_EXHAUSTED");
 ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
@@ -268,6 +274,8 @@ rollcall::service::ServerOptions OptionsFromFlags() {
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.max_ingest_streams = absl::GetFlag(FLAGS_max_ingest_streams);
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  options.grpc_memory_quota_bytes = absl::GetFlag(FLAGS_grpc_memory_quota_bytes);
+  options.grpc_max_threads = absl::GetFlag(FLAGS_grpc_max_threads);
   options.limits.max_account_rooms = absl::GetFlag(FLAGS_max_account_rooms);
   options.limits.max_account_participants = absl::GetFlag(FLAGS_max_account_participants);
   return options;
@@ -283,6 +291,14 @@ absl::Status CheckOptions(const rollcall::service::ServerOptions& options) {
     if (value < 1) {
       return absl::InvalidArgumentError(absl::StrCat(flag, ": must be at least 1"));
     }
+  }
+  if (options.grpc_memory_quota_bytes < (int64_t{16} << 20)) {
+    return absl::InvalidArgumentError(
+        "--grpc_memory_quota_bytes: must be at least 16777216 (16 MiB)");
+  }
+  if (options.grpc_max_threads < 2) {
+    return absl::InvalidArgumentError(
+        "--grpc_max_threads: must be at least 2 (one polling thread and one call)");
   }
   if (options.max_message_bytes < (64 << 10)) {
     return absl::InvalidArgumentError(

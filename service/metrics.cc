@@ -1,14 +1,17 @@
 #include "service/metrics.h"
 
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <variant>
+#include <exception>
+#include <map>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 
 namespace rollcall::service {
 namespace {
@@ -32,15 +35,7 @@ bool IsValidName(const std::string& name, bool allow_colon) {
   std::abort();
 }
 
-std::string Labels(const std::vector<std::string>& names, const std::vector<std::string>& values) {
-  std::vector<std::string> pairs;
-  for (size_t i = 0; i < names.size(); ++i) {
-    pairs.push_back(absl::StrCat(names[i], "=\"", EscapeLabelValue(values[i]), "\""));
-  }
-  if (pairs.empty()) return "";
-  return absl::StrCat("{", absl::StrJoin(pairs, ","), "}");
-}
-
+// prometheus-cpp writes HELP text as given; the format wants backslash and newline escaped.
 std::string EscapeHelp(const std::string& help) {
   std::string out;
   for (char c : help) {
@@ -55,39 +50,37 @@ std::string EscapeHelp(const std::string& help) {
   return out;
 }
 
+// prometheus-cpp reports a bad registration by throwing; here it is a start-up abort.
+template <typename Register>
+auto Registered(const std::string& name, Register&& do_register) -> decltype(do_register()) {
+  try {
+    return do_register();
+  } catch (const std::exception& error) {
+    BadRegistration(absl::StrCat("cannot register ", name, ": ", error.what()));
+  }
+}
+
+// Labels in the declared order, children ordered by those label values: a stable text whatever
+// order prometheus-cpp's hash maps hold them in.
+void Arrange(const std::vector<std::string>& label_names, prometheus::MetricFamily& family) {
+  std::map<std::string, size_t> place;
+  for (size_t i = 0; i < label_names.size(); ++i) place[label_names[i]] = i;
+  for (prometheus::ClientMetric& metric : family.metric) {
+    std::sort(
+        metric.label.begin(), metric.label.end(),
+        [&](const prometheus::ClientMetric::Label& a, const prometheus::ClientMetric::Label& b) {
+          return place[a.name] < place[b.name];
+        });
+  }
+  std::sort(family.metric.begin(), family.metric.end(),
+            [](const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) {
+              return std::lexicographical_compare(
+                  a.label.begin(), a.label.end(), b.label.begin(), b.label.end(),
+                  [](const auto& x, const auto& y) { return x.value < y.value; });
+            });
+}
+
 }  // namespace
-
-std::string EscapeLabelValue(const std::string& value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string FormatSample(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  if (value == std::floor(value) && std::fabs(value) < 1e15) {
-    return absl::StrCat(static_cast<int64_t>(value));
-  }
-  // The shortest form that reads back as the same double: 0.0008, not 0.00080000000000000004.
-  char buffer[32];
-  for (int precision = 15; precision <= 17; ++precision) {
-    std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
-    if (std::strtod(buffer, nullptr) == value) break;
-  }
-  return buffer;
-}
 
 bool IsValidMetricName(const std::string& name) { return IsValidName(name, true); }
 
@@ -98,81 +91,45 @@ std::vector<double> ExponentialBuckets(double start, double factor, int count) {
   return bounds;
 }
 
-Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)),
-      buckets_(std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1)) {
-  if (bounds_.empty() || !std::is_sorted(bounds_.begin(), bounds_.end()) ||
-      std::adjacent_find(bounds_.begin(), bounds_.end()) != bounds_.end()) {
-    BadRegistration("histogram bounds must be non-empty and strictly increasing");
-  }
-}
-
-void Histogram::Observe(double value) {
-  const size_t bucket = static_cast<size_t>(
-      std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
-  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(value, std::memory_order_relaxed);
-}
-
-Histogram::Snapshot Histogram::snapshot() const {
-  Snapshot snapshot;
-  snapshot.bounds = bounds_;
-  uint64_t running = 0;
-  for (size_t i = 0; i <= bounds_.size(); ++i) {
-    running += buckets_[i].load(std::memory_order_relaxed);
-    snapshot.cumulative.push_back(running);
-  }
-  snapshot.count = running;
-  snapshot.sum = sum_.load(std::memory_order_relaxed);
-  return snapshot;
-}
-
 Counter& CounterFamily::With(const std::vector<std::string>& label_values) {
   if (label_values.size() != label_names_.size()) {
     BadRegistration(
         absl::StrCat("expected ", label_names_.size(), " label values, got ", label_values.size()));
   }
-  absl::MutexLock lock(&mu_);
-  std::unique_ptr<Counter>& child = children_[label_values];
-  if (child == nullptr) child = std::make_unique<Counter>();
-  return *child;
-}
-
-std::vector<std::pair<std::vector<std::string>, uint64_t>> CounterFamily::values() const {
-  std::vector<std::pair<std::vector<std::string>, uint64_t>> out;
-  absl::MutexLock lock(&mu_);
-  for (const auto& [labels, counter] : children_) out.emplace_back(labels, counter->value());
-  return out;
+  prometheus::Labels labels;
+  for (size_t i = 0; i < label_names_.size(); ++i) labels.emplace(label_names_[i], label_values[i]);
+  return family_.Add(labels);
 }
 
 struct MetricsRegistry::Entry {
   std::string name;
-  std::string help;
-  const char* type;
-  std::variant<std::monostate, std::unique_ptr<Counter>, std::unique_ptr<CounterFamily>,
-               std::unique_ptr<Histogram>, std::function<double()>>
-      metric;
+  std::vector<std::string> label_names;
+  std::unique_ptr<CounterFamily> family;
+  // A callback-backed metric: its reader and the one child it sets.
+  std::function<double()> read;
+  prometheus::Gauge* gauge = nullptr;
+  Counter* counter = nullptr;
 };
 
-MetricsRegistry::MetricsRegistry() = default;
+MetricsRegistry::MetricsRegistry() : registry_(prometheus::Registry::InsertBehavior::Throw) {}
 MetricsRegistry::~MetricsRegistry() = default;
 
-MetricsRegistry::Entry& MetricsRegistry::Add(const std::string& name, const std::string& help,
-                                             const char* type) {
+MetricsRegistry::Entry& MetricsRegistry::Add(const std::string& name) {
   if (!IsValidMetricName(name)) BadRegistration(absl::StrCat("invalid metric name ", name));
-  absl::MutexLock lock(&mu_);
   for (const auto& entry : entries_) {
     if (entry->name == name) BadRegistration(absl::StrCat("metric ", name, " registered twice"));
   }
-  entries_.push_back(std::make_unique<Entry>(Entry{name, help, type, {}}));
+  entries_.push_back(std::make_unique<Entry>());
+  entries_.back()->name = name;
   return *entries_.back();
 }
 
 Counter& MetricsRegistry::AddCounter(const std::string& name, const std::string& help) {
-  auto counter = std::make_unique<Counter>();
-  Counter& out = *counter;
-  Add(name, help, "counter").metric = std::move(counter);
-  return out;
+  absl::MutexLock lock(&mu_);
+  Add(name);
+  return Registered(name, [&]() -> Counter& {
+    return prometheus::BuildCounter().Name(name).Help(EscapeHelp(help)).Register(registry_).Add({});
+  });
 }
 
 CounterFamily& MetricsRegistry::AddCounterFamily(const std::string& name, const std::string& help,
@@ -182,56 +139,80 @@ CounterFamily& MetricsRegistry::AddCounterFamily(const std::string& name, const 
       BadRegistration(absl::StrCat("invalid label name ", label, " on ", name));
     }
   }
-  auto family = std::make_unique<CounterFamily>(std::move(label_names));
-  CounterFamily& out = *family;
-  Add(name, help, "counter").metric = std::move(family);
-  return out;
+  absl::MutexLock lock(&mu_);
+  Entry& entry = Add(name);
+  prometheus::Family<Counter>& family = Registered(name, [&]() -> prometheus::Family<Counter>& {
+    return prometheus::BuildCounter().Name(name).Help(EscapeHelp(help)).Register(registry_);
+  });
+  entry.label_names = label_names;
+  entry.family = std::make_unique<CounterFamily>(family, std::move(label_names));
+  return *entry.family;
 }
 
 Histogram& MetricsRegistry::AddHistogram(const std::string& name, const std::string& help,
                                          std::vector<double> bounds) {
-  auto histogram = std::make_unique<Histogram>(std::move(bounds));
-  Histogram& out = *histogram;
-  Add(name, help, "histogram").metric = std::move(histogram);
-  return out;
+  if (bounds.empty() || !std::is_sorted(bounds.begin(), bounds.end()) ||
+      std::adjacent_find(bounds.begin(), bounds.end()) != bounds.end()) {
+    BadRegistration("histogram bounds must be non-empty and strictly increasing");
+  }
+  absl::MutexLock lock(&mu_);
+  Add(name);
+  return Registered(name, [&]() -> Histogram& {
+    return prometheus::BuildHistogram()
+        .Name(name)
+        .Help(EscapeHelp(help))
+        .Register(registry_)
+        .Add({}, prometheus::Histogram::BucketBoundaries(std::move(bounds)));
+  });
 }
 
 void MetricsRegistry::AddGauge(const std::string& name, const std::string& help,
                                std::function<double()> read) {
-  Add(name, help, "gauge").metric = std::move(read);
+  absl::MutexLock lock(&mu_);
+  Entry& entry = Add(name);
+  entry.read = std::move(read);
+  entry.gauge = &Registered(name, [&]() -> prometheus::Gauge& {
+    return prometheus::BuildGauge().Name(name).Help(EscapeHelp(help)).Register(registry_).Add({});
+  });
 }
 
 void MetricsRegistry::AddCounterFunction(const std::string& name, const std::string& help,
                                          std::function<double()> read) {
-  Add(name, help, "counter").metric = std::move(read);
+  absl::MutexLock lock(&mu_);
+  Entry& entry = Add(name);
+  entry.read = std::move(read);
+  entry.counter = &Registered(name, [&]() -> Counter& {
+    return prometheus::BuildCounter().Name(name).Help(EscapeHelp(help)).Register(registry_).Add({});
+  });
+}
+
+void MetricsRegistry::ReadCallbacks() const {
+  for (const auto& entry : entries_) {
+    if (!entry->read) continue;
+    const double now = entry->read();
+    if (entry->gauge != nullptr) entry->gauge->Set(now);
+    // A prometheus-cpp counter only goes up: it catches up with the component's own count.
+    if (entry->counter != nullptr && now > entry->counter->Value()) {
+      entry->counter->Increment(now - entry->counter->Value());
+    }
+  }
 }
 
 std::string MetricsRegistry::Render() const {
-  std::string out;
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&mu_);  // one render at a time: the callbacks' values are this render's
+  ReadCallbacks();
+  std::vector<prometheus::MetricFamily> collected = registry_.Collect();
+  std::map<std::string, prometheus::MetricFamily*> by_name;
+  for (prometheus::MetricFamily& family : collected) by_name[family.name] = &family;
+  std::vector<prometheus::MetricFamily> ordered;
+  ordered.reserve(collected.size());
   for (const auto& entry : entries_) {
-    absl::StrAppend(&out, "# HELP ", entry->name, " ", EscapeHelp(entry->help), "\n", "# TYPE ",
-                    entry->name, " ", entry->type, "\n");
-    const std::string& name = entry->name;
-    if (const auto* counter = std::get_if<std::unique_ptr<Counter>>(&entry->metric)) {
-      absl::StrAppend(&out, name, " ", (*counter)->value(), "\n");
-    } else if (const auto* family = std::get_if<std::unique_ptr<CounterFamily>>(&entry->metric)) {
-      for (const auto& [labels, value] : (*family)->values()) {
-        absl::StrAppend(&out, name, Labels((*family)->label_names(), labels), " ", value, "\n");
-      }
-    } else if (const auto* histogram = std::get_if<std::unique_ptr<Histogram>>(&entry->metric)) {
-      const Histogram::Snapshot snap = (*histogram)->snapshot();
-      for (size_t i = 0; i < snap.bounds.size(); ++i) {
-        absl::StrAppend(&out, name, "_bucket{le=\"", FormatSample(snap.bounds[i]), "\"} ",
-                        snap.cumulative[i], "\n");
-      }
-      absl::StrAppend(&out, name, "_bucket{le=\"+Inf\"} ", snap.count, "\n", name, "_sum ",
-                      FormatSample(snap.sum), "\n", name, "_count ", snap.count, "\n");
-    } else if (const auto* gauge = std::get_if<std::function<double()>>(&entry->metric)) {
-      absl::StrAppend(&out, name, " ", FormatSample((*gauge)()), "\n");
-    }
+    auto found = by_name.find(entry->name);
+    if (found == by_name.end()) continue;
+    Arrange(entry->label_names, *found->second);
+    ordered.push_back(std::move(*found->second));
   }
-  return out;
+  return prometheus::TextSerializer().Serialize(ordered);
 }
 
 }  // namespace rollcall::service

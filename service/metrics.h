@@ -1,17 +1,24 @@
-// Metrics: counters, gauges and histograms rendered in the Prometheus text exposition format
-// (version 0.0.4). Debian ships no Prometheus client library for C++, so this is the small
-// subset rollcall needs; the HTTP side is cpp-httplib (metrics_http.h).
+// Metrics: counters, gauges and histograms kept in a prometheus-cpp registry and rendered with its
+// text serializer (exposition format 0.0.4). The HTTP side is cpp-httplib (metrics_http.h;
+// docs/decisions.md says why not prometheus-cpp's civetweb exposer).
 //
-// Updates are lock-free atomics on the hot path; a labelled family takes its mutex only to
-// find or create a child, so callers keep the child (Counter&) when the labels are fixed.
-// Names and label names are checked once, at registration.
+// This wrapper adds what rollcall relies on around prometheus-cpp's core: registration errors
+// abort at start-up with the reason; gauges and counters kept elsewhere are read by callbacks just
+// before each render; and the text keeps a stable shape — metrics in registration order, children
+// ordered by label values, labels in the order they were declared.
+//
+// Updates are prometheus-cpp's lock-free atomics; a labelled family takes its mutex only to find
+// or create a child, so callers keep the child (Counter&) when the labels are fixed.
 #ifndef ROLLCALL_SERVICE_METRICS_H_
 #define ROLLCALL_SERVICE_METRICS_H_
 
-#include <atomic>
-#include <cstdint>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,53 +28,23 @@
 
 namespace rollcall::service {
 
-class Counter {
- public:
-  void Increment(uint64_t by = 1) { value_.fetch_add(by, std::memory_order_relaxed); }
-  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> value_{0};
-};
-
-// Cumulative buckets with the given upper bounds (strictly increasing), plus +Inf.
-class Histogram {
- public:
-  explicit Histogram(std::vector<double> bounds);
-
-  void Observe(double value);
-
-  struct Snapshot {
-    std::vector<double> bounds;
-    std::vector<uint64_t> cumulative;  // one per bound, then +Inf (== count)
-    double sum = 0;
-    uint64_t count = 0;
-  };
-  Snapshot snapshot() const;
-
- private:
-  const std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // per bucket, not cumulative
-  std::atomic<double> sum_{0};
-};
+using Counter = prometheus::Counter;      // Increment(by), Value()
+using Histogram = prometheus::Histogram;  // Observe(value)
 
 // Children of one counter name, one per combination of label values.
 class CounterFamily {
  public:
-  explicit CounterFamily(std::vector<std::string> label_names)
-      : label_names_(std::move(label_names)) {}
+  CounterFamily(prometheus::Family<Counter>& family, std::vector<std::string> label_names)
+      : family_(family), label_names_(std::move(label_names)) {}
 
   // The child for these label values (as many as label names), created at zero.
   Counter& With(const std::vector<std::string>& label_values);
 
   const std::vector<std::string>& label_names() const { return label_names_; }
-  // Every child's labels and value, ordered by labels.
-  std::vector<std::pair<std::vector<std::string>, uint64_t>> values() const;
 
  private:
+  prometheus::Family<Counter>& family_;
   const std::vector<std::string> label_names_;
-  mutable absl::Mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<Counter>> children_ ABSL_GUARDED_BY(mu_);
 };
 
 class MetricsRegistry {
@@ -95,15 +72,16 @@ class MetricsRegistry {
 
  private:
   struct Entry;
-  Entry& Add(const std::string& name, const std::string& help, const char* type);
+  // Checks the name and remembers its place in the rendering order.
+  Entry& Add(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Brings every callback-backed gauge and counter up to date.
+  void ReadCallbacks() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
+  prometheus::Registry registry_;
   std::vector<std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
 };
 
-// Exposition details, exposed for tests.
-std::string EscapeLabelValue(const std::string& value);
-std::string FormatSample(double value);
 bool IsValidMetricName(const std::string& name);
 
 // Buckets growing by `factor` from `start`, `count` of them.

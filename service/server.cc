@@ -32,6 +32,39 @@ inline constexpr const char* kLiveness = "liveness";
 inline constexpr const char* kReadiness = "readiness";
 inline constexpr const char* kOverall = "";
 
+namespace {
+
+// gRPC answers a synchronous call that finds no thread free (--grpc_max_threads) with
+// RESOURCE_EXHAUSTED "Server Threadpool Exhausted"; this names the limit, as every refusal does.
+class ThreadQuotaMessage final : public grpc::experimental::Interceptor {
+ public:
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+          status.error_message() == "Server Threadpool Exhausted") {
+        methods->ModifySendStatus(
+            grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                         "every thread for synchronous calls (AdminService, reflection) is busy "
+                         "(--grpc_max_threads); retry later"));
+      }
+    }
+    methods->Proceed();
+  }
+};
+
+class ThreadQuotaMessageFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* /*info*/) override {
+    return new ThreadQuotaMessage();
+  }
+};
+
+}  // namespace
+
 // The host part of a gRPC listen address ("0.0.0.0:50051", "[::]:50051", "localhost:0").
 std::string ListenHost(const std::string& address) {
   std::string host = address;
@@ -116,6 +149,11 @@ void RegisterGauges(Applier& applier, WatchHub& hub, store::Store& store, Servic
 }
 
 struct Server::Parts {
+  // The reload thread outlives the hub (members go in reverse order): it must stop calling it.
+  ~Parts() {
+    if (credentials) credentials->SetReloadListener(nullptr);
+  }
+
   ServerOptions options;
   ServiceMetrics metrics;
   CallTracker calls;
@@ -197,6 +235,10 @@ void Server::Parts::MakeServices() {
   applier->SetCommitListener([hub = watch_hub.get()](const std::vector<store::LogEntry>& entries) {
     hub->Publish(entries);
   });
+  if (credentials) {
+    // Open Watch streams end once their credential is removed or loses the right to watch.
+    credentials->SetReloadListener([hub = watch_hub.get()] { hub->Recheck(); });
+  }
   watch = std::make_unique<WatchService>(*watch_hub, *authorizer);
   IngestLimits ingest_limits;
   ingest_limits.max_response_bytes = static_cast<size_t>(options.max_message_bytes);
@@ -231,12 +273,23 @@ void Server::Parts::ConfigureGrpc(grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
                              milliseconds(options.keepalive_timeout));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  grpc::ResourceQuota quota("rollcall");  // the builder keeps a reference
+  quota.Resize(static_cast<size_t>(options.grpc_memory_quota_bytes));
+  quota.SetMaxThreads(options.grpc_max_threads);
+  builder.SetResourceQuota(quota);
+  // One completion queue polled by one or two threads for the synchronous services, whatever
+  // the machine's core count, so --grpc_max_threads means the same everywhere (gRPC aborts
+  // when the quota cannot hold the minimum pollers: main.cc requires at least 2).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
                              milliseconds(options.handshake_timeout));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  // The gate first, so the RPC counter sees the status it sets.
+  // The gate and the quota message first, so the RPC counter sees the status they set.
+  interceptors.push_back(std::make_unique<ThreadQuotaMessageFactory>());
   if (auto gate = authorizer->Gate()) interceptors.push_back(std::move(gate));
   interceptors.push_back(metrics.RpcCounter());
   interceptors.push_back(calls.Interceptor());

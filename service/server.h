@@ -41,6 +41,13 @@ struct ServerOptions {
   int max_ingest_streams = 1000;
   // A connection must finish its HTTP/2 (and TLS) handshake within this.
   absl::Duration handshake_timeout = absl::Seconds(10);
+  // gRPC's resource quota on the main port (gRPC 1.51 has no cap on connections; this is what
+  // bounds them, with the NetworkPolicy; docs/security.md). Memory every connection's buffers
+  // may hold together: under pressure gRPC shrinks read buffers, closes idle connections and
+  // cancels streams RESOURCE_EXHAUSTED. Threads for the synchronous services (AdminService,
+  // reflection): a call arriving with none free is RESOURCE_EXHAUSTED.
+  int64_t grpc_memory_quota_bytes = int64_t{1} << 30;
+  int grpc_max_threads = 64;
   absl::Duration max_connection_age = absl::Minutes(30);
   absl::Duration max_connection_age_grace = absl::Minutes(5);
   absl::Duration keepalive_time = absl::Minutes(1);

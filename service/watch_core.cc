@@ -229,6 +229,17 @@ void WatchCore::Shutdown() {
   store_reads_.clear();
 }
 
+void WatchCore::Recheck() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [stream, watcher] : watchers_) {
+    Watcher& w = *watcher;
+    if (w.group == kEnded || !w.spec.still_allowed) continue;
+    if (absl::Status allowed = w.spec.still_allowed(); !allowed.ok()) {
+      End(w, allowed, w.group != kSnapshot);
+    }
+  }
+}
+
 void WatchCore::Sweep() {
   absl::MutexLock lock(&mu_);
   const SteadyTime now = clock_.MonotonicTime();

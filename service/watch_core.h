@@ -26,7 +26,8 @@
 // deliver). The codes: RESOURCE_EXHAUSTED (a limit, named with its flag; or fell too far
 // behind), OUT_OF_RANGE (start before the retained log; trailer `rollcall-compact-revision`),
 // DATA_LOSS (a revision or snapshot record that cannot be read: never a skip), UNAVAILABLE
-// (shutdown), CANCELLED (the client went away).
+// (shutdown), CANCELLED (the client went away), UNAUTHENTICATED or PERMISSION_DENIED (the
+// stream's credential was removed or lost the right to watch: Recheck).
 #ifndef ROLLCALL_SERVICE_WATCH_CORE_H_
 #define ROLLCALL_SERVICE_WATCH_CORE_H_
 
@@ -98,6 +99,9 @@ struct WatchSpec {
   std::optional<state::Sid> room;  // resolved by the caller; none = every room of the account
   uint64_t start_revision = 0;     // 0: from now (or from the snapshot with initial_state)
   bool initial_state = false;
+  // Asked again by WatchCore::Recheck (the credentials changed): an error ends the stream with
+  // it. Called under the core's lock: must not block or call into the core. Empty: never asked.
+  std::function<absl::Status()> still_allowed;
 };
 
 struct WatchOptions {
@@ -147,6 +151,10 @@ class WatchCore {
 
   // The applier's commit listener: durable revisions in order.
   void Publish(const std::vector<store::LogEntry>& entries);
+
+  // Asks every open stream's `still_allowed` again and ends those refused with its error (and
+  // the resume trailer, unless the stream is still sending its initial state).
+  void Recheck();
 
   // Progress messages for idle synced streams; ends watchers too far behind.
   void Sweep();

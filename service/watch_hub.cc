@@ -65,7 +65,8 @@ WatchHub::WatchHub(const WatchOptions& options, store::Store& store, Applier& ap
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchHub::Open(grpc::CallbackServerContext* context,
                                                            const grpc::ByteBuffer* request_bytes,
-                                                           const absl::StatusOr<Caller>& caller) {
+                                                           const Authorizer& auth) {
+  const absl::StatusOr<Caller> caller = auth.Authorize(*context, Permission::kRead);
   if (!caller.ok()) return new FailedWatch(caller.status());
   v1::WatchRequest request;
   if (!ParseFrom(*request_bytes, &request)) {
@@ -79,6 +80,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchHub::Open(grpc::CallbackServerC
   spec.account = *account;
   spec.start_revision = request.start_revision();
   spec.initial_state = request.send_initial_state();
+  spec.still_allowed = auth.Recheck(*context, Permission::kRead, *account);
   if (!request.room().empty()) {
     // A room SID must name a room of the account (of any status); a unique name, one in
     // progress. Resolved once, here.

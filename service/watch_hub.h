@@ -32,10 +32,14 @@ class WatchHub {
   // Ends every stream with UNAVAILABLE; new streams are refused.
   void Shutdown() { core_.Shutdown(); }
 
-  // A Watch call of `caller` (refused with its error when it is not authorized).
+  // A Watch call, authorized by `auth` (refused with its error when it is not) and checked
+  // again at each credentials reload (Recheck). `auth` must outlive the hub.
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Open(grpc::CallbackServerContext* context,
                                                    const grpc::ByteBuffer* request,
-                                                   const absl::StatusOr<Caller>& caller);
+                                                   const Authorizer& auth);
+  // The credentials changed: ends every stream whose credential no longer allows it
+  // (UNAUTHENTICATED: gone or changed; PERMISSION_DENIED: its role or account changed).
+  void Recheck() { core_.Recheck(); }
   WatchStats stats() const { return core_.stats(); }
 
  private:
@@ -53,7 +57,7 @@ class WatchService final
   // Needs role read (service/auth.h).
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Watch(grpc::CallbackServerContext* context,
                                                     const grpc::ByteBuffer* request) override {
-    return hub_.Open(context, request, auth_.Authorize(*context, Permission::kRead));
+    return hub_.Open(context, request, auth_);
   }
 
  private:

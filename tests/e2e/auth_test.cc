@@ -7,8 +7,8 @@
 // 3. Every id-bearing field of every RPC naming account B's SIDs and names, with A's admin
 //    credential: NOT_FOUND or PERMISSION_DENIED, never B's data; B's records are untouched.
 // 4. Audit lines for admin actions; no secret anywhere in the log.
-// 5. Reload without restart: a removed key stops working (open streams included), a new one
-//    works, a broken file keeps the old set.
+// 5. Reload without restart: a removed key stops working (open streams included: StreamEvents at
+//    its next message, Watch at once), a new one works, a broken file keeps the old set.
 // 6. Start-up refusal on a non-loopback address without credentials, and the override.
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +28,7 @@
 #include "rollcall/v1/track_service.grpc.pb.h"
 #include "rollcall/v1/watch_service.grpc.pb.h"
 #include "server_process.h"
+#include "watch_client.h"
 
 namespace rollcall::testing {
 namespace {
@@ -720,28 +721,64 @@ TEST(AuthReloadTest, RemovedKeysStopAndNewKeysWorkWithoutRestart) {
   EXPECT_EQ(server.Stop(), 0);
 }
 
+// An open Watch is checked again at each reload: removed key → UNAUTHENTICATED, role lowered →
+// PERMISSION_DENIED, both with the resume trailer; a watch whose key stays keeps streaming.
+TEST(AuthReloadTest, OpenWatchesEndWhenTheirKeyIsRemovedOrLosesItsRole) {
+  TempDir dir;
+  const std::string path = dir.path() + "/credentials.json";
+  const Key removed = NewKey("read");
+  const Key demoted = NewKey("read");
+  const Key kept = NewKey("read");
+  const Key writer = NewKey("ingest");
+  Account account{NewAccountSid(), "", {removed, demoted, kept, writer}};
+  WriteFile(path, CredentialsJson({account}));
+  ServerProcess server({"--credentials_file=" + path, "--credentials_poll_interval=20ms"});
+  ASSERT_TRUE(server.Start());
+  Client ingest(AuthorizedChannel(server.address(), BasicAuthorization(writer.sid, writer.secret)),
+                account.sid);
+
+  auto open = [&](const Key& key) {
+    auto stream = std::make_unique<WatchStream>(
+        AuthorizedChannel(server.address(), BasicAuthorization(key.sid, key.secret)),
+        WatchFrom(account.sid, 0, "", /*initial_state=*/true));
+    // Past its initial state: the server holds it as an open watcher.
+    EXPECT_TRUE(
+        stream->WaitFor([](const WatchStream& s) { return s.initial_state_end() || s.done(); }));
+    EXPECT_FALSE(stream->done()) << Describe(stream->status());
+    return stream;
+  };
+  std::unique_ptr<WatchStream> removed_watch = open(removed);
+  std::unique_ptr<WatchStream> demoted_watch = open(demoted);
+  std::unique_ptr<WatchStream> kept_watch = open(kept);
+  const uint64_t first = ingest.Connect("rekey-room", "ann").revision();
+  for (WatchStream* watch : {removed_watch.get(), demoted_watch.get(), kept_watch.get()}) {
+    ASSERT_TRUE(watch->WaitForRevision(first)) << Describe(watch->status());
+  }
+
+  account.keys = {Key{demoted.sid, demoted.secret, "ingest"}, kept, writer};
+  WriteFile(path, CredentialsJson({account}));
+
+  ASSERT_TRUE(removed_watch->WaitDone()) << server.Log();
+  EXPECT_EQ(removed_watch->status().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  ASSERT_TRUE(demoted_watch->WaitDone()) << server.Log();
+  EXPECT_EQ(demoted_watch->status().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(demoted_watch->status().error_message(), HasSubstr("has role ingest"));
+  for (WatchStream* ended : {removed_watch.get(), demoted_watch.get()}) {
+    // Everything up to `first` was delivered: a resume starts after it.
+    EXPECT_GT(ended->trailer_revision("rollcall-resume-revision").value_or(0), first);
+    EXPECT_EQ(ended->last_revision(), first);
+  }
+
+  // The kept key's watch still streams.
+  const uint64_t second = ingest.Connect("rekey-room", "bob").revision();
+  EXPECT_TRUE(kept_watch->WaitForRevision(second)) << Describe(kept_watch->status());
+  EXPECT_FALSE(kept_watch->done());
+  kept_watch->Cancel();
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Secure by default.
-
-// Runs rollcalld to its exit (or kills it after `timeout`); returns the exit code and log.
-std::pair<int, std::string> RunToExit(const std::vector<std::string>& flags,
-                                      std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  TempDir dir;
-  const std::string log_path = dir.path() + "/log";
-  std::vector<std::string> args = {ROLLCALLD_PATH, "--data_dir=" + dir.path() + "/data",
-                                   "--metrics_port=-1"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  const pid_t pid = Spawn(std::move(args), log_path);
-  int status = 0;
-  const bool exited = WaitUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout);
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  std::ifstream in(log_path);
-  std::string log((std::istreambuf_iterator<char>(in)), {});
-  return {exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1, log};
-}
 
 TEST(SecureByDefaultTest, NonLoopbackWithoutCredentialsIsRefused) {
   for (const std::string address : {"0.0.0.0:0", "[::]:0"}) {

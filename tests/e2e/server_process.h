@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -186,6 +187,27 @@ inline std::unique_ptr<grpc::ClientContext> Deadline(
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + seconds);
   return context;
+}
+
+// Runs rollcalld to its exit (or kills it after `timeout`); returns the exit code and log.
+inline std::pair<int, std::string> RunToExit(
+    const std::vector<std::string>& flags,
+    std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  TempDir dir;
+  const std::string log_path = dir.path() + "/log";
+  std::vector<std::string> args = {ROLLCALLD_PATH, "--data_dir=" + dir.path() + "/data",
+                                   "--metrics_port=-1"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  const pid_t pid = Spawn(std::move(args), log_path);
+  int status = 0;
+  const bool exited = WaitUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, timeout);
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  std::ifstream in(log_path);
+  std::string log((std::istreambuf_iterator<char>(in)), {});
+  return {exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1, log};
 }
 
 }  // namespace rollcall::testing

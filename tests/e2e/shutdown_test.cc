@@ -97,12 +97,13 @@ v1::Event Stamped(v1::Event event, const std::string& account) {
   return event;
 }
 
-// One cycle's clients, running until `stop`.
+// One cycle's clients, running until `stop`. The threads outlive this call: they copy `cycle`
+// (the caller's is a temporary) and refer only to the caller's longer-lived objects.
 void RunClients(ServerProcess& server, const std::string& account, const std::string& cycle,
                 const std::string& room_sid, Tally& tally, std::atomic<bool>& stop,
                 std::vector<std::thread>& threads) {
   for (int c = 0; c < kWriters; ++c) {
-    threads.emplace_back([&, c, channel = server.NewChannel()] {
+    threads.emplace_back([&, c, cycle, channel = server.NewChannel()] {
       Client client(channel, account);
       for (int n = 0; !stop; ++n) {
         const v1::Event event = Stamped(
@@ -127,7 +128,7 @@ void RunClients(ServerProcess& server, const std::string& account, const std::st
     });
   }
   for (int c = 0; c < kStreamers; ++c) {
-    threads.emplace_back([&, c, channel = server.NewChannel()] {
+    threads.emplace_back([&, c, cycle, channel = server.NewChannel()] {
       Client client(channel, account);
       for (int n = 0; !stop;) {
         grpc::ClientContext context;

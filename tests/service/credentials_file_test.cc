@@ -110,6 +110,35 @@ TEST_F(CredentialsFileTest, BrokenOrMissingFileOnReloadKeepsTheOldSet) {
   EXPECT_FALSE(Accepts(**file, kOldKey));
 }
 
+TEST_F(CredentialsFileTest, ReloadListenerRunsAfterEachSuccessfulSwapOnly) {
+  Write(FileWithKey(kOldKey));
+  auto file = CredentialsFile::Open(path_, absl::ZeroDuration());
+  ASSERT_TRUE(file.ok()) << file.status();
+  int calls = 0;
+  bool saw_new_set = false;
+  (*file)->SetReloadListener([&] {
+    ++calls;
+    saw_new_set = Accepts(**file, kNewKey);  // the new set is in force when it runs
+  });
+  EXPECT_TRUE((*file)->ReloadIfChanged().ok());  // unchanged
+  EXPECT_EQ(calls, 0);
+
+  Write(FileWithKey(kNewKey));
+  EXPECT_TRUE((*file)->ReloadIfChanged().ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(saw_new_set);
+
+  Write(R"({"accounts": [{"sid": "nope"}]})");  // broken: the old set stays, nobody is told
+  EXPECT_FALSE((*file)->ReloadIfChanged().ok());
+  EXPECT_EQ(calls, 1);
+
+  (*file)->SetReloadListener(nullptr);
+  Write(FileWithKey(kOldKey));
+  EXPECT_TRUE((*file)->ReloadIfChanged().ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(Accepts(**file, kOldKey));
+}
+
 // A mounted Secret: the file is a symlink through ..data, and an update swaps ..data to a new
 // directory. stat() follows the links, so the new inode is seen.
 TEST_F(CredentialsFileTest, SecretVolumeSymlinkSwapIsSeen) {

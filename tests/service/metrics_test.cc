@@ -1,9 +1,10 @@
-// The Prometheus exposition writer: names, escaping, histogram buckets, families, and the
-// HTTP endpoint serving it.
+// The metrics registry (prometheus-cpp behind rollcall's wrapper): names, escaping, histogram
+// buckets, families, callback gauges, render order, and the HTTP endpoint serving it.
 #include "service/metrics.h"
 
 #include <httplib.h>
 
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -99,14 +100,38 @@ TEST(MetricsTest, ConcurrentIncrementsAreAllCounted) {
   EXPECT_THAT(text, HasSubstr("h_sum 20000\n"));
 }
 
-TEST(MetricsTest, SamplesUseTheShortestExactForm) {
-  EXPECT_EQ(FormatSample(0), "0");
-  EXPECT_EQ(FormatSample(12345678), "12345678");
-  EXPECT_EQ(FormatSample(0.0001 * 8), "0.0008");
-  EXPECT_EQ(FormatSample(0.1 + 0.2), "0.30000000000000004");  // not equal to 0.3
-  EXPECT_EQ(FormatSample(std::numeric_limits<double>::infinity()), "+Inf");
-  EXPECT_EQ(FormatSample(-std::numeric_limits<double>::infinity()), "-Inf");
-  EXPECT_EQ(FormatSample(std::numeric_limits<double>::quiet_NaN()), "NaN");
+TEST(MetricsTest, SamplesReadBackAsTheirValues) {
+  MetricsRegistry registry;
+  double value = 0;
+  registry.AddGauge("sample", "Sample", [&] { return value; });
+  const auto rendered = [&](double v) {
+    value = v;
+    return registry.Render();
+  };
+  EXPECT_THAT(rendered(0), HasSubstr("\nsample 0\n"));
+  EXPECT_THAT(rendered(12345678), HasSubstr("\nsample 12345678\n"));
+  EXPECT_THAT(rendered(0.0001 * 8), HasSubstr("\nsample 0.0008\n"));
+  EXPECT_THAT(rendered(-2.5), HasSubstr("\nsample -2.5\n"));
+  EXPECT_THAT(rendered(std::numeric_limits<double>::infinity()), HasSubstr("\nsample +Inf\n"));
+  EXPECT_THAT(rendered(-std::numeric_limits<double>::infinity()), HasSubstr("\nsample -Inf\n"));
+}
+
+TEST(MetricsTest, HelpTextIsEscaped) {
+  MetricsRegistry registry;
+  registry.AddCounter("escaped_total", "back\\slash and\nnewline");
+  EXPECT_THAT(registry.Render(),
+              HasSubstr("# HELP escaped_total back\\\\slash and\\nnewline\n# TYPE"));
+}
+
+TEST(MetricsTest, MetricsRenderInRegistrationOrder) {
+  MetricsRegistry registry;
+  registry.AddHistogram("first", "F", {1});
+  registry.AddGauge("second", "S", [] { return 1.0; });
+  registry.AddCounter("third_total", "T");
+  const std::string text = registry.Render();
+  ASSERT_THAT(text, HasSubstr("# TYPE third_total counter"));
+  EXPECT_LT(text.find("# TYPE first histogram"), text.find("# TYPE second gauge"));
+  EXPECT_LT(text.find("# TYPE second gauge"), text.find("# TYPE third_total counter"));
 }
 
 TEST(MetricsTest, NamesFollowThePrometheusRules) {

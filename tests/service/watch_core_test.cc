@@ -185,6 +185,44 @@ TEST_F(WatchCoreTest, SyncedWatcherGetsEveryInScopeRevisionInOrderOneWriteAtATim
   EXPECT_EQ(core_->stats().buffered_bytes, 0u);
 }
 
+TEST_F(WatchCoreTest, RecheckEndsOnlyStreamsNoLongerAllowedWithTheirAnswerAndResumeTrailer) {
+  MakeCore();
+  absl::Status verdict = absl::OkStatus();
+  FakeStream revoked;
+  WatchSpec revoked_spec = Spec();
+  revoked_spec.still_allowed = [&] { return verdict; };
+  core_->Open(revoked_spec, &revoked);
+  FakeStream allowed;
+  WatchSpec allowed_spec = Spec();
+  allowed_spec.still_allowed = [] { return absl::OkStatus(); };
+  core_->Open(allowed_spec, &allowed);
+  FakeStream unchecked;  // no check: never ended this way
+  core_->Open(Spec(), &unchecked);
+  Commit(1, 2);
+  revoked.AckAll(*core_);
+  allowed.AckAll(*core_);
+  unchecked.AckAll(*core_);
+
+  core_->Recheck();  // every answer OK: nothing ends
+  EXPECT_FALSE(revoked.ended.has_value());
+
+  verdict = absl::PermissionDeniedError("SK1 has role ingest");
+  core_->Recheck();
+  ASSERT_TRUE(revoked.ended.has_value());
+  EXPECT_EQ(*revoked.ended, verdict);
+  EXPECT_EQ(revoked.trailers[kResumeRevisionTrailer], "3");
+  EXPECT_FALSE(allowed.ended.has_value());
+  EXPECT_FALSE(unchecked.ended.has_value());
+
+  core_->Recheck();  // an ended stream is not finished twice (FakeStream asserts it)
+  Commit(3, 3);
+  allowed.AckAll(*core_);
+  EXPECT_EQ(allowed.Revisions(), std::vector<uint64_t>({1, 2, 3}));
+  EXPECT_EQ(revoked.Revisions(), std::vector<uint64_t>({1, 2}));
+  for (FakeStream* stream : {&revoked, &allowed, &unchecked}) core_->Close(stream);
+  EXPECT_EQ(core_->stats().watchers, 0u);
+}
+
 TEST_F(WatchCoreTest, IdleStreamGetsProgressOnlyAfterTheIntervalOnTheClock) {
   options_.progress_interval = absl::Seconds(10);
   MakeCore();
