@@ -160,8 +160,7 @@ class ServerProcess {
     return channel_;
   }
   // A channel of its own (its own connection), for concurrent clients.
-  std::shared_ptr<grpc::Channel> NewChannel() const {
-    grpc::ChannelArguments args;
+  std::shared_ptr<grpc::Channel> NewChannel(grpc::ChannelArguments args = {}) const {
     args.SetInt("rollcall.test.unique", ++unique_);
     return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
   }

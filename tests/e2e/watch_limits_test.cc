@@ -90,7 +90,12 @@ TEST(WatchLimits, ConcurrentSnapshotsAreLimited) {
   }
   WatchStream::Options idle;
   idle.read = false;
-  WatchStream held(server.NewChannel(), WatchFrom(kAccountA, 0, "", true), idle);
+  // A client that never reads and never widens its window: without BDP probing its transport
+  // takes in at most a small fixed window, so the server cannot finish the snapshot.
+  grpc::ChannelArguments narrow;
+  narrow.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  narrow.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 * 1024);
+  WatchStream held(server.NewChannel(narrow), WatchFrom(kAccountA, 0, "", true), idle);
   // The first one holds its snapshot (unread, it cannot finish); the second is refused. The
   // second opens only once the server counts the first's snapshot (else it could win the slot).
   ASSERT_TRUE(
