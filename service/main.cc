@@ -55,6 +55,8 @@ ABSL_FLAG(absl::Duration, dedupe_window, absl::Hours(24), "How long event_ids ar
 ABSL_FLAG(absl::Duration, retention, absl::Hours(24 * 30),
           "How long completed rooms and their participants are kept");
 ABSL_FLAG(uint64_t, watch_history, 1000000, "Revisions of change log kept for watchers");
+ABSL_FLAG(absl::Duration, maintenance_interval, absl::Seconds(10),
+          "How often the applier forgets expired event ids and rooms and compacts the change log");
 ABSL_FLAG(absl::Duration, watch_progress_interval, absl::Seconds(10),
           "Idle watch streams get a progress message this often");
 ABSL_FLAG(uint64_t, watch_max_lag, 100000,
@@ -248,6 +250,7 @@ rollcall::service::ServerOptions OptionsFromFlags() {
   options.applier.dedupe_window = absl::GetFlag(FLAGS_dedupe_window);
   options.applier.retention = absl::GetFlag(FLAGS_retention);
   options.applier.watch_history = absl::GetFlag(FLAGS_watch_history);
+  options.applier.maintenance_interval = absl::GetFlag(FLAGS_maintenance_interval);
   options.watch.progress_interval = absl::GetFlag(FLAGS_watch_progress_interval);
   options.watch.max_lag = absl::GetFlag(FLAGS_watch_max_lag);
   options.watch.max_queue_bytes = absl::GetFlag(FLAGS_watch_max_queue_bytes);
@@ -299,6 +302,9 @@ absl::Status CheckOptions(const rollcall::service::ServerOptions& options) {
   if (options.grpc_max_threads < 2) {
     return absl::InvalidArgumentError(
         "--grpc_max_threads: must be at least 2 (one polling thread and one call)");
+  }
+  if (options.applier.maintenance_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--maintenance_interval: must be positive");
   }
   if (options.max_message_bytes < (64 << 10)) {
     return absl::InvalidArgumentError(

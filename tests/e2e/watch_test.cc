@@ -1129,7 +1129,9 @@ grpc::Status WatchFirst(ServerProcess& server, const std::string& account, uint6
 
 TEST(WatchTest, CompactedHistoryIsOutOfRangeWithTheOldestRetainedRevision) {
   constexpr uint64_t kHistory = 5;
-  ServerProcess server({"--watch_history=" + std::to_string(kHistory), "--reconnect_timeout=10m"});
+  // A short maintenance interval: the test waits for compaction, never for a 10 s timer.
+  ServerProcess server({"--watch_history=" + std::to_string(kHistory), "--reconnect_timeout=10m",
+                        "--maintenance_interval=50ms"});
   ASSERT_TRUE(server.Start());
   const std::string account = NewAccountSid();
   Client client(server.Channel(), account);
@@ -1140,8 +1142,8 @@ TEST(WatchTest, CompactedHistoryIsOutOfRangeWithTheOldestRetainedRevision) {
   ASSERT_EQ(acks.size(), 50u);
   const uint64_t head = acks.max();
 
-  // Compaction runs in the applier's maintenance sweep (every 10 s): wait for it to reach the
-  // steady state, which keeps exactly --watch_history revisions.
+  // Compaction runs in the applier's maintenance sweep (--maintenance_interval): wait for it to
+  // reach the steady state, which keeps exactly --watch_history revisions.
   grpc::Status status;
   std::optional<uint64_t> compact;
   const bool compacted = WaitUntil(
