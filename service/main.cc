@@ -95,6 +95,27 @@ ABSL_FLAG(int32_t, metrics_max_connections, 512,
           "Metrics connections served at once, each on its own thread; more wait for one");
 ABSL_FLAG(absl::Duration, metrics_read_timeout, absl::Seconds(2),
           "Metrics port: each read or write of a connection must progress within this");
+ABSL_FLAG(std::string, rest_listen, "",
+          "host:port of the Twilio-compatible REST port (docs/rest.md), with the gRPC port's "
+          "TLS and credentials; empty: off");
+ABSL_FLAG(std::string, rest_port_file, "",
+          "If set, the bound --rest_listen port is written here once serving");
+ABSL_FLAG(int32_t, rest_max_connections, 1024,
+          "REST connections open at once; past it no more are accepted until one closes");
+ABSL_FLAG(int32_t, rest_max_connections_per_ip, 256,
+          "REST connections open at once from one client address (0: no per-address cap)");
+ABSL_FLAG(absl::Duration, rest_idle_timeout, absl::Seconds(30),
+          "A REST connection silent this long (idle keep-alive, or a client stalled mid-request) "
+          "is closed; whole seconds");
+ABSL_FLAG(uint64_t, rest_max_header_bytes, 16 << 10,
+          "REST request line and headers must fit this many bytes (else 431)");
+ABSL_FLAG(uint64_t, rest_max_body_bytes, 64 << 10, "Largest REST request body (else 413)");
+ABSL_FLAG(int32_t, rest_io_threads, 2, "Threads watching REST connections (epoll)");
+ABSL_FLAG(int32_t, rest_workers, 8, "Threads answering complete REST requests");
+ABSL_FLAG(uint64_t, rest_max_queued_requests, 1024,
+          "Complete REST requests waiting for a worker; more are answered 429");
+ABSL_FLAG(absl::Duration, rest_call_deadline, absl::Seconds(10),
+          "Deadline of the calls one REST request makes (a slower write answers 503)");
 ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain for TLS on the gRPC and metrics ports (with --tls_key_file); "
           "re-read when it changes");
@@ -274,6 +295,16 @@ rollcall::service::ServerOptions OptionsFromFlags() {
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   options.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   options.health_listen = absl::GetFlag(FLAGS_health_listen);
+  options.rest.listen = absl::GetFlag(FLAGS_rest_listen);
+  options.rest.max_connections = absl::GetFlag(FLAGS_rest_max_connections);
+  options.rest.max_connections_per_ip = absl::GetFlag(FLAGS_rest_max_connections_per_ip);
+  options.rest.idle_timeout = absl::GetFlag(FLAGS_rest_idle_timeout);
+  options.rest.max_header_bytes = absl::GetFlag(FLAGS_rest_max_header_bytes);
+  options.rest.max_body_bytes = absl::GetFlag(FLAGS_rest_max_body_bytes);
+  options.rest.io_threads = absl::GetFlag(FLAGS_rest_io_threads);
+  options.rest.workers = absl::GetFlag(FLAGS_rest_workers);
+  options.rest.max_queued_requests = absl::GetFlag(FLAGS_rest_max_queued_requests);
+  options.rest_call_deadline = absl::GetFlag(FLAGS_rest_call_deadline);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.max_ingest_streams = absl::GetFlag(FLAGS_max_ingest_streams);
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
@@ -289,6 +320,11 @@ absl::Status CheckOptions(const rollcall::service::ServerOptions& options) {
   for (const auto& [flag, value] :
        {std::pair<const char*, int64_t>{"--max_concurrent_streams", options.max_concurrent_streams},
         {"--max_ingest_streams", options.max_ingest_streams},
+        {"--rest_max_connections", options.rest.max_connections},
+        {"--rest_io_threads", options.rest.io_threads},
+        {"--rest_workers", options.rest.workers},
+        {"--rest_max_queued_requests", static_cast<int64_t>(options.rest.max_queued_requests)},
+        {"--rest_max_header_bytes", static_cast<int64_t>(options.rest.max_header_bytes)},
         {"--max_account_rooms", options.limits.max_account_rooms},
         {"--max_account_participants", options.limits.max_account_participants}}) {
     if (value < 1) {
@@ -398,6 +434,7 @@ int main(int argc, char** argv) {
   // The metrics port first: a test that sees the gRPC port file may read both.
   WritePortFile(absl::GetFlag(FLAGS_metrics_port_file), (*server)->metrics_port());
   WritePortFile(absl::GetFlag(FLAGS_health_port_file), (*server)->health_port());
+  WritePortFile(absl::GetFlag(FLAGS_rest_port_file), (*server)->rest_port());
   WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
 
   int signal = 0;

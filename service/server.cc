@@ -18,6 +18,8 @@
 #include "service/metrics_http.h"
 #include "service/query_services.h"
 #include "service/random_ids.h"
+#include "service/rest_api.h"
+#include "service/rest_json.h"
 #include "service/server_metrics.h"
 #include "service/track_service.h"
 #include "spdlog/spdlog.h"
@@ -93,10 +95,13 @@ absl::StatusOr<std::unique_ptr<CredentialsFile>> OpenCredentials(const ServerOpt
   if (!options.credentials_file.empty()) {
     return CredentialsFile::Open(options.credentials_file, options.credentials_poll_interval);
   }
-  if (!IsLoopbackListenAddress(options.listen_address)) {
+  for (const auto& [flag, address] :
+       {std::pair<const char*, std::string>{"--listen", options.listen_address},
+        {"--rest_listen", options.rest.listen}}) {
+    if (address.empty() || IsLoopbackListenAddress(address)) continue;
     if (!options.allow_insecure_no_auth) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "--listen ", options.listen_address,
+          flag, " ", address,
           " is not a loopback address and no --credentials_file is set: anyone who can reach "
           "the port could read and change every account's data. Give --credentials_file "
           "(docs/security.md), listen on 127.0.0.1, or accept the risk with "
@@ -105,7 +110,7 @@ absl::StatusOr<std::unique_ptr<CredentialsFile>> OpenCredentials(const ServerOpt
     spdlog::warn(
         "authentication is OFF on non-loopback address {} (--allow_insecure_no_auth): anyone "
         "who can reach the port can read and change every account's data",
-        options.listen_address);
+        address);
   }
   return std::unique_ptr<CredentialsFile>();
 }
@@ -177,6 +182,8 @@ struct Server::Parts {
   std::unique_ptr<grpc::Server> health_server;  // plaintext, health only (--health_listen)
   int health_port = -1;
   std::unique_ptr<MetricsHttpServer> metrics_http;
+  std::unique_ptr<RestApi> rest_api;
+  std::unique_ptr<RestHttpServer> rest_http;  // after rest_api: its workers call it
   int port = 0;
   bool shut_down = false;
 
@@ -185,7 +192,7 @@ struct Server::Parts {
   void MakeServices();
   void ConfigureGrpc(grpc::ServerBuilder& builder);
   absl::Status StartMetricsHttp();
-  // Starts the applier and the gRPC server, and the health-only port if asked for.
+  // Starts the applier and the gRPC server, and the health-only and REST ports if asked for.
   absl::Status StartGrpc(grpc::ServerBuilder& builder);
   // Liveness on; readiness from here on follows the store.
   void AnnounceServing();
@@ -333,6 +340,13 @@ absl::Status Server::Parts::StartGrpc(grpc::ServerBuilder& builder) {
     health->SetServingStatus(kLiveness, true);
     health->SetServingStatus(kReadiness, true);
   }
+  if (!options.rest.listen.empty()) {
+    if (absl::Status started = StartRest(*this); !started.ok()) {
+      grpc_server->Shutdown();
+      applier->Stop();
+      return started;
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -345,13 +359,40 @@ void Server::Parts::AnnounceServing() {
   if (!writable.ok()) spdlog::error("not ready: {}", std::string(writable.message()));
   SetReady(writable.ok());
   spdlog::info(
-      "rollcalld serving on port {} ({}; store {}, data {}, metrics {}, authentication {})", port,
+      "rollcalld serving on port {} ({}; store {}, data {}, metrics {}, REST {}, authentication "
+      "{})",
+      port,
       !options.tls.enabled()               ? "plaintext"
       : options.tls.client_ca_file.empty() ? "TLS"
                                            : "mutual TLS",
       options.store, options.data_dir,
       metrics_http ? absl::StrCat("port ", metrics_http->port()) : "off",
-      credentials ? "on" : "off");
+      rest_http ? absl::StrCat("port ", rest_http->port()) : "off", credentials ? "on" : "off");
+}
+
+// The REST port: RestApi answers over an in-process channel to the gRPC services just built,
+// so both faces share state, credentials and limits (docs/rest.md).
+absl::Status Server::StartRest(Parts& parts) {
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(parts.options.max_message_bytes);
+  channel_args.SetMaxSendMessageSize(parts.options.max_message_bytes);
+  parts.rest_api = std::make_unique<RestApi>(parts.grpc_server->InProcessChannel(channel_args),
+                                             parts.options.rest_call_deadline);
+  RestHttpOptions rest = parts.options.rest;
+  rest.tls = parts.options.tls;
+  ASSIGN_OR_RETURN(parts.rest_http, RestHttpServer::Start(
+                                        rest,
+                                        [api = parts.rest_api.get()](const HttpRequest& request) {
+                                          return api->Handle(request);
+                                        },
+                                        [](int status, const std::string& message) {
+                                          return rest::ErrorResponse(status,
+                                                                     status == 429   ? 20429
+                                                                     : status == 403 ? 20403
+                                                                                     : 20001,
+                                                                     message);
+                                        }));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
@@ -392,6 +433,8 @@ int Server::port() const { return parts_->port; }
 
 int Server::health_port() const { return parts_->health_port; }
 
+int Server::rest_port() const { return parts_->rest_http ? parts_->rest_http->port() : -1; }
+
 int Server::metrics_port() const {
   return parts_->metrics_http ? parts_->metrics_http->port() : -1;
 }
@@ -420,6 +463,9 @@ void Server::Shutdown(absl::Duration grace) {
   // they are for load balancers and clients outside the process, and gRPC's calls end in real
   // time.
   const absl::Time deadline = absl::Now() + grace;
+  // The REST port first: it stops accepting and answers what it has queued while every gate
+  // below is still open, so a REST write accepted here completes durably.
+  if (parts_->rest_http) parts_->rest_http->Stop();
   // The gates close, each answering UNAVAILABLE from now on: watches (with their resume
   // trailer), StreamEvents calls (after the responses they owe), then writes. The applier
   // first completes what was queued.

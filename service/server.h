@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "service/applier.h"
 #include "service/clock.h"
+#include "service/rest_http.h"
 #include "service/tls.h"
 #include "service/watch_hub.h"
 #include "state/limits.h"
@@ -62,6 +63,10 @@ struct ServerOptions {
   std::string metrics_listen = "127.0.0.1";
   int metrics_max_connections = 512;
   absl::Duration metrics_read_timeout = absl::Seconds(2);
+  // The Twilio-compatible REST port (docs/rest.md): off when rest.listen is empty. Its TLS is
+  // the `tls` above; each REST request's gRPC calls get rest_call_deadline.
+  RestHttpOptions rest;
+  absl::Duration rest_call_deadline = absl::Seconds(10);
   // After readiness turns NOT_SERVING at shutdown, keep serving this long before ending watch
   // streams and refusing new calls, so load balancers see the change first (0: no wait; on
   // Kubernetes the preStop sleep does this job).
@@ -91,6 +96,8 @@ class Server {
   int health_port() const;
   // The bound metrics port, or -1 when metrics are off.
   int metrics_port() const;
+  // The bound REST port, or -1 when it is off.
+  int rest_port() const;
   // Graceful stop: readiness NOT_SERVING (still serving for options.drain_delay), watch and
   // StreamEvents streams end UNAVAILABLE, the applier completes what is queued and refuses
   // later writes UNAVAILABLE, calls begun before get up to `grace` to finish, the store
@@ -103,6 +110,7 @@ class Server {
 
  private:
   struct Parts;
+  static absl::Status StartRest(Parts& parts);
   explicit Server(std::unique_ptr<Parts> parts);
   std::unique_ptr<Parts> parts_;
 };

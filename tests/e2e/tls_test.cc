@@ -5,7 +5,8 @@
 // - mTLS (--tls_client_ca_file): a client without a certificate, or with one from another CA,
 //   is refused; one with a certificate from the client CA is served.
 // - Rotation: the files are replaced in place (as cert-manager does) and new connections get
-//   the new certificate, with no restart, on the gRPC and the metrics port.
+//   the new certificate, with no restart, on the gRPC, metrics and REST ports.
+// - The REST port (docs/rest.md) serves TLS and mutual TLS from the same files.
 #include <httplib.h>
 
 #include <csignal>
@@ -103,6 +104,18 @@ class TlsTest : public ::testing::Test {
     return flags;
   }
 
+  // `flags` plus the REST port (docs/rest.md), whose port RestPort() reads once started.
+  std::vector<std::string> WithRest(std::vector<std::string> flags) const {
+    flags.push_back("--rest_listen=127.0.0.1:0");
+    flags.push_back("--rest_port_file=" + pki_.Path("rest_port"));
+    return flags;
+  }
+  int RestPort() const {
+    int port = 0;
+    std::ifstream(pki_.Path("rest_port")) >> port;
+    return port;
+  }
+
   // A new channel (its own connection) trusting `ca`, presenting `client` if not empty.
   std::shared_ptr<grpc::Channel> Channel(const ServerProcess& server, const std::string& ca,
                                          const std::string& client = "") {
@@ -142,7 +155,8 @@ class TlsTest : public ::testing::Test {
     return out;
   }
 
-  httplib::Result Scrape(int port, const std::string& ca, const std::string& client = "") {
+  httplib::Result Scrape(int port, const std::string& ca, const std::string& client = "",
+                         const std::string& path = "/metrics") {
     std::unique_ptr<httplib::SSLClient> https =
         client.empty()
             ? std::make_unique<httplib::SSLClient>("127.0.0.1", port)
@@ -152,7 +166,7 @@ class TlsTest : public ::testing::Test {
     https->enable_server_certificate_verification(true);
     https->set_connection_timeout(std::chrono::seconds(5));
     https->set_read_timeout(std::chrono::seconds(5));
-    return https->Get("/metrics");
+    return https->Get(path);
   }
 
   TempDir dir_;
@@ -208,18 +222,53 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateFromTheClientCa) {
   EXPECT_FALSE(Scrape(server.metrics_port(), "ca", "stranger"));
 }
 
+// The REST port (docs/rest.md) speaks TLS with the same files, and mutual TLS with the same CA.
+TEST_F(TlsTest, RestPortUsesTheSameTlsAndClientCa) {
+  for (const bool mutual : {false, true}) {
+    SCOPED_TRACE(mutual ? "mutual TLS" : "TLS");
+    ServerProcess server(WithRest(Flags(mutual)));
+    ASSERT_TRUE(server.Start());
+    const int rest_port = RestPort();
+    ASSERT_GT(rest_port, 0);
+    httplib::Result good = Scrape(rest_port, "ca", mutual ? "client" : "", "/v1/Rooms");
+    ASSERT_TRUE(good) << httplib::to_string(good.error());
+    EXPECT_EQ(good->status, 200);
+    EXPECT_THAT(good->body, HasSubstr("\"key\":\"rooms\""));
+    EXPECT_FALSE(Scrape(rest_port, "other-ca", "", "/v1/Rooms"));
+    if (mutual) {
+      httplib::Result anonymous = Scrape(rest_port, "ca", "", "/v1/Rooms");
+      EXPECT_TRUE(!anonymous || anonymous->status == 403);
+      httplib::Result stranger = Scrape(rest_port, "ca", "stranger", "/v1/Rooms");
+      EXPECT_TRUE(!stranger || stranger->status == 403);
+    }
+    httplib::Client plain("127.0.0.1", rest_port);
+    plain.set_read_timeout(std::chrono::seconds(5));
+    httplib::Result cleartext = plain.Get("/v1/Rooms");
+    EXPECT_TRUE(!cleartext || cleartext->status != 200);
+  }
+}
+
 TEST_F(TlsTest, RotatedFilesAreServedWithoutARestart) {
-  ServerProcess server(Flags(true));
+  ServerProcess server(WithRest(Flags(true)));
   ASSERT_TRUE(server.Start());
+  const int rest_port = RestPort();
+  ASSERT_GT(rest_port, 0);
   const pid_t pid = server.pid();
   ASSERT_EQ(ServedName(Channel(server, "ca", "client")), "server-1");
   ASSERT_THAT(MetricsServedName(server.metrics_port(), "client"), HasSubstr("server-1"));
+  ASSERT_THAT(MetricsServedName(rest_port, "client"), HasSubstr("server-1"));
 
   pki_.Install("server-2", "server");
   EXPECT_TRUE(WaitUntil([&] { return ServedName(Channel(server, "ca", "client")) == "server-2"; }));
   EXPECT_TRUE(WaitUntil([&] {
     return MetricsServedName(server.metrics_port(), "client").find("server-2") != std::string::npos;
   }));
+  EXPECT_TRUE(WaitUntil([&] {
+    return MetricsServedName(rest_port, "client").find("server-2") != std::string::npos;
+  }));
+  httplib::Result rooms = Scrape(rest_port, "ca", "client", "/v1/Rooms");
+  ASSERT_TRUE(rooms) << httplib::to_string(rooms.error());
+  EXPECT_EQ(rooms->status, 200);
   EXPECT_EQ(server.pid(), pid);
   EXPECT_EQ(::kill(pid, 0), 0) << "the same process serves";
 }
