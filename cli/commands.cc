@@ -659,35 +659,145 @@ std::string CompactRevision(const grpc::ClientContext& context) {
   return {it->second.data(), it->second.size()};
 }
 
-int RunWatch(const ParsedArgs& args, CommandEnv& env) {
+// What `rollcall watch` was asked for.
+struct WatchSettings {
   v1::WatchRequest request;
+  std::optional<int64_t> max_changes;
+  bool resume = true;
+  bool show_progress = false;
+  bool json = false;
+};
+
+// The flags of `rollcall watch`; a usage error names the flag.
+absl::StatusOr<WatchSettings> ParseWatchFlags(const ParsedArgs& args, CommandEnv& env) {
+  WatchSettings settings;
+  v1::WatchRequest& request = settings.request;
   request.set_account_sid(env.options().account);
-  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return env.UsageError(s);
+  if (absl::Status s = NonEmptyFlag(args, "--room"); !s.ok()) return s;
   request.set_room(args.GetOr("--room", ""));
   request.set_send_initial_state(args.Has("--initial"));
   if (args.Has("--from") && args.Has("--initial")) {
-    return env.UsageError(absl::InvalidArgumentError(
-        "flag --from cannot be combined with --initial (the snapshot's changes follow it)"));
+    return absl::InvalidArgumentError(
+        "flag --from cannot be combined with --initial (the snapshot's changes follow it)");
   }
   absl::Status s = OptionalFlag(args, "--from", ParseUintValue,
                                 [&request](uint64_t rev) { request.set_start_revision(rev); });
-  std::optional<int64_t> max_changes;
-  if (s.ok()) {
-    s = OptionalFlag(
-        args, "--max-changes",
-        [](absl::string_view f, absl::string_view v) {
-          return ParseIntValue(f, v, 1, std::numeric_limits<int64_t>::max());
-        },
-        [&max_changes](int64_t n) { max_changes = n; });
+  if (!s.ok()) return s;
+  s = OptionalFlag(
+      args, "--max-changes",
+      [](absl::string_view f, absl::string_view v) {
+        return ParseIntValue(f, v, 1, std::numeric_limits<int64_t>::max());
+      },
+      [&settings](int64_t n) { settings.max_changes = n; });
+  if (!s.ok()) return s;
+  settings.resume = !args.Has("--no-resume");
+  settings.show_progress = args.Has("--progress");
+  settings.json = env.options().format == OutputFormat::kJson;
+  return settings;
+}
+
+// Prints watch responses as table rows or JSON lines, counting changes for --max-changes.
+class WatchPrinter {
+ public:
+  WatchPrinter(const WatchSettings& settings, CommandEnv& env) : settings_(settings), env_(env) {}
+
+  // False when the watch must stop: --max-changes reached, or the output failed (exit_code()
+  // says which).
+  bool Print(const v1::WatchResponse& response) {
+    std::vector<std::string> lines;
+    if (settings_.json) {
+      absl::StatusOr<std::vector<std::string>> rendered =
+          WatchJsonLines(response, settings_.show_progress);
+      if (!rendered.ok()) {
+        exit_code_ = ReportInternal(rendered.status(), env_);
+        return false;
+      }
+      lines = *std::move(rendered);
+    } else {
+      lines = WatchTableLines(response, settings_.show_progress);
+    }
+    // Only changes count towards --max-changes; snapshot and marker lines do not.
+    const bool counts = response.kind_case() == v1::WatchResponse::kChanges;
+    bool more = true;
+    for (const std::string& line : lines) {
+      env_.out() << line;
+      if (counts && settings_.max_changes.has_value() &&
+          ++changes_printed_ >= *settings_.max_changes) {
+        more = false;
+        break;
+      }
+    }
+    env_.out().flush();
+    if (!env_.out()) {  // e.g. a full disk; a closed pipe usually ends us with SIGPIPE first
+      env_.err() << "rollcall: cannot write output" << std::endl;
+      exit_code_ = kExitError;
+      return false;
+    }
+    return more;
   }
-  if (!s.ok()) return env.UsageError(s);
-  const bool resume = !args.Has("--no-resume");
-  const bool show_progress = args.Has("--progress");
-  const bool json = env.options().format == OutputFormat::kJson;
+
+  int exit_code() const { return exit_code_; }
+
+ private:
+  const WatchSettings& settings_;
+  CommandEnv& env_;
+  int64_t changes_printed_ = 0;
+  int exit_code_ = kExitOk;
+};
+
+// How one Watch call ended.
+struct WatchStreamEnd {
+  grpc::Status status;
+  std::string compact_revision;  // the OUT_OF_RANGE trailer, if any
+  bool stopped = false;          // the printer stopped it
+};
+
+// One Watch call: reads and prints until the stream ends, the printer stops it or an interrupt
+// cancels it.
+WatchStreamEnd WatchOnce(v1::WatchService::Stub& stub, const v1::WatchRequest& request,
+                         WatchCursor& cursor, Backoff& backoff, WatchPrinter& printer,
+                         WatchInterrupt& interrupt) {
+  grpc::ClientContext context;
+  interrupt.SetContext(&context);
+  std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader = stub.Watch(&context, request);
+  WatchStreamEnd end;
+  v1::WatchResponse response;
+  while (!end.stopped && reader->Read(&response)) {
+    backoff.Reset();
+    cursor.Observe(response);
+    end.stopped = !printer.Print(response);
+  }
+  if (end.stopped) context.TryCancel();
+  end.status = reader->Finish();
+  interrupt.SetContext(nullptr);
+  end.compact_revision = CompactRevision(context);
+  return end;
+}
+
+// After a stream ended on its own: the exit code, or nullopt to resume.
+std::optional<int> ExitAfter(const WatchStreamEnd& end, bool resume, CommandEnv& env) {
+  const grpc::Status& status = end.status;
+  if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+    return ReportRpcError(
+        status, env,
+        end.compact_revision.empty()
+            ? ""
+            : absl::StrCat(" (oldest retained revision: ", end.compact_revision, ")"));
+  }
+  if (resume && IsResumable(status.error_code())) return std::nullopt;
+  if (status.ok()) {
+    env.err() << "rollcall: watch: the server ended the stream" << std::endl;
+    return kExitUnavailable;
+  }
+  return ReportRpcError(status, env);
+}
+
+int RunWatch(const ParsedArgs& args, CommandEnv& env) {
+  absl::StatusOr<WatchSettings> settings = ParseWatchFlags(args, env);
+  if (!settings.ok()) return env.UsageError(settings.status());
 
   WatchInterrupt interrupt;
   InterruptHandler on_signal([&interrupt] { interrupt.Interrupt(); });
-
   std::shared_ptr<grpc::Channel> channel = env.channel();
   if (!Connect(*channel, absl::Now() + env.options().timeout, interrupt)) {
     if (interrupt.interrupted()) return kExitOk;
@@ -696,73 +806,23 @@ int RunWatch(const ParsedArgs& args, CommandEnv& env) {
   }
   auto stub = v1::WatchService::NewStub(channel);
 
-  if (!json) env.out() << WatchTableHeader() << std::flush;
-  WatchCursor cursor(request);
+  if (!settings->json) env.out() << WatchTableHeader() << std::flush;
+  WatchPrinter printer(*settings, env);
+  WatchCursor cursor(settings->request);
   Backoff backoff;
-  int64_t changes_printed = 0;
   bool resumed = false;
   for (;;) {
-    grpc::ClientContext context;
-    interrupt.SetContext(&context);
-    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader =
-        stub->Watch(&context, resumed ? cursor.ResumeRequest() : request);
-    v1::WatchResponse response;
-    bool done = false;  // --max-changes reached, or output failed
-    int exit_code = kExitOk;
-    while (!done && reader->Read(&response)) {
-      backoff.Reset();
-      cursor.Observe(response);
-      std::vector<std::string> lines;
-      if (json) {
-        absl::StatusOr<std::vector<std::string>> rendered = WatchJsonLines(response, show_progress);
-        if (!rendered.ok()) {
-          exit_code = ReportInternal(rendered.status(), env);
-          done = true;
-          break;
-        }
-        lines = *std::move(rendered);
-      } else {
-        lines = WatchTableLines(response, show_progress);
-      }
-      // Only changes count towards --max-changes; snapshot and marker lines do not.
-      const bool counts = response.kind_case() == v1::WatchResponse::kChanges;
-      for (const std::string& line : lines) {
-        env.out() << line;
-        if (counts && max_changes.has_value() && ++changes_printed >= *max_changes) {
-          done = true;
-          break;
-        }
-      }
-      env.out().flush();
-      if (!env.out()) {  // e.g. a full disk; a closed pipe usually ends us with SIGPIPE first
-        env.err() << "rollcall: cannot write output" << std::endl;
-        exit_code = kExitError;
-        done = true;
-      }
-    }
-    if (done) context.TryCancel();
-    grpc::Status status = reader->Finish();
-    interrupt.SetContext(nullptr);
-    if (done) return exit_code;
+    const WatchStreamEnd end =
+        WatchOnce(*stub, resumed ? cursor.ResumeRequest() : settings->request, cursor, backoff,
+                  printer, interrupt);
+    if (end.stopped) return printer.exit_code();
     if (interrupt.interrupted()) return kExitOk;
-
-    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
-      const std::string compact = CompactRevision(context);
-      return ReportRpcError(
-          status, env,
-          compact.empty() ? "" : absl::StrCat(" (oldest retained revision: ", compact, ")"));
-    }
-    if (!resume || !IsResumable(status.error_code())) {
-      if (status.ok()) {
-        env.err() << "rollcall: watch: the server ended the stream" << std::endl;
-        return kExitUnavailable;
-      }
-      return ReportRpcError(status, env);
-    }
+    if (std::optional<int> exit_code = ExitAfter(end, settings->resume, env)) return *exit_code;
     const absl::Duration delay = backoff.Next();
     resumed = true;
-    env.err() << "rollcall: watch: " << StatusCodeName(status.error_code()) << ": "
-              << absl::StrReplaceAll(status.error_message(), {{"\n", " "}}) << "; resuming from "
+    env.err() << "rollcall: watch: " << StatusCodeName(end.status.error_code()) << ": "
+              << absl::StrReplaceAll(end.status.error_message(), {{"\n", " "}})
+              << "; resuming from "
               << (cursor.NextStartRevision() == 0
                       ? std::string("now")
                       : absl::StrCat("revision ", cursor.NextStartRevision()))

@@ -470,11 +470,12 @@ std::string GroupHelp(absl::string_view group) {
   return g == nullptr ? "" : g->help("rollcall", CLI::AppFormatMode::Normal);
 }
 
-int RunCli(absl::Span<const std::string> args, const CliEnvironment& environment, std::ostream& out,
-           std::ostream& err) {
-  Cli cli;
-  // CLI11 reads "--flag=" as "--flag" wanting the next token; the user meant an empty value,
-  // which the command then rejects by name.
+namespace {
+
+// The arguments as CLI11 wants them (in reverse order). CLI11 reads "--flag=" as "--flag"
+// wanting the next token; the user meant an empty value, which the command then rejects by
+// name.
+std::vector<std::string> ForCli11(absl::Span<const std::string> args) {
   std::vector<std::string> tokens;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--") {
@@ -488,35 +489,15 @@ int RunCli(absl::Span<const std::string> args, const CliEnvironment& environment
       tokens.push_back(args[i]);
     }
   }
-  std::vector<std::string> reversed(tokens.rbegin(), tokens.rend());  // CLI11's order
-  try {
-    cli.app().parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    out << cli.app().help("", CLI::AppFormatMode::Normal);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    CLI::App* leaf = nullptr;
-    const Command* command = cli.SelectedCommand(&leaf);
-    CLI::App* group = cli.SelectedGroup();
-    return Usage(err, OneLine(e),
-                 command != nullptr ? command->FullName()
-                 : group != nullptr ? group->get_name()
-                                    : "");
-  }
+  return {tokens.rbegin(), tokens.rend()};
+}
 
-  if (cli.help()->parsed()) {
-    const std::vector<std::string> topic = cli.help()->get_options().back()->results();
-    const std::string group_help = topic.empty() ? "" : GroupHelp(topic.front());
-    out << (group_help.empty() ? MainHelp() : group_help);
-    return kExitOk;
-  }
-  const std::vector<std::string> extras = cli.app().remaining();
-  CLI::App* group = cli.SelectedGroup();
-  CLI::App* leaf = nullptr;
-  const Command* command = cli.SelectedCommand(&leaf);
-  const std::string where = command != nullptr ? command->FullName()
-                            : group != nullptr ? group->get_name()
-                                               : "";
+// After a successful parse: the usage error when no single command was named, or leftover
+// arguments remain (`where` names the group or command for the message); nullopt when
+// `command` may run.
+std::optional<int> RejectIncomplete(const std::vector<std::string>& extras, CLI::App* group,
+                                    const Command* command, const std::string& where,
+                                    std::ostream& err) {
   for (const std::string& extra : extras) {
     if (extra.size() > 1 && extra[0] == '-') {
       return Usage(err, absl::StrCat("unknown flag ", extra.substr(0, extra.find('='))), where);
@@ -544,6 +525,44 @@ int RunCli(absl::Span<const std::string> args, const CliEnvironment& environment
   }
   if (!extras.empty()) {
     return Usage(err, absl::StrCat("unexpected argument \"", extras.front(), "\""), where);
+  }
+  return std::nullopt;
+}
+
+// The group or command the arguments selected, for usage messages ("" for none).
+std::string Where(const Command* command, CLI::App* group) {
+  return command != nullptr ? command->FullName() : group != nullptr ? group->get_name() : "";
+}
+
+}  // namespace
+
+int RunCli(absl::Span<const std::string> args, const CliEnvironment& environment, std::ostream& out,
+           std::ostream& err) {
+  Cli cli;
+  try {
+    cli.app().parse(ForCli11(args));
+  } catch (const CLI::CallForHelp&) {
+    out << cli.app().help("", CLI::AppFormatMode::Normal);
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    CLI::App* leaf = nullptr;
+    const Command* command = cli.SelectedCommand(&leaf);
+    return Usage(err, OneLine(e), Where(command, cli.SelectedGroup()));
+  }
+
+  if (cli.help()->parsed()) {
+    const std::vector<std::string> topic = cli.help()->get_options().back()->results();
+    const std::string group_help = topic.empty() ? "" : GroupHelp(topic.front());
+    out << (group_help.empty() ? MainHelp() : group_help);
+    return kExitOk;
+  }
+  CLI::App* group = cli.SelectedGroup();
+  CLI::App* leaf = nullptr;
+  const Command* command = cli.SelectedCommand(&leaf);
+  const std::string where = Where(command, group);
+  if (std::optional<int> usage =
+          RejectIncomplete(cli.app().remaining(), group, command, where, err)) {
+    return *usage;
   }
 
   absl::StatusOr<ParsedArgs> parsed = cli.Collect(*leaf);

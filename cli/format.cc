@@ -350,6 +350,24 @@ std::vector<std::string> WatchTableLines(const v1::WatchResponse& response, bool
             absl::StrCat(p.revision()), FormatTimestamp(p.has_date_updated(), p.date_updated()),
             "INITIAL", p, v1::PARTICIPANT_STATUS_UNSPECIFIED)));
       }
+      for (const v1::PublishedTrack& t : response.initial_state().published_tracks()) {
+        lines.push_back(WatchRow(
+            {absl::StrCat(t.revision()), FormatTimestamp(t.has_date_updated(), t.date_updated()),
+             "INITIAL_TRACK", t.sid(), t.name(),
+             t.status() == v1::TRACK_STATUS_PUBLISHED ? "published" : "unpublished", ""}));
+      }
+      for (const v1::SubscribeRules& r : response.initial_state().subscribe_rules()) {
+        lines.push_back(
+            WatchRow({absl::StrCat(r.revision()),
+                      FormatTimestamp(r.has_date_updated(), r.date_updated()), "INITIAL_RULES",
+                      r.participant_sid(), absl::StrCat(r.rules_size(), " rules"), "", ""}));
+      }
+      for (const v1::SubscribedTrack& t : response.initial_state().subscribed_tracks()) {
+        lines.push_back(
+            WatchRow({absl::StrCat(t.revision()),
+                      FormatTimestamp(t.has_date_updated(), t.date_updated()), "INITIAL_SUBSCRIBED",
+                      t.sid(), t.name(), absl::StrCat("to ", t.participant_sid()), ""}));
+      }
       break;
     case v1::WatchResponse::kInitialStateEnd:
       lines.push_back(WatchRow({absl::StrCat(response.initial_state_end().revision()), "",
@@ -382,18 +400,30 @@ absl::StatusOr<std::vector<std::string>> WatchJsonLines(const v1::WatchResponse&
         if (absl::Status s = add(c); !s.ok()) return s;
       }
       break;
-    case v1::WatchResponse::kInitialState:
-      for (const v1::Room& r : response.initial_state().rooms()) {
-        v1::WatchResponse one;
-        *one.mutable_initial_state()->add_rooms() = r;
-        if (absl::Status s = add(one); !s.ok()) return s;
-      }
-      for (const v1::Participant& p : response.initial_state().participants()) {
-        v1::WatchResponse one;
-        *one.mutable_initial_state()->add_participants() = p;
-        if (absl::Status s = add(one); !s.ok()) return s;
+    case v1::WatchResponse::kInitialState: {
+      // One line per record: an initial_state holding just that record.
+      auto each = [&add](const auto& records, auto add_to) -> absl::Status {
+        for (const auto& record : records) {
+          v1::WatchResponse one;
+          *add_to(one.mutable_initial_state()) = record;
+          if (absl::Status s = add(one); !s.ok()) return s;
+        }
+        return absl::OkStatus();
+      };
+      const v1::InitialState& initial = response.initial_state();
+      for (absl::Status s :
+           {each(initial.rooms(), [](v1::InitialState* i) { return i->add_rooms(); }),
+            each(initial.participants(), [](v1::InitialState* i) { return i->add_participants(); }),
+            each(initial.published_tracks(),
+                 [](v1::InitialState* i) { return i->add_published_tracks(); }),
+            each(initial.subscribe_rules(),
+                 [](v1::InitialState* i) { return i->add_subscribe_rules(); }),
+            each(initial.subscribed_tracks(),
+                 [](v1::InitialState* i) { return i->add_subscribed_tracks(); })}) {
+        if (!s.ok()) return s;
       }
       break;
+    }
     case v1::WatchResponse::kInitialStateEnd:
       if (absl::Status s = add(response); !s.ok()) return s;
       break;

@@ -40,8 +40,8 @@ grpc::Status AdminService::CreateBackup(grpc::ServerContext* context,
   }
   const std::string name =
       request->name().empty()
-          ? absl::StrCat("backup-",
-                         absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()))
+          ? absl::StrCat("backup-", absl::FormatTime("%Y%m%dT%H%M%SZ", clock_.SystemTime(),
+                                                     absl::UTCTimeZone()))
           : request->name();
   if (absl::Status valid = CheckName(name); !valid.ok()) return ToGrpcStatus(valid);
   if (!backup_mu_.TryLock()) {

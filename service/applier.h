@@ -68,6 +68,9 @@ class Applier {
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
 
+  // The service's clock, which the applier stamps and times everything with.
+  const Clock& clock() const { return clock_; }
+
   void SetCommitListener(CommitListener listener);
   // Optional, before Start(): each group commit's input count and store write time.
   void SetMetrics(Histogram* batch_inputs, Histogram* commit_seconds);

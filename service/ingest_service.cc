@@ -13,6 +13,11 @@
 namespace rollcall::service {
 namespace {
 
+// rollcall_ingest_latency_seconds, on the service's monotonic clock.
+void ObserveIngest(ServiceMetrics& metrics, const Clock& clock, SteadyTime received) {
+  metrics.ObserveIngest(Elapsed(received, clock.MonotonicTime()));
+}
+
 v1::EventOutcome OutcomeToProto(state::Disposition disposition) {
   switch (disposition) {
     case state::Disposition::kApplied:
@@ -80,7 +85,7 @@ class StreamEventsReactor final
       MaybeFinishLocked();
       return;
     }
-    const absl::Time received = absl::Now();
+    const SteadyTime received = applier_.clock().MonotonicTime();
     wire::StreamEventsRequest request;
     if (!ParseFrom(request_, &request)) {
       // Not even protobuf: nothing to attribute to an event, so the stream ends once the
@@ -146,7 +151,7 @@ class StreamEventsReactor final
 
   // Converts and submits one request's events. Malformed events get their error result here;
   // the rest go to the applier together.
-  void Submit(const wire::StreamEventsRequest& request, absl::Time received)
+  void Submit(const wire::StreamEventsRequest& request, SteadyTime received)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto response = std::make_shared<v1::StreamEventsResponse>();
     const int count = request.events_size();
@@ -183,7 +188,7 @@ class StreamEventsReactor final
     Pending* pending = &responses_.back();
     pending->response = response;
     if (inputs.empty()) {
-      metrics_.ObserveIngest(received);
+      ObserveIngest(metrics_, applier_.clock(), received);
       pending->ready = true;
       WriteNextLocked();
       return;
@@ -196,7 +201,7 @@ class StreamEventsReactor final
             metrics_.CountEvent(types[k], results[k]);
             FillResult(converter_, results[k], pending->response->mutable_results(slots[k]));
           }
-          metrics_.ObserveIngest(received);
+          ObserveIngest(metrics_, applier_.clock(), received);
           bool last;
           {
             absl::MutexLock lock(&mu_);
@@ -308,7 +313,7 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
                                                      const grpc::ByteBuffer* request_bytes,
                                                      grpc::ByteBuffer* response_bytes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const absl::Time received = absl::Now();
+  const SteadyTime received = applier_.clock().MonotonicTime();
   const absl::StatusOr<Caller> caller = auth_.Authorize(*context, Permission::kIngest);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
@@ -324,7 +329,7 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
   absl::StatusOr<state::Event> event = converter_.FromProto(request.event(), *caller, "event");
   if (!event.ok()) {
     metrics_.CountEvent(type, event.status());
-    metrics_.ObserveIngest(received);
+    ObserveIngest(metrics_, applier_.clock(), received);
     reactor->Finish(ToGrpcStatus(event.status()));
     return reactor;
   }
@@ -334,7 +339,7 @@ grpc::ServerUnaryReactor* IngestService::RecordEvent(grpc::CallbackServerContext
                                       received](std::vector<Applier::Result> results) {
     const Applier::Result& result = results.front();
     metrics_.CountEvent(type, result);
-    metrics_.ObserveIngest(received);
+    ObserveIngest(metrics_, applier_.clock(), received);
     if (!result.ok()) {
       reactor->Finish(ToGrpcStatus(result.status()));
       return;

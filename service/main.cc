@@ -13,6 +13,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -54,6 +55,8 @@ ABSL_FLAG(absl::Duration, dedupe_window, absl::Hours(24), "How long event_ids ar
 ABSL_FLAG(absl::Duration, retention, absl::Hours(24 * 30),
           "How long completed rooms and their participants are kept");
 ABSL_FLAG(uint64_t, watch_history, 1000000, "Revisions of change log kept for watchers");
+ABSL_FLAG(absl::Duration, maintenance_interval, absl::Seconds(10),
+          "How often the applier forgets expired event ids and rooms and compacts the change log");
 ABSL_FLAG(absl::Duration, watch_progress_interval, absl::Seconds(10),
           "Idle watch streams get a progress message this often");
 ABSL_FLAG(uint64_t, watch_max_lag, 100000,
@@ -248,68 +251,8 @@ void WritePortFile(const std::string& path, int port) {
 
 }  // namespace
 
-// glibc reads its malloc tunables only at process start. Transparent huge pages for the heap
-// and a 64 MiB top pad cut the page faults of building the roster (expensive under
-// virtualization): restart with 1,000,000 participants went from 8.5 s to 5.1 s on the
-// benchmark machine, at the same RSS (docs/benchmarks.md). So when GLIBC_TUNABLES is not set,
-// set it and re-execute this binary once (same pid, same arguments). An operator's own
-// GLIBC_TUNABLES, even empty, is left alone: that is also how to turn this off.
-void TuneMallocByReexec(char** argv) {
-  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
-  if (setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864", 1) != 0) {
-    return;
-  }
-  execv("/proc/self/exe", argv);
-  // exec failed (no /proc, say): carry on untuned, and do not try again in children.
-}
-
-int main(int argc, char** argv) {
-  TuneMallocByReexec(argv);
-  absl::SetProgramUsageMessage(
-      "rollcalld: tracks who is in which video room.\n"
-      "Every flag also reads ROLLCALL_<FLAG> from the environment.\n"
-      "Offline: rollcalld verify --data_dir=D; rollcalld restore --from=BACKUP --data_dir=NEW");
-  std::vector<std::string> args = WithEnvironment(argc, argv);
-  std::vector<char*> arg_pointers;
-  for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  const std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
-
-  if (absl::GetFlag(FLAGS_list_env)) {
-    for (const std::string& flag : OwnFlagNames()) {
-      std::printf("%s --%s\n", VariableOf(flag).c_str(), flag.c_str());
-    }
-    return 0;
-  }
-
-  const std::string log_format = absl::GetFlag(FLAGS_log_format);
-  if (log_format != "text" && log_format != "json") {
-    std::fprintf(stderr, "--log_format: must be text or json, got %s\n", log_format.c_str());
-    return 2;
-  }
-  SetUpLogging(log_format, absl::GetFlag(FLAGS_log_level));
-  if (positional.size() > 1) {
-    const std::string command = positional[1];
-    if (positional.size() == 2 && command == "verify") {
-      return rollcall::service::RunVerify(absl::GetFlag(FLAGS_data_dir));
-    }
-    if (positional.size() == 2 && command == "restore") {
-      return rollcall::service::RunRestore(absl::GetFlag(FLAGS_from),
-                                           absl::GetFlag(FLAGS_data_dir));
-    }
-    spdlog::critical("unknown command {} (commands: verify, restore)", command);
-    return 2;
-  }
-
-  // Signals are taken by sigwait below; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // A TLS peer that hangs up mid-write must not kill the process (OpenSSL writes with write()).
-  signal(SIGPIPE, SIG_IGN);
-
+// The server's options, from the flags (and their ROLLCALL_* fallbacks).
+rollcall::service::ServerOptions OptionsFromFlags() {
   rollcall::service::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
@@ -328,6 +271,7 @@ int main(int argc, char** argv) {
   options.applier.dedupe_window = absl::GetFlag(FLAGS_dedupe_window);
   options.applier.retention = absl::GetFlag(FLAGS_retention);
   options.applier.watch_history = absl::GetFlag(FLAGS_watch_history);
+  options.applier.maintenance_interval = absl::GetFlag(FLAGS_maintenance_interval);
   options.watch.progress_interval = absl::GetFlag(FLAGS_watch_progress_interval);
   options.watch.max_lag = absl::GetFlag(FLAGS_watch_max_lag);
   options.watch.max_queue_bytes = absl::GetFlag(FLAGS_watch_max_queue_bytes);
@@ -368,6 +312,11 @@ int main(int argc, char** argv) {
   options.grpc_max_threads = absl::GetFlag(FLAGS_grpc_max_threads);
   options.limits.max_account_rooms = absl::GetFlag(FLAGS_max_account_rooms);
   options.limits.max_account_participants = absl::GetFlag(FLAGS_max_account_participants);
+  return options;
+}
+
+// Bounds the flags' types do not enforce; INVALID_ARGUMENT names the flag.
+absl::Status CheckOptions(const rollcall::service::ServerOptions& options) {
   for (const auto& [flag, value] :
        {std::pair<const char*, int64_t>{"--max_concurrent_streams", options.max_concurrent_streams},
         {"--max_ingest_streams", options.max_ingest_streams},
@@ -379,28 +328,100 @@ int main(int argc, char** argv) {
         {"--max_account_rooms", options.limits.max_account_rooms},
         {"--max_account_participants", options.limits.max_account_participants}}) {
     if (value < 1) {
-      spdlog::critical("{}: must be at least 1", flag);
-      return 2;
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": must be at least 1"));
     }
   }
   if (options.grpc_memory_quota_bytes < (int64_t{16} << 20)) {
-    spdlog::critical("--grpc_memory_quota_bytes: must be at least 16777216 (16 MiB)");
-    return 2;
+    return absl::InvalidArgumentError(
+        "--grpc_memory_quota_bytes: must be at least 16777216 (16 MiB)");
   }
   if (options.grpc_max_threads < 2) {
-    spdlog::critical("--grpc_max_threads: must be at least 2 (one polling thread and one call)");
-    return 2;
+    return absl::InvalidArgumentError(
+        "--grpc_max_threads: must be at least 2 (one polling thread and one call)");
+  }
+  if (options.applier.maintenance_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--maintenance_interval: must be positive");
   }
   if (options.max_message_bytes < (64 << 10)) {
-    spdlog::critical("--max_message_bytes: must be at least 65536 (one result must fit)");
-    return 2;
+    return absl::InvalidArgumentError(
+        "--max_message_bytes: must be at least 65536 (one result must fit)");
   }
   if (options.limits.max_room_participants < 1) {
-    spdlog::critical("--max_room_participants: must be at least 1");
-    return 2;
+    return absl::InvalidArgumentError("--max_room_participants: must be at least 1");
   }
   if (options.limits.max_tracks_per_participant < 1) {
-    spdlog::critical("--max_tracks_per_participant: must be at least 1");
+    return absl::InvalidArgumentError("--max_tracks_per_participant: must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
+// `rollcalld verify` and `rollcalld restore`: `positional` is argv[0] and the command.
+int RunOfflineCommand(const std::vector<char*>& positional) {
+  const std::string command = positional[1];
+  if (positional.size() == 2 && command == "verify") {
+    return rollcall::service::RunVerify(absl::GetFlag(FLAGS_data_dir));
+  }
+  if (positional.size() == 2 && command == "restore") {
+    return rollcall::service::RunRestore(absl::GetFlag(FLAGS_from), absl::GetFlag(FLAGS_data_dir));
+  }
+  spdlog::critical("unknown command {} (commands: verify, restore)", command);
+  return 2;
+}
+
+// glibc reads its malloc tunables only at process start. Transparent huge pages for the heap
+// and a 64 MiB top pad cut the page faults of building the roster (expensive under
+// virtualization): restart with 1,000,000 participants went from 8.5 s to 5.1 s on the
+// benchmark machine, at the same RSS (docs/benchmarks.md). So when GLIBC_TUNABLES is not set,
+// set it and re-execute this binary once (same pid, same arguments). An operator's own
+// GLIBC_TUNABLES, even empty, is left alone: that is also how to turn this off.
+void TuneMallocByReexec(char** argv) {
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
+  if (setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864", 1) != 0) {
+    return;
+  }
+  execv("/proc/self/exe", argv);
+  // exec failed (no /proc, say): carry on untuned, and do not try again in children.
+}
+
+int main(int argc, char** argv) {
+  TuneMallocByReexec(argv);
+  absl::SetProgramUsageMessage(
+      "rollcalld: tracks who is in which video room.\n"
+      "Every flag also reads ROLLCALL_<FLAG> from the environment.\n"
+      "Offline: rollcalld verify --data_dir=D; rollcalld restore --from=BACKUP --data_dir=NEW");
+  std::vector<std::string> args = WithEnvironment(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
+  const std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());
+
+  if (absl::GetFlag(FLAGS_list_env)) {
+    for (const std::string& flag : OwnFlagNames()) {
+      std::printf("%s --%s\n", VariableOf(flag).c_str(), flag.c_str());
+    }
+    return 0;
+  }
+
+  const std::string log_format = absl::GetFlag(FLAGS_log_format);
+  if (log_format != "text" && log_format != "json") {
+    std::fprintf(stderr, "--log_format: must be text or json, got %s\n", log_format.c_str());
+    return 2;
+  }
+  SetUpLogging(log_format, absl::GetFlag(FLAGS_log_level));
+  if (positional.size() > 1) return RunOfflineCommand(positional);
+
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A TLS peer that hangs up mid-write must not kill the process (OpenSSL writes with write()).
+  signal(SIGPIPE, SIG_IGN);
+
+  const rollcall::service::ServerOptions options = OptionsFromFlags();
+  if (absl::Status valid = CheckOptions(options); !valid.ok()) {
+    spdlog::critical("{}", std::string(valid.message()));
     return 2;
   }
   if (!options.sync) spdlog::warn("--sync=false: acknowledged events can be lost in a crash");

@@ -187,6 +187,16 @@ struct Server::Parts {
   int port = 0;
   bool shut_down = false;
 
+  // The steps of Server::Start, in order.
+  absl::Status LoadRoster();
+  void MakeServices();
+  void ConfigureGrpc(grpc::ServerBuilder& builder);
+  absl::Status StartMetricsHttp();
+  // Starts the applier and the gRPC server, and the health-only and REST ports if asked for.
+  absl::Status StartGrpc(grpc::ServerBuilder& builder);
+  // Liveness on; readiness from here on follows the store.
+  void AnnounceServing();
+
   // Readiness follows the store's Writable() until shutdown turns it off for good.
   absl::Mutex readiness_mu;
   bool draining ABSL_GUARDED_BY(readiness_mu) = false;
@@ -201,6 +211,164 @@ struct Server::Parts {
     }
   }
 };
+
+absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const ServerOptions& options) {
+  if (options.store == "memory") return std::make_unique<store::MemoryStore>();
+  if (options.store == "rocksdb") {
+    store::RocksOptions rocks;
+    rocks.path = options.data_dir;
+    rocks.sync = options.sync;
+    rocks.accept_data_loss = options.accept_data_loss;
+    rocks.verify_table_files = options.verify_store;
+    return store::OpenRocksStore(rocks);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--store: must be rocksdb or memory, got ", options.store));
+}
+
+absl::Status Server::Parts::LoadRoster() {
+  const SteadyTime load_start = clock->MonotonicTime();
+  roster = std::make_unique<state::Roster>(options.limits);
+  ASSIGN_OR_RETURN(store::LoadStats loaded, store->Load(*roster));
+  spdlog::info("loaded {} rooms, {} participants, {} tracks, {} event ids at revision {} in {}",
+               loaded.rooms, loaded.participants, loaded.tracks, loaded.dedupe, loaded.revision,
+               absl::FormatDuration(Elapsed(load_start, clock->MonotonicTime())));
+  return absl::OkStatus();
+}
+
+void Server::Parts::MakeServices() {
+  applier = std::make_unique<Applier>(options.applier, *store, *roster, ids, *clock, *converter);
+  watch_hub = std::make_unique<WatchHub>(options.watch, *store, *applier, *converter, *clock);
+  applier->SetCommitListener([hub = watch_hub.get()](const std::vector<store::LogEntry>& entries) {
+    hub->Publish(entries);
+  });
+  if (credentials) {
+    // Open Watch streams end once their credential is removed or loses the right to watch.
+    credentials->SetReloadListener([hub = watch_hub.get()] { hub->Recheck(); });
+  }
+  watch = std::make_unique<WatchService>(*watch_hub, *authorizer);
+  IngestLimits ingest_limits;
+  ingest_limits.max_response_bytes = static_cast<size_t>(options.max_message_bytes);
+  ingest_limits.max_streams = options.max_ingest_streams;
+  ingest =
+      std::make_unique<IngestService>(*applier, *converter, metrics, *authorizer, ingest_limits);
+  RegisterGauges(*applier, *watch_hub, *store, metrics);
+  participants = std::make_unique<ParticipantService>(*applier, *converter, *authorizer);
+  rooms = std::make_unique<RoomService>(*applier, *converter, *authorizer);
+  tracks = std::make_unique<TrackService>(*applier, *converter, *authorizer);
+  admin = std::make_unique<AdminService>(*store, options.backup_dir, *authorizer, *clock);
+}
+
+void Server::Parts::ConfigureGrpc(grpc::ServerBuilder& builder) {
+  builder.AddListeningPort(options.listen_address, GrpcServerCredentials(options.tls), &port);
+  builder.RegisterService(ingest.get());
+  builder.RegisterService(participants.get());
+  builder.RegisterService(rooms.get());
+  builder.RegisterService(tracks.get());
+  builder.RegisterService(watch.get());
+  builder.RegisterService(admin.get());
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  auto milliseconds = [](absl::Duration d) {
+    return static_cast<int>(absl::ToInt64Milliseconds(d));
+  };
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                             milliseconds(options.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             milliseconds(options.max_connection_age_grace));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, milliseconds(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             milliseconds(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  grpc::ResourceQuota quota("rollcall");  // the builder keeps a reference
+  quota.Resize(static_cast<size_t>(options.grpc_memory_quota_bytes));
+  quota.SetMaxThreads(options.grpc_max_threads);
+  builder.SetResourceQuota(quota);
+  // One completion queue polled by one or two threads for the synchronous services, whatever
+  // the machine's core count, so --grpc_max_threads means the same everywhere (gRPC aborts
+  // when the quota cannot hold the minimum pollers: main.cc requires at least 2).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             milliseconds(options.handshake_timeout));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  // The gate and the quota message first, so the RPC counter sees the status they set.
+  interceptors.push_back(std::make_unique<ThreadQuotaMessageFactory>());
+  if (auto gate = authorizer->Gate()) interceptors.push_back(std::move(gate));
+  interceptors.push_back(metrics.RpcCounter());
+  interceptors.push_back(calls.Interceptor());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+}
+
+absl::Status Server::Parts::StartMetricsHttp() {
+  if (options.metrics_port < 0) return absl::OkStatus();
+  MetricsHttpOptions http;
+  http.host = options.metrics_listen;
+  http.port = options.metrics_port;
+  http.tls = options.tls;
+  http.max_connections = options.metrics_max_connections;
+  http.read_timeout = options.metrics_read_timeout;
+  ASSIGN_OR_RETURN(metrics_http, MetricsHttpServer::Start(http, metrics.registry()));
+  return absl::OkStatus();
+}
+
+absl::Status Server::Parts::StartGrpc(grpc::ServerBuilder& builder) {
+  applier->Start();
+  grpc_server = builder.BuildAndStart();
+  if (grpc_server == nullptr || port == 0) {
+    applier->Stop();
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address, " (in use, or no such address)"));
+  }
+  if (!options.health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
+                                    &health_port);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port <= 0) {
+      grpc_server->Shutdown();
+      applier->Stop();
+      return absl::UnavailableError(absl::StrCat("--health_listen: cannot listen on ",
+                                                 options.health_listen,
+                                                 " (in use, or no such address)"));
+    }
+    grpc::HealthCheckServiceInterface* health = health_server->GetHealthCheckService();
+    health->SetServingStatus(true);
+    health->SetServingStatus(kLiveness, true);
+    health->SetServingStatus(kReadiness, true);
+  }
+  if (!options.rest.listen.empty()) {
+    if (absl::Status started = StartRest(*this); !started.ok()) {
+      grpc_server->Shutdown();
+      applier->Stop();
+      return started;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Server::Parts::AnnounceServing() {
+  grpc::HealthCheckServiceInterface* health = grpc_server->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(kLiveness, true);
+  store->SetWritableListener([this](const absl::Status& writable) { SetReady(writable.ok()); });
+  absl::Status writable = store->Writable();
+  if (!writable.ok()) spdlog::error("not ready: {}", std::string(writable.message()));
+  SetReady(writable.ok());
+  spdlog::info(
+      "rollcalld serving on port {} ({}; store {}, data {}, metrics {}, REST {}, authentication "
+      "{})",
+      port,
+      !options.tls.enabled()               ? "plaintext"
+      : options.tls.client_ca_file.empty() ? "TLS"
+                                           : "mutual TLS",
+      options.store, options.data_dir,
+      metrics_http ? absl::StrCat("port ", metrics_http->port()) : "off",
+      rest_http ? absl::StrCat("port ", rest_http->port()) : "off", credentials ? "on" : "off");
+}
 
 // The REST port: RestApi answers over an in-process channel to the gRPC services just built,
 // so both faces share state, credentials and limits (docs/rest.md).
@@ -238,164 +406,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   parts->converter = std::make_unique<Converter>(options.public_base_url, account);
   ASSIGN_OR_RETURN(parts->credentials, OpenCredentials(options));
   parts->authorizer = std::make_unique<Authorizer>(parts->credentials.get(), account);
-
-  if (options.store == "memory") {
-    parts->store = std::make_unique<store::MemoryStore>();
-  } else if (options.store == "rocksdb") {
-    store::RocksOptions rocks;
-    rocks.path = options.data_dir;
-    rocks.sync = options.sync;
-    rocks.accept_data_loss = options.accept_data_loss;
-    rocks.verify_table_files = options.verify_store;
-    ASSIGN_OR_RETURN(parts->store, store::OpenRocksStore(rocks));
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--store: must be rocksdb or memory, got ", options.store));
-  }
-  const absl::Time load_start = absl::Now();
-  parts->roster = std::make_unique<state::Roster>(options.limits);
-  ASSIGN_OR_RETURN(store::LoadStats loaded, parts->store->Load(*parts->roster));
-  spdlog::info("loaded {} rooms, {} participants, {} tracks, {} event ids at revision {} in {}",
-               loaded.rooms, loaded.participants, loaded.tracks, loaded.dedupe, loaded.revision,
-               absl::FormatDuration(absl::Now() - load_start));
-
-  parts->applier = std::make_unique<Applier>(options.applier, *parts->store, *parts->roster,
-                                             parts->ids, *parts->clock, *parts->converter);
-  parts->watch_hub = std::make_unique<WatchHub>(options.watch, *parts->store, *parts->applier,
-                                                *parts->converter, *parts->clock);
-  parts->applier->SetCommitListener(
-      [hub = parts->watch_hub.get()](const std::vector<store::LogEntry>& entries) {
-        hub->Publish(entries);
-      });
-  if (parts->credentials) {
-    // Open Watch streams end once their credential is removed or loses the right to watch.
-    parts->credentials->SetReloadListener([hub = parts->watch_hub.get()] { hub->Recheck(); });
-  }
-  parts->watch = std::make_unique<WatchService>(*parts->watch_hub, *parts->authorizer);
-  IngestLimits ingest_limits;
-  ingest_limits.max_response_bytes = static_cast<size_t>(options.max_message_bytes);
-  ingest_limits.max_streams = options.max_ingest_streams;
-  parts->ingest = std::make_unique<IngestService>(
-      *parts->applier, *parts->converter, parts->metrics, *parts->authorizer, ingest_limits);
-  RegisterGauges(*parts->applier, *parts->watch_hub, *parts->store, parts->metrics);
-  parts->participants =
-      std::make_unique<ParticipantService>(*parts->applier, *parts->converter, *parts->authorizer);
-  parts->rooms =
-      std::make_unique<RoomService>(*parts->applier, *parts->converter, *parts->authorizer);
-  parts->tracks =
-      std::make_unique<TrackService>(*parts->applier, *parts->converter, *parts->authorizer);
-  parts->admin =
-      std::make_unique<AdminService>(*parts->store, options.backup_dir, *parts->authorizer);
+  ASSIGN_OR_RETURN(parts->store, OpenStore(options));
+  RETURN_IF_ERROR(parts->LoadRoster());
+  parts->MakeServices();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, GrpcServerCredentials(options.tls),
-                           &parts->port);
-  builder.RegisterService(parts->ingest.get());
-  builder.RegisterService(parts->participants.get());
-  builder.RegisterService(parts->rooms.get());
-  builder.RegisterService(parts->tracks.get());
-  builder.RegisterService(parts->watch.get());
-  builder.RegisterService(parts->admin.get());
-  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
-  builder.SetMaxSendMessageSize(options.max_message_bytes);
-  builder.AddChannelArgument(
-      GRPC_ARG_MAX_CONNECTION_AGE_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
-  builder.AddChannelArgument(
-      GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age_grace)));
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
-                             static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
-  builder.AddChannelArgument(
-      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
-  grpc::ResourceQuota quota("rollcall");
-  quota.Resize(static_cast<size_t>(options.grpc_memory_quota_bytes));
-  quota.SetMaxThreads(options.grpc_max_threads);
-  builder.SetResourceQuota(quota);
-  // One completion queue polled by one or two threads for the synchronous services, whatever
-  // the machine's core count, so --grpc_max_threads means the same everywhere (gRPC aborts
-  // when the quota cannot hold the minimum pollers: main.cc requires at least 2).
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
-  builder.AddChannelArgument(
-      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options.handshake_timeout)));
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  // The gate and the quota message first, so the RPC counter sees the status they set.
-  interceptors.push_back(std::make_unique<ThreadQuotaMessageFactory>());
-  if (auto gate = parts->authorizer->Gate()) interceptors.push_back(std::move(gate));
-  interceptors.push_back(parts->metrics.RpcCounter());
-  interceptors.push_back(parts->calls.Interceptor());
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
-
-  if (options.metrics_port >= 0) {
-    MetricsHttpOptions http;
-    http.host = options.metrics_listen;
-    http.port = options.metrics_port;
-    http.tls = options.tls;
-    http.max_connections = options.metrics_max_connections;
-    http.read_timeout = options.metrics_read_timeout;
-    ASSIGN_OR_RETURN(parts->metrics_http,
-                     MetricsHttpServer::Start(http, parts->metrics.registry()));
-  }
-
-  parts->applier->Start();
-  parts->grpc_server = builder.BuildAndStart();
-  if (parts->grpc_server == nullptr || parts->port == 0) {
-    parts->applier->Stop();
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address, " (in use, or no such address)"));
-  }
-  if (!options.health_listen.empty()) {
-    grpc::ServerBuilder health_builder;
-    health_builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
-                                    &parts->health_port);
-    parts->health_server = health_builder.BuildAndStart();
-    if (parts->health_server == nullptr || parts->health_port <= 0) {
-      parts->grpc_server->Shutdown();
-      parts->applier->Stop();
-      return absl::UnavailableError(absl::StrCat("--health_listen: cannot listen on ",
-                                                 options.health_listen,
-                                                 " (in use, or no such address)"));
-    }
-    grpc::HealthCheckServiceInterface* health = parts->health_server->GetHealthCheckService();
-    health->SetServingStatus(true);
-    health->SetServingStatus(kLiveness, true);
-    health->SetServingStatus(kReadiness, true);
-  }
-  if (!options.rest.listen.empty()) {
-    if (absl::Status started = StartRest(*parts); !started.ok()) {
-      parts->grpc_server->Shutdown();
-      parts->applier->Stop();
-      return started;
-    }
-  }
-  grpc::HealthCheckServiceInterface* health = parts->grpc_server->GetHealthCheckService();
-  health->SetServingStatus(true);
-  health->SetServingStatus(kLiveness, true);
-  parts->store->SetWritableListener(
-      [ready = parts.get()](const absl::Status& writable) { ready->SetReady(writable.ok()); });
-  absl::Status writable = parts->store->Writable();
-  if (!writable.ok()) spdlog::error("not ready: {}", std::string(writable.message()));
-  parts->SetReady(writable.ok());
-  spdlog::info(
-      "rollcalld serving on port {} ({}; store {}, data {}, metrics {}, REST {}, authentication "
-      "{})",
-      parts->port,
-      !options.tls.enabled()               ? "plaintext"
-      : options.tls.client_ca_file.empty() ? "TLS"
-                                           : "mutual TLS",
-      options.store, options.data_dir,
-      parts->metrics_http ? absl::StrCat("port ", parts->metrics_http->port()) : "off",
-      parts->rest_http ? absl::StrCat("port ", parts->rest_http->port()) : "off",
-      parts->credentials ? "on" : "off");
+  parts->ConfigureGrpc(builder);
+  RETURN_IF_ERROR(parts->StartMetricsHttp());
+  RETURN_IF_ERROR(parts->StartGrpc(builder));
+  parts->AnnounceServing();
   return std::unique_ptr<Server>(new Server(std::move(parts)));
 }
 
@@ -403,7 +424,8 @@ Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 Server::~Server() {
   Shutdown(absl::Seconds(5));
-  // In-process use only (rollcalld exits without it, see Shutdown).
+  // In-process use only (rollcalld exits without it, see Shutdown). gRPC's deadlines are on
+  // the real clock, so this one is too.
   parts_->grpc_server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
 }
 
@@ -437,6 +459,9 @@ void Server::Shutdown(absl::Duration grace) {
                  absl::FormatDuration(parts_->options.drain_delay));
     absl::SleepFor(parts_->options.drain_delay);
   }
+  // The drain delay above and this grace are real time on purpose, not the service's Clock:
+  // they are for load balancers and clients outside the process, and gRPC's calls end in real
+  // time.
   const absl::Time deadline = absl::Now() + grace;
   // The REST port first: it stops accepting and answers what it has queued while every gate
   // below is still open, so a REST write accepted here completes durably.
@@ -460,6 +485,7 @@ void Server::Shutdown(absl::Duration grace) {
   }
   // Last: metrics stay scrapable through the drain.
   if (parts_->metrics_http) parts_->metrics_http->Stop();
+  // A gRPC deadline: real time (now: cancel what is left at once).
   if (parts_->health_server) parts_->health_server->Shutdown(absl::ToChronoTime(absl::Now()));
   spdlog::info("shut down at revision {}", parts_->store->revision());
 }

@@ -147,8 +147,8 @@ void ServiceMetrics::CountEvent(int type, const absl::Status& rejected) {
   EventCounter(type, CodeIndex(rejected.code())).Increment();
 }
 
-void ServiceMetrics::ObserveIngest(absl::Time received) {
-  ingest_latency_.Observe(absl::ToDoubleSeconds(absl::Now() - received));
+void ServiceMetrics::ObserveIngest(absl::Duration latency) {
+  ingest_latency_.Observe(absl::ToDoubleSeconds(latency));
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

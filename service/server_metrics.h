@@ -32,9 +32,10 @@ class ServiceMetrics {
   Histogram& batch_inputs() { return batch_inputs_; }
   Histogram& commit_latency() { return commit_latency_; }
 
-  // rollcall_ingest_latency_seconds: a RecordEvent call or a StreamEvents message, from
-  // `received` to its response being ready (durable and applied).
-  void ObserveIngest(absl::Time received);
+  // rollcall_ingest_latency_seconds: a RecordEvent call or a StreamEvents message, from its
+  // receipt to its response being ready (durable and applied), measured by the caller on the
+  // service's Clock.
+  void ObserveIngest(absl::Duration latency);
 
   // Counts rollcall_rpcs_total{method, code} for every RPC the server answers.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> RpcCounter();

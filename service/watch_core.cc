@@ -4,94 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "rollcall/v1/watch_service.pb.h"
+#include "service/initial_state.h"
 #include "state/status_macros.h"
 
 namespace rollcall::service {
 namespace {
 
 enum Group { kSnapshot, kUnsynced, kSynced, kEnded };
-
-// Reads the initial state out of a store snapshot, chunk by chunk, on the core's thread. A
-// room's participant_count is the active participants as of the snapshot, so a first pass
-// counts them; then the rooms in scope, then their participants (each room goes no later
-// than its first participant, as the API promises).
-class InitialStateReader {
- public:
-  InitialStateReader(std::unique_ptr<store::RecordSnapshot> snapshot, const WatchSpec& spec,
-                     const Converter& converter)
-      : snapshot_(std::move(snapshot)),
-        account_(spec.account),
-        room_(spec.room),
-        converter_(converter) {}
-
-  uint64_t revision() const { return snapshot_->revision(); }
-
-  // The next initial_state message, or nullopt once every record in scope has been read.
-  absl::StatusOr<std::optional<std::string>> Next(size_t max_records) {
-    if (phase_ == kCount) RETURN_IF_ERROR(CountActive());
-    v1::WatchResponse message;
-    v1::InitialState* chunk = message.mutable_initial_state();
-    size_t taken = 0;
-    while (phase_ == kRooms && taken < max_records) {
-      rooms_.clear();
-      RETURN_IF_ERROR(snapshot_->ReadRooms(max_records - taken, &rooms_));
-      if (rooms_.empty()) phase_ = kParticipants;
-      for (const state::Room& room : rooms_) {
-        if (!InScope(room.account_sid, room.sid)) continue;
-        auto active = active_.find(room.sid);
-        converter_.ToProto(room, active == active_.end() ? 0 : active->second, chunk->add_rooms());
-        ++taken;
-      }
-    }
-    while (phase_ == kParticipants && taken < max_records) {
-      participants_.clear();
-      RETURN_IF_ERROR(snapshot_->ReadParticipants(max_records - taken, &participants_));
-      if (participants_.empty()) phase_ = kDone;
-      for (const state::Participant& participant : participants_) {
-        if (!InScope(participant.account_sid, participant.room_sid)) continue;
-        converter_.ToProto(participant, chunk->add_participants());
-        ++taken;
-      }
-    }
-    if (taken == 0) return std::optional<std::string>();
-    return std::optional<std::string>(message.SerializeAsString());
-  }
-
- private:
-  enum Phase { kCount, kRooms, kParticipants, kDone };
-
-  bool InScope(const state::Sid& account, const state::Sid& room) const {
-    return account == account_ && (!room_ || room == *room_);
-  }
-
-  absl::Status CountActive() {
-    constexpr size_t kCountBatch = 4096;
-    while (true) {
-      participants_.clear();
-      RETURN_IF_ERROR(snapshot_->ReadParticipants(kCountBatch, &participants_));
-      if (participants_.empty()) break;
-      for (const state::Participant& participant : participants_) {
-        if (InScope(participant.account_sid, participant.room_sid) &&
-            (participant.status == state::ParticipantStatus::kConnected ||
-             participant.status == state::ParticipantStatus::kReconnecting)) {
-          ++active_[participant.room_sid];
-        }
-      }
-    }
-    snapshot_->RestartParticipants();
-    phase_ = kRooms;
-    return absl::OkStatus();
-  }
-
-  const std::unique_ptr<store::RecordSnapshot> snapshot_;
-  const state::Sid account_;
-  const std::optional<state::Sid> room_;
-  const Converter& converter_;
-  Phase phase_ = kCount;
-  absl::flat_hash_map<state::Sid, int32_t> active_;
-  std::vector<state::Room> rooms_;
-  std::vector<state::Participant> participants_;
-};
 
 std::string Serialized(const v1::WatchResponse& message) { return message.SerializeAsString(); }
 
@@ -192,7 +111,8 @@ void WatchCore::Open(const WatchSpec& spec, WatchStream* stream) {
   if (spec.initial_state) {
     absl::StatusOr<std::unique_ptr<store::RecordSnapshot>> snapshot = store_.Snapshot();
     if (!snapshot.ok()) return refuse(snapshot.status());
-    initial = std::make_unique<InitialStateReader>(*std::move(snapshot), spec, converter_);
+    initial = std::make_unique<InitialStateReader>(*std::move(snapshot), spec.account, spec.room,
+                                                   converter_);
   }
 
   absl::MutexLock lock(&mu_);

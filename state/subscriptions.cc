@@ -108,11 +108,84 @@ bool Admits(const std::vector<SubscribeRule>& rules, const PublishedTrack& track
   return admitted;
 }
 
+namespace {
+
+// A room as a revision's changes leave it.
+struct RoomAfter {
+  absl::flat_hash_map<Sid, const Participant*> active;  // its active participants
+  // Everyone active before or after: each may gain or lose subscriptions.
+  std::vector<const Participant*> subscribers;
+  absl::flat_hash_map<Sid, const SubscribeRules*> rules;  // the sets the changes replace
+  std::vector<const PublishedTrack*> tracks;  // published, ordered by (date_created, sid)
+};
+
+RoomAfter ApplyToRoom(const RosterView& roster, const Sid& room_sid,
+                      std::vector<const PublishedTrack*> tracks_before,
+                      const std::vector<Change>& changes) {
+  RoomAfter room;
+  room.subscribers = roster.ActiveParticipants(room_sid);
+  for (const Participant* p : room.subscribers) room.active[p->sid] = p;
+  room.tracks = std::move(tracks_before);
+  for (const Change& change : changes) {
+    if (const auto* p = std::get_if<Participant>(&change.resource)) {
+      if (p->room_sid != room_sid) continue;
+      if (p->active()) {
+        if (!room.active.contains(p->sid)) room.subscribers.push_back(p);
+        room.active[p->sid] = p;
+      } else {
+        room.active.erase(p->sid);
+      }
+    } else if (const auto* r = std::get_if<SubscribeRules>(&change.resource)) {
+      if (r->room_sid == room_sid) room.rules[r->participant_sid] = r;
+    } else if (const auto* t = std::get_if<PublishedTrack>(&change.resource)) {
+      if (t->room_sid != room_sid) continue;
+      std::erase_if(room.tracks, [t](const PublishedTrack* old) { return old->sid == t->sid; });
+      if (t->published()) room.tracks.push_back(t);
+    }
+  }
+  std::sort(room.tracks.begin(), room.tracks.end(),
+            [](const PublishedTrack* a, const PublishedTrack* b) {
+              return std::tie(a->date_created, a->sid) < std::tie(b->date_created, b->sid);
+            });
+  return room;
+}
+
+// What an active `subscriber` receives in `room`: the other active participants' published
+// tracks its rules admit, as new subscriptions dated `now`.
+std::vector<SubscribedTrack> Admitted(const RosterView& roster, const RoomAfter& room,
+                                      const Sid& room_sid, const Participant& subscriber,
+                                      absl::Time now) {
+  const auto stored = room.rules.find(subscriber.sid);
+  const SubscribeRules* own =
+      stored != room.rules.end() ? stored->second : roster.FindRules(subscriber.sid);
+  const std::vector<SubscribeRule>& set = own ? own->rules : DefaultSubscribeRules();
+  std::vector<SubscribedTrack> admitted;
+  for (const PublishedTrack* track : room.tracks) {
+    if (track->participant_sid == subscriber.sid) continue;
+    auto publisher = room.active.find(track->participant_sid);
+    if (publisher == room.active.end()) continue;
+    if (!Admits(set, *track, publisher->second->identity)) continue;
+    SubscribedTrack& s = admitted.emplace_back();
+    s.sid = track->sid;
+    s.participant_sid = subscriber.sid;
+    s.publisher_sid = track->participant_sid;
+    s.account_sid = track->account_sid;
+    s.room_sid = room_sid;
+    s.name = track->name;
+    s.kind = track->kind;
+    s.enabled = track->enabled;
+    s.date_created = now;
+  }
+  return admitted;
+}
+
+}  // namespace
+
 std::vector<Change> SubscriptionChanges(const RosterView& roster, const Sid& room_sid,
                                         const std::vector<Change>& changes, uint64_t revision,
                                         absl::Time now) {
   std::vector<Change> out;
-  const std::vector<const PublishedTrack*> tracks_before = roster.PublishedTracks(room_sid);
+  std::vector<const PublishedTrack*> tracks_before = roster.PublishedTracks(room_sid);
   // Without a published track before or after, nobody was or is subscribed to anything: the
   // common case of a room without tracks costs one index lookup.
   const bool tracks_changed =
@@ -121,64 +194,19 @@ std::vector<Change> SubscriptionChanges(const RosterView& roster, const Sid& roo
         return t != nullptr && t->room_sid == room_sid;
       });
   if (tracks_before.empty() && !tracks_changed) return out;
-  // The room after `changes`: its active participants, rule sets and published tracks.
-  const std::vector<const Participant*> active_before = roster.ActiveParticipants(room_sid);
-  absl::flat_hash_map<Sid, const Participant*> active;
-  std::vector<const Participant*> subscribers = active_before;
-  for (const Participant* p : active_before) active[p->sid] = p;
-  absl::flat_hash_map<Sid, const SubscribeRules*> rules;
-  std::vector<const PublishedTrack*> tracks = tracks_before;
-  for (const Change& change : changes) {
-    if (const auto* p = std::get_if<Participant>(&change.resource)) {
-      if (p->room_sid != room_sid) continue;
-      if (p->active()) {
-        if (!active.contains(p->sid)) subscribers.push_back(p);
-        active[p->sid] = p;
-      } else {
-        active.erase(p->sid);
-      }
-    } else if (const auto* r = std::get_if<SubscribeRules>(&change.resource)) {
-      if (r->room_sid == room_sid) rules[r->participant_sid] = r;
-    } else if (const auto* t = std::get_if<PublishedTrack>(&change.resource)) {
-      if (t->room_sid != room_sid) continue;
-      std::erase_if(tracks, [t](const PublishedTrack* old) { return old->sid == t->sid; });
-      if (t->published()) tracks.push_back(t);
-    }
-  }
-  std::sort(tracks.begin(), tracks.end(), [](const PublishedTrack* a, const PublishedTrack* b) {
-    return std::tie(a->date_created, a->sid) < std::tie(b->date_created, b->sid);
-  });
+  const RoomAfter room = ApplyToRoom(roster, room_sid, std::move(tracks_before), changes);
 
   auto add = [&](ChangeType type, SubscribedTrack subscribed) {
     subscribed.revision = revision;
     subscribed.date_updated = now;
     out.push_back({revision, type, now, std::move(subscribed), ParticipantStatus::kUnspecified});
   };
-  for (const Participant* subscriber : subscribers) {
+  for (const Participant* subscriber : room.subscribers) {
     absl::flat_hash_map<Sid, const SubscribedTrack*> before;
     for (const SubscribedTrack* s : roster.SubscribedTracks(subscriber->sid)) before[s->sid] = s;
     std::vector<SubscribedTrack> after;
-    if (auto self = active.find(subscriber->sid); self != active.end()) {
-      const auto stored = rules.find(subscriber->sid);
-      const SubscribeRules* own =
-          stored != rules.end() ? stored->second : roster.FindRules(subscriber->sid);
-      const std::vector<SubscribeRule>& set = own ? own->rules : DefaultSubscribeRules();
-      for (const PublishedTrack* track : tracks) {
-        if (track->participant_sid == subscriber->sid) continue;
-        auto publisher = active.find(track->participant_sid);
-        if (publisher == active.end()) continue;
-        if (!Admits(set, *track, publisher->second->identity)) continue;
-        SubscribedTrack& s = after.emplace_back();
-        s.sid = track->sid;
-        s.participant_sid = subscriber->sid;
-        s.publisher_sid = track->participant_sid;
-        s.account_sid = track->account_sid;
-        s.room_sid = room_sid;
-        s.name = track->name;
-        s.kind = track->kind;
-        s.enabled = track->enabled;
-        s.date_created = now;
-      }
+    if (room.active.contains(subscriber->sid)) {
+      after = Admitted(roster, room, room_sid, *subscriber, now);
     }
     // Removals first, in the subscriber's current order, then additions and updates.
     for (const SubscribedTrack* old : roster.SubscribedTracks(subscriber->sid)) {

@@ -97,44 +97,64 @@ namespace {
 // A copy of the records, taken under the store's lock.
 class MemorySnapshot final : public RecordSnapshot {
  public:
-  MemorySnapshot(uint64_t revision, std::vector<state::Room> rooms,
-                 std::vector<state::Participant> participants)
-      : revision_(revision), rooms_(std::move(rooms)), participants_(std::move(participants)) {}
+  template <typename Record>
+  struct Cursor {
+    std::vector<Record> records;
+    size_t next = 0;
+
+    absl::Status Take(size_t max, std::vector<Record>* out) {
+      for (; next < records.size() && max > 0; ++next, --max) out->push_back(records[next]);
+      return absl::OkStatus();
+    }
+  };
+
+  explicit MemorySnapshot(uint64_t revision) : revision_(revision) {}
 
   uint64_t revision() const override { return revision_; }
   absl::Status ReadRooms(size_t max, std::vector<state::Room>* out) override {
-    Take(rooms_, next_room_, max, out);
-    return absl::OkStatus();
+    return rooms.Take(max, out);
   }
   absl::Status ReadParticipants(size_t max, std::vector<state::Participant>* out) override {
-    Take(participants_, next_participant_, max, out);
-    return absl::OkStatus();
+    return participants.Take(max, out);
   }
-  void RestartParticipants() override { next_participant_ = 0; }
+  void RestartParticipants() override { participants.next = 0; }
+  absl::Status ReadTracks(size_t max, std::vector<state::PublishedTrack>* out) override {
+    return tracks.Take(max, out);
+  }
+  absl::Status ReadRules(size_t max, std::vector<state::SubscribeRules>* out) override {
+    return rules.Take(max, out);
+  }
+  absl::Status ReadSubscriptions(size_t max, std::vector<state::SubscribedTrack>* out) override {
+    return subscriptions.Take(max, out);
+  }
+
+  Cursor<state::Room> rooms;
+  Cursor<state::Participant> participants;
+  Cursor<state::PublishedTrack> tracks;
+  Cursor<state::SubscribeRules> rules;
+  Cursor<state::SubscribedTrack> subscriptions;
 
  private:
-  template <typename Record>
-  static void Take(const std::vector<Record>& from, size_t& next, size_t max,
-                   std::vector<Record>* out) {
-    for (; next < from.size() && max > 0; ++next, --max) out->push_back(from[next]);
-  }
-
   const uint64_t revision_;
-  const std::vector<state::Room> rooms_;
-  const std::vector<state::Participant> participants_;
-  size_t next_room_ = 0;
-  size_t next_participant_ = 0;
 };
+
+template <typename Map, typename Record>
+void CopyValues(const Map& from, std::vector<Record>* to) {
+  to->reserve(from.size());
+  for (const auto& [key, record] : from) to->push_back(record);
+}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RecordSnapshot>> MemoryStore::Snapshot() const {
   absl::ReaderMutexLock lock(&mu_);
-  std::vector<state::Room> rooms;
-  for (const auto& [sid, room] : rooms_) rooms.push_back(room);
-  std::vector<state::Participant> participants;
-  for (const auto& [sid, participant] : participants_) participants.push_back(participant);
-  return std::make_unique<MemorySnapshot>(revision_, std::move(rooms), std::move(participants));
+  auto snapshot = std::make_unique<MemorySnapshot>(revision_);
+  CopyValues(rooms_, &snapshot->rooms.records);
+  CopyValues(participants_, &snapshot->participants.records);
+  CopyValues(tracks_, &snapshot->tracks.records);
+  CopyValues(rules_, &snapshot->rules.records);
+  CopyValues(subscriptions_, &snapshot->subscriptions.records);
+  return snapshot;
 }
 
 absl::Status MemoryStore::Flush() { return absl::OkStatus(); }

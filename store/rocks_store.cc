@@ -281,6 +281,22 @@ class RocksStore final : public Store {
   // Closes the database and opens it for writing; on failure opens it read-only again so reads
   // go on. Writable only when the reopened store holds exactly what was acknowledged.
   absl::Status Reopen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The change log's bounds after a batch: appends move the newest entry, compaction the
+  // oldest (0: the log is empty).
+  struct LogBounds {
+    uint64_t start = 0;
+    uint64_t newest = 0;
+    bool compacts = false;  // the batch's compact_log_before deletes entries
+  };
+  absl::StatusOr<LogBounds> LogBoundsAfter(const WriteBatch& batch, uint64_t log_start) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Fills scratch_ with everything the batch writes.
+  absl::Status FillBatch(const WriteBatch& batch, uint64_t revision, uint64_t log_start,
+                         const LogBounds& bounds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // After a successful write: what readers see moves, and the marker follows.
+  void Acknowledge(const WriteBatch& batch, const LogBounds& bounds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The oldest stored log entry at or after `revision`, 0 if none (reads the database).
   absl::StatusOr<uint64_t> FirstLogEntryAtOrAfter(uint64_t revision) const;
   // Scans one key prefix of the records family, handing each key and value to `visit`.
@@ -416,6 +432,8 @@ void RocksStore::RunRecovery() {
       wait = std::min(wait, 5 * context_.options.recovery_interval);
     }
     {
+      // Real time: the store layer has no clock (service/clock.h is above it). Tests shorten
+      // RocksOptions::recovery_interval, or wait for the writable listener.
       absl::MutexLock lock(&health_mu_);
       if (health_mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait)) return;
     }
@@ -507,6 +525,66 @@ absl::StatusOr<uint64_t> RocksStore::FirstLogEntryAtOrAfter(uint64_t revision) c
   return found;
 }
 
+namespace {
+
+// The key each kind of record is stored under.
+void KeyOf(const state::Room& room, std::string* out) { keys::RoomKey(room.sid, out); }
+void KeyOf(const state::Participant& participant, std::string* out) {
+  keys::ParticipantKey(participant.sid, out);
+}
+void KeyOf(const state::DedupeEntry& entry, std::string* out) {
+  keys::DedupeKey(entry.account_sid, entry.event_id, out);
+}
+void KeyOf(const state::PublishedTrack& track, std::string* out) { keys::TrackKey(track.sid, out); }
+void KeyOf(const state::SubscribeRules& rules, std::string* out) {
+  keys::RulesKey(rules.participant_sid, out);
+}
+void KeyOf(const state::SubscribedTrack& subscribed, std::string* out) {
+  keys::SubscriptionKey(subscribed.participant_sid, subscribed.sid, out);
+}
+// The overload set as one callable.
+constexpr auto kKeyOf = [](const auto& record, std::string* out) { KeyOf(record, out); };
+
+// Builds one rocksdb::WriteBatch of records, keeping the first error (building fails only past
+// a size limit, and none is set).
+class BatchBuilder {
+ public:
+  BatchBuilder(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* records, std::string& key,
+               std::string& value)
+      : batch_(batch), records_(records), key_(key), value_(value) {}
+
+  // Deletes the key `key_of` makes of each item.
+  template <typename Item, typename KeyOf>
+  void EraseAll(const std::vector<Item>& items, KeyOf key_of) {
+    for (const Item& item : items) {
+      key_of(item, &key_);
+      Add(batch_.Delete(records_, key_));
+    }
+  }
+  // Stores each record, encoded, under the key `key_of` makes of it.
+  template <typename Record, typename KeyOf>
+  void PutAll(const std::vector<Record>& records, KeyOf key_of) {
+    for (const Record& record : records) {
+      key_of(record, &key_);
+      Encode(record, &value_);
+      Add(batch_.Put(records_, key_, value_));
+    }
+  }
+  void Add(const rocksdb::Status& added) {
+    if (status_.ok()) status_ = added;
+  }
+  const rocksdb::Status& status() const { return status_; }
+
+ private:
+  rocksdb::WriteBatch& batch_;
+  rocksdb::ColumnFamilyHandle* const records_;
+  std::string& key_;
+  std::string& value_;
+  rocksdb::Status status_;
+};
+
+}  // namespace
+
 absl::Status RocksStore::Write(const WriteBatch& batch) {
   absl::MutexLock write_lock(&write_mu_);
   uint64_t revision = 0;
@@ -519,127 +597,97 @@ absl::Status RocksStore::Write(const WriteBatch& batch) {
   RETURN_IF_ERROR(internal::CheckBatch(batch, revision, newest_log_));
   if (batch.empty()) return absl::OkStatus();
   if (!failure_.ok()) return failure_;
-
-  // The log bounds after this batch: appends move the newest entry, compaction the oldest.
-  uint64_t new_start = log_start;
-  uint64_t new_newest = newest_log_;
-  if (!batch.log.empty()) {
-    if (new_start == 0) new_start = batch.log.front().revision;
-    new_newest = batch.log.back().revision;
-  }
-  const uint64_t compact = batch.compact_log_before;
-  const bool compacts = compact != 0 && new_start != 0 && new_start < compact;
-  if (compacts) {
-    if (compact > new_newest) {
-      new_start = new_newest = 0;
-    } else {
-      // Entries need not be contiguous: the new start is the first survivor, stored or new.
-      ASSIGN_OR_RETURN(uint64_t stored, FirstLogEntryAtOrAfter(compact));
-      auto appended = std::lower_bound(
-          batch.log.begin(), batch.log.end(), compact,
-          [](const LogEntry& entry, uint64_t bound) { return entry.revision < bound; });
-      new_start = stored;
-      if (appended != batch.log.end() && (stored == 0 || appended->revision < stored)) {
-        new_start = appended->revision;
-      }
-    }
-  }
+  ASSIGN_OR_RETURN(const LogBounds bounds, LogBoundsAfter(batch, log_start));
 
   absl::ReaderMutexLock db_lock(&db_mu_);
-  rocksdb::ColumnFamilyHandle* const records = db_->records();
-  rocksdb::ColumnFamilyHandle* const log = db_->log();
-  rocksdb::WriteBatch& wb = scratch_;
-  wb.Clear();
-  // Building a batch fails only past a size limit (none is set); keep the first error anyway.
-  rocksdb::Status status;
-  auto add = [&status](const rocksdb::Status& added) {
-    if (status.ok()) status = added;
-  };
-  for (const state::Sid& sid : batch.erased_participants) {
-    keys::ParticipantKey(sid, &key_);
-    add(wb.Delete(records, key_));
-  }
-  for (const state::Sid& sid : batch.erased_rooms) {
-    keys::RoomKey(sid, &key_);
-    add(wb.Delete(records, key_));
-  }
-  for (const auto& [account_sid, event_id] : batch.erased_dedupe) {
-    keys::DedupeKey(account_sid, event_id, &key_);
-    add(wb.Delete(records, key_));
-  }
-  for (const state::Sid& sid : batch.erased_tracks) {
-    keys::TrackKey(sid, &key_);
-    add(wb.Delete(records, key_));
-  }
-  for (const state::Sid& sid : batch.erased_rules) {
-    keys::RulesKey(sid, &key_);
-    add(wb.Delete(records, key_));
-  }
-  for (const auto& [subscriber, track] : batch.erased_subscriptions) {
-    keys::SubscriptionKey(subscriber, track, &key_);
-    add(wb.Delete(records, key_));
-  }
-  for (const state::PublishedTrack& track : batch.tracks) {
-    keys::TrackKey(track.sid, &key_);
-    Encode(track, &value_);
-    add(wb.Put(records, key_, value_));
-  }
-  for (const state::SubscribeRules& rules : batch.rules) {
-    keys::RulesKey(rules.participant_sid, &key_);
-    Encode(rules, &value_);
-    add(wb.Put(records, key_, value_));
-  }
-  for (const state::SubscribedTrack& subscribed : batch.subscriptions) {
-    keys::SubscriptionKey(subscribed.participant_sid, subscribed.sid, &key_);
-    Encode(subscribed, &value_);
-    add(wb.Put(records, key_, value_));
-  }
-  for (const state::Room& room : batch.rooms) {
-    keys::RoomKey(room.sid, &key_);
-    Encode(room, &value_);
-    add(wb.Put(records, key_, value_));
-  }
-  for (const state::Participant& participant : batch.participants) {
-    keys::ParticipantKey(participant.sid, &key_);
-    Encode(participant, &value_);
-    add(wb.Put(records, key_, value_));
-  }
-  for (const state::DedupeEntry& entry : batch.dedupe) {
-    keys::DedupeKey(entry.account_sid, entry.event_id, &key_);
-    Encode(entry, &value_);
-    add(wb.Put(records, key_, value_));
-  }
-  for (const LogEntry& entry : batch.log) {
-    keys::LogKey(entry.revision, &key_);
-    add(wb.Put(log, key_, entry.payload));
-  }
-  if (compacts) {
-    keys::LogKey(compact, &key_);
-    add(wb.DeleteRange(log, keys::Uint64(0), key_));
-  }
-  if (batch.revision != 0 && batch.revision != revision) {
-    add(wb.Put(records, ToSlice(keys::kRevision), keys::Uint64(batch.revision)));
-  }
-  if (new_start != log_start) {
-    add(new_start == 0 ? wb.Delete(records, ToSlice(keys::kLogStart))
-                       : wb.Put(records, ToSlice(keys::kLogStart), keys::Uint64(new_start)));
-  }
-  RETURN_IF_ERROR(FromRocks(status, "building the write batch"));
+  RETURN_IF_ERROR(FillBatch(batch, revision, log_start, bounds));
+  if (scratch_.Count() == 0) return absl::OkStatus();  // e.g. compaction of nothing: no fsync
 
-  if (wb.Count() == 0) return absl::OkStatus();  // e.g. compaction of nothing: skip the fsync
-
-  status = db_->db->Write(write_options_, &wb);
-  if (wb.GetDataSize() > kMaxRetainedBatchBytes) scratch_ = rocksdb::WriteBatch();
+  const rocksdb::Status status = db_->db->Write(write_options_, &scratch_);
+  if (scratch_.GetDataSize() > kMaxRetainedBatchBytes) scratch_ = rocksdb::WriteBatch();
   if (!status.ok()) {
     // Always UNAVAILABLE: the batch was not applied, and a retry after recovery may succeed.
     SetWritable(absl::UnavailableError(absl::StrCat("writing to the store: ", status.ToString())));
     return failure_;
   }
-  newest_log_ = new_newest;
+  Acknowledge(batch, bounds);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RocksStore::LogBounds> RocksStore::LogBoundsAfter(const WriteBatch& batch,
+                                                                 uint64_t log_start) const {
+  LogBounds bounds{.start = log_start, .newest = newest_log_};
+  if (!batch.log.empty()) {
+    if (bounds.start == 0) bounds.start = batch.log.front().revision;
+    bounds.newest = batch.log.back().revision;
+  }
+  const uint64_t compact = batch.compact_log_before;
+  bounds.compacts = compact != 0 && bounds.start != 0 && bounds.start < compact;
+  if (!bounds.compacts) return bounds;
+  if (compact > bounds.newest) {
+    bounds.start = bounds.newest = 0;
+    return bounds;
+  }
+  // Entries need not be contiguous: the new start is the first survivor, stored or new.
+  ASSIGN_OR_RETURN(uint64_t stored, FirstLogEntryAtOrAfter(compact));
+  auto appended = std::lower_bound(
+      batch.log.begin(), batch.log.end(), compact,
+      [](const LogEntry& entry, uint64_t bound) { return entry.revision < bound; });
+  bounds.start = stored;
+  if (appended != batch.log.end() && (stored == 0 || appended->revision < stored)) {
+    bounds.start = appended->revision;
+  }
+  return bounds;
+}
+
+absl::Status RocksStore::FillBatch(const WriteBatch& batch, uint64_t revision, uint64_t log_start,
+                                   const LogBounds& bounds) {
+  rocksdb::ColumnFamilyHandle* const records = db_->records();
+  rocksdb::ColumnFamilyHandle* const log = db_->log();
+  scratch_.Clear();
+  BatchBuilder b(scratch_, records, key_, value_);
+  // Erasures first, then upserts (store.h: a key both erased and upserted ends up upserted).
+  b.EraseAll(batch.erased_participants, keys::ParticipantKey);
+  b.EraseAll(batch.erased_rooms, keys::RoomKey);
+  b.EraseAll(batch.erased_dedupe, [](const auto& key, std::string* out) {
+    keys::DedupeKey(key.first, key.second, out);
+  });
+  b.EraseAll(batch.erased_tracks, keys::TrackKey);
+  b.EraseAll(batch.erased_rules, keys::RulesKey);
+  b.EraseAll(batch.erased_subscriptions, [](const auto& key, std::string* out) {
+    keys::SubscriptionKey(key.first, key.second, out);
+  });
+  b.PutAll(batch.tracks, kKeyOf);
+  b.PutAll(batch.rules, kKeyOf);
+  b.PutAll(batch.subscriptions, kKeyOf);
+  b.PutAll(batch.rooms, kKeyOf);
+  b.PutAll(batch.participants, kKeyOf);
+  b.PutAll(batch.dedupe, kKeyOf);
+  for (const LogEntry& entry : batch.log) {
+    keys::LogKey(entry.revision, &key_);
+    b.Add(scratch_.Put(log, key_, entry.payload));
+  }
+  if (bounds.compacts) {
+    keys::LogKey(batch.compact_log_before, &key_);
+    b.Add(scratch_.DeleteRange(log, keys::Uint64(0), key_));
+  }
+  if (batch.revision != 0 && batch.revision != revision) {
+    b.Add(scratch_.Put(records, ToSlice(keys::kRevision), keys::Uint64(batch.revision)));
+  }
+  if (bounds.start != log_start) {
+    b.Add(bounds.start == 0
+              ? scratch_.Delete(records, ToSlice(keys::kLogStart))
+              : scratch_.Put(records, ToSlice(keys::kLogStart), keys::Uint64(bounds.start)));
+  }
+  return FromRocks(b.status(), "building the write batch");
+}
+
+void RocksStore::Acknowledge(const WriteBatch& batch, const LogBounds& bounds) {
+  newest_log_ = bounds.newest;
   {
     absl::MutexLock lock(&mu_);
     if (batch.revision != 0) revision_ = batch.revision;
-    log_start_ = new_start;
+    log_start_ = bounds.start;
   }
   // Synced, so the marker may say so; losing this update only weakens the damage check.
   if (write_options_.sync && batch.revision != 0 && marker_.has_value()) {
@@ -647,7 +695,6 @@ absl::Status RocksStore::Write(const WriteBatch& batch) {
       spdlog::warn("store: {}", std::string(marked.message()));
     }
   }
-  return absl::OkStatus();
 }
 
 template <typename Visit>
@@ -685,66 +732,37 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
     if (key == expected) return absl::OkStatus();
     return absl::DataLossError("stored record does not match its key");
   };
-  // Rooms first: the roster re-derives a room's participants' timers when a room arrives after
-  // them, which costs nothing when none are there yet.
-  state::Room room;
-  RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kRoomPrefix,
-                             [&](absl::string_view key, absl::string_view value) {
-                               RETURN_IF_ERROR(Decode(value, &room));
-                               keys::RoomKey(room.sid, &expected);
-                               RETURN_IF_ERROR(check_key(key));
-                               roster.Restore(room);
-                               ++stats.rooms;
-                               return absl::OkStatus();
-                             }));
-  state::Participant participant;
-  RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kParticipantPrefix,
-                             [&](absl::string_view key, absl::string_view value) {
-                               RETURN_IF_ERROR(Decode(value, &participant));
-                               keys::ParticipantKey(participant.sid, &expected);
-                               RETURN_IF_ERROR(check_key(key));
-                               roster.Restore(participant);
-                               ++stats.participants;
-                               return absl::OkStatus();
-                             }));
-  // Tracks, rule sets and subscriptions: each keyed by its own SIDs, restored in any order.
-  auto load = [&]<typename Record>(absl::string_view prefix, Record& record, auto key_of,
-                                   size_t& count) {
+  // Each record kind: decoded, checked against its key, restored.
+  auto load = [&]<typename Record>(absl::string_view prefix, Record& record, size_t& count) {
     return ScanPrefix(*db_, snapshot.snapshot(), prefix,
                       [&](absl::string_view key, absl::string_view value) {
                         RETURN_IF_ERROR(Decode(value, &record));
-                        key_of(record, &expected);
+                        KeyOf(record, &expected);
                         RETURN_IF_ERROR(check_key(key));
                         roster.Restore(record);
                         ++count;
                         return absl::OkStatus();
                       });
   };
+  // Rooms first: the roster re-derives a room's participants' timers when a room arrives after
+  // them, which costs nothing when none are there yet. Then participants; tracks, rule sets and
+  // subscriptions, each keyed by its own SIDs, in any order after them.
+  state::Room room;
+  RETURN_IF_ERROR(load(keys::kRoomPrefix, room, stats.rooms));
+  state::Participant participant;
+  RETURN_IF_ERROR(load(keys::kParticipantPrefix, participant, stats.participants));
   state::PublishedTrack track;
-  RETURN_IF_ERROR(load(
-      keys::kTrackPrefix, track,
-      [](const state::PublishedTrack& t, std::string* out) { keys::TrackKey(t.sid, out); },
-      stats.tracks));
+  RETURN_IF_ERROR(load(keys::kTrackPrefix, track, stats.tracks));
   state::SubscribeRules rules;
-  RETURN_IF_ERROR(load(
-      keys::kRulesPrefix, rules,
-      [](const state::SubscribeRules& r, std::string* out) {
-        keys::RulesKey(r.participant_sid, out);
-      },
-      stats.rules));
+  RETURN_IF_ERROR(load(keys::kRulesPrefix, rules, stats.rules));
   state::SubscribedTrack subscribed;
-  RETURN_IF_ERROR(load(
-      keys::kSubscriptionPrefix, subscribed,
-      [](const state::SubscribedTrack& s, std::string* out) {
-        keys::SubscriptionKey(s.participant_sid, s.sid, out);
-      },
-      stats.subscriptions));
+  RETURN_IF_ERROR(load(keys::kSubscriptionPrefix, subscribed, stats.subscriptions));
   std::vector<state::DedupeEntry> dedupe;
   RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kDedupePrefix,
                              [&](absl::string_view key, absl::string_view value) {
                                state::DedupeEntry& entry = dedupe.emplace_back();
                                RETURN_IF_ERROR(Decode(value, &entry));
-                               keys::DedupeKey(entry.account_sid, entry.event_id, &expected);
+                               KeyOf(entry, &expected);
                                return check_key(key);
                              }));
   internal::SortForRestore(dedupe);
@@ -781,10 +799,11 @@ class RocksSnapshot final : public RecordSnapshot {
         db_(database_->db.get()),
         records_(database_->records()),
         snapshot_(db_),
-        room_end_(keys::PrefixEnd(keys::kRoomPrefix)),
-        participant_end_(keys::PrefixEnd(keys::kParticipantPrefix)),
-        room_bound_(room_end_),
-        participant_bound_(participant_end_) {}
+        rooms_(keys::kRoomPrefix),
+        participants_(keys::kParticipantPrefix),
+        tracks_(keys::kTrackPrefix),
+        rules_(keys::kRulesPrefix),
+        subscriptions_(keys::kSubscriptionPrefix) {}
 
   // Reads the head revision as of the snapshot (it is written in the same batch as records).
   absl::Status Init() {
@@ -803,42 +822,64 @@ class RocksSnapshot final : public RecordSnapshot {
   uint64_t revision() const override { return revision_; }
 
   absl::Status ReadRooms(size_t max, std::vector<state::Room>* out) override {
-    return Read(rooms_, keys::kRoomPrefix, &room_bound_, max, out);
+    return Read(rooms_, max, out);
   }
   absl::Status ReadParticipants(size_t max, std::vector<state::Participant>* out) override {
-    return Read(participants_, keys::kParticipantPrefix, &participant_bound_, max, out);
+    return Read(participants_, max, out);
   }
-  void RestartParticipants() override { participants_.reset(); }
+  void RestartParticipants() override { participants_.it.reset(); }
+  absl::Status ReadTracks(size_t max, std::vector<state::PublishedTrack>* out) override {
+    return Read(tracks_, max, out);
+  }
+  absl::Status ReadRules(size_t max, std::vector<state::SubscribeRules>* out) override {
+    return Read(rules_, max, out);
+  }
+  absl::Status ReadSubscriptions(size_t max, std::vector<state::SubscribedTrack>* out) override {
+    return Read(subscriptions_, max, out);
+  }
 
  private:
+  // A scan of one key prefix. Neither copied nor moved: the iterator's upper bound points into
+  // `end`.
+  struct Cursor {
+    explicit Cursor(absl::string_view prefix)
+        : prefix(prefix), end(keys::PrefixEnd(prefix)), bound(end) {}
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+
+    const absl::string_view prefix;
+    const std::string end;
+    const rocksdb::Slice bound;
+    std::unique_ptr<rocksdb::Iterator> it;  // null until the first read
+  };
+
   template <typename Record>
-  absl::Status Read(std::unique_ptr<rocksdb::Iterator>& it, absl::string_view prefix,
-                    const rocksdb::Slice* end, size_t max, std::vector<Record>* out) {
-    if (it == nullptr) {
+  absl::Status Read(Cursor& cursor, size_t max, std::vector<Record>* out) {
+    if (cursor.it == nullptr) {
       rocksdb::ReadOptions read;
       read.snapshot = snapshot_.snapshot();
       read.fill_cache = false;
-      read.iterate_upper_bound = end;  // outlives the iterator: a member
-      it.reset(db_->NewIterator(read, records_));
-      it->Seek(ToSlice(prefix));
+      read.iterate_upper_bound = &cursor.bound;
+      cursor.it.reset(db_->NewIterator(read, records_));
+      cursor.it->Seek(ToSlice(cursor.prefix));
     }
-    for (; it->Valid() && max > 0; it->Next(), --max) {
-      RETURN_IF_ERROR(Decode(ToView(it->value()), &out->emplace_back()));
+    rocksdb::Iterator& it = *cursor.it;
+    for (; it.Valid() && max > 0; it.Next(), --max) {
+      RETURN_IF_ERROR(Decode(ToView(it.value()), &out->emplace_back()));
     }
-    return FromRocks(it->status(), absl::StrCat("reading ", prefix, " records"));
+    return FromRocks(it.status(), absl::StrCat("reading ", cursor.prefix, " records"));
   }
 
   const std::shared_ptr<Database> database_;
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const records_;
   rocksdb::ManagedSnapshot snapshot_;
-  const std::string room_end_;
-  const std::string participant_end_;
-  const rocksdb::Slice room_bound_;
-  const rocksdb::Slice participant_bound_;
   uint64_t revision_ = 0;
-  std::unique_ptr<rocksdb::Iterator> rooms_;
-  std::unique_ptr<rocksdb::Iterator> participants_;
+  Cursor rooms_;
+  Cursor participants_;
+  Cursor tracks_;
+  Cursor rules_;
+  Cursor subscriptions_;
 };
 
 absl::StatusOr<std::unique_ptr<RecordSnapshot>> RocksStore::Snapshot() const {
@@ -977,6 +1018,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& option
       // there would otherwise surface only then. Every block of every table file, once.
       rocksdb::ReadOptions read;
       read.fill_cache = false;
+      // Real time for a log line only: the store layer has no clock (service/clock.h is above
+      // it), and nothing waits on this.
       const absl::Time start = absl::Now();
       RETURN_IF_ERROR(WithAdvice(
           FromRocks((*readable)->db->VerifyChecksum(read), "verifying the store's table files")));

@@ -183,6 +183,11 @@ class RecordSnapshot {
   virtual absl::Status ReadParticipants(size_t max, std::vector<state::Participant>* out) = 0;
   // Starts the participant scan again from the first participant.
   virtual void RestartParticipants() = 0;
+  // Published tracks of any status.
+  virtual absl::Status ReadTracks(size_t max, std::vector<state::PublishedTrack>* out) = 0;
+  // The stored rule sets: those replaced from the default (see state::SubscribeRules).
+  virtual absl::Status ReadRules(size_t max, std::vector<state::SubscribeRules>* out) = 0;
+  virtual absl::Status ReadSubscriptions(size_t max, std::vector<state::SubscribedTrack>* out) = 0;
 };
 
 class Store {

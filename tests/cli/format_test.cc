@@ -344,6 +344,58 @@ TEST(WatchJsonLines, SnapshotRecordsOnePerLine) {
   EXPECT_TRUE(MessageDifferencer::Equals(second.initial_state().participants(0), Disconnected()));
 }
 
+// A snapshot chunk with one record of each track kind: a track, a rule set, a subscription.
+v1::WatchResponse TrackSnapshot() {
+  v1::WatchResponse r;
+  v1::InitialState& initial = *r.mutable_initial_state();
+  v1::PublishedTrack& track = *initial.add_published_tracks();
+  track.set_sid("MT0123456789abcdef0123456789abcdef");
+  track.set_name("cam");
+  track.set_status(v1::TRACK_STATUS_PUBLISHED);
+  track.set_revision(4);
+  v1::SubscribeRules& rules = *initial.add_subscribe_rules();
+  rules.set_participant_sid("PA0123456789abcdef0123456789abcdef");
+  rules.add_rules()->set_type(v1::SUBSCRIBE_RULE_TYPE_INCLUDE);
+  rules.set_revision(5);
+  v1::SubscribedTrack& subscribed = *initial.add_subscribed_tracks();
+  subscribed.set_sid(track.sid());
+  subscribed.set_participant_sid("PAfedcba9876543210fedcba9876543210");
+  subscribed.set_name("cam");
+  subscribed.set_revision(5);
+  return r;
+}
+
+TEST(WatchTableLines, InitialTracksRulesAndSubscriptionsOneRowEach) {
+  const std::vector<std::string> lines = WatchTableLines(TrackSnapshot(), false);
+  ASSERT_THAT(lines, SizeIs(3));
+  EXPECT_THAT(lines[0], HasSubstr("INITIAL_TRACK"));
+  EXPECT_THAT(lines[0], HasSubstr("MT0123456789abcdef0123456789abcdef"));
+  EXPECT_THAT(lines[1], HasSubstr("INITIAL_RULES"));
+  EXPECT_THAT(lines[1], HasSubstr("1 rules"));
+  EXPECT_THAT(lines[2], HasSubstr("INITIAL_SUBSCRIBED"));
+  EXPECT_THAT(lines[2], HasSubstr("PAfedcba9876543210fedcba9876543210"));
+}
+
+TEST(WatchJsonLines, InitialTracksRulesAndSubscriptionsOnePerLine) {
+  const v1::WatchResponse snapshot = TrackSnapshot();
+  absl::StatusOr<std::vector<std::string>> lines = WatchJsonLines(snapshot, false);
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  ASSERT_THAT(*lines, SizeIs(3));
+  const v1::InitialState track = ParseJson<v1::WatchResponse>((*lines)[0]).initial_state();
+  ASSERT_EQ(track.published_tracks_size(), 1);
+  EXPECT_EQ(track.subscribe_rules_size() + track.subscribed_tracks_size(), 0);
+  EXPECT_TRUE(MessageDifferencer::Equals(track.published_tracks(0),
+                                         snapshot.initial_state().published_tracks(0)));
+  const v1::InitialState rules = ParseJson<v1::WatchResponse>((*lines)[1]).initial_state();
+  ASSERT_EQ(rules.subscribe_rules_size(), 1);
+  EXPECT_TRUE(MessageDifferencer::Equals(rules.subscribe_rules(0),
+                                         snapshot.initial_state().subscribe_rules(0)));
+  const v1::InitialState subscribed = ParseJson<v1::WatchResponse>((*lines)[2]).initial_state();
+  ASSERT_EQ(subscribed.subscribed_tracks_size(), 1);
+  EXPECT_TRUE(MessageDifferencer::Equals(subscribed.subscribed_tracks(0),
+                                         snapshot.initial_state().subscribed_tracks(0)));
+}
+
 TEST(WatchJsonLines, MarkersAndProgress) {
   v1::WatchResponse end;
   end.mutable_initial_state_end()->set_revision(15);

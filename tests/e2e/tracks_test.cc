@@ -69,6 +69,9 @@ TEST_F(TracksTest, PublishRulesAndWatchAgree) {
   request.set_send_initial_state(true);
   WatchStream watch(server_.NewChannel(), request);
   watch.StartReading();
+  // The snapshot first: what follows must come as changes, not in the initial state.
+  ASSERT_TRUE(
+      watch.WaitFor([](const WatchStream& s) { return s.initial_state_end().has_value(); }));
 
   const std::string cam = "MT" + RandomHex(32);
   const v1::RecordEventResponse published = Publish(room, alice, cam, "cam", v1::TRACK_KIND_VIDEO);

@@ -29,6 +29,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "rollcall/v1/track_service.grpc.pb.h"
 #include "server_process.h"
 #include "watch_client.h"
 
@@ -45,6 +46,27 @@ constexpr char kResumeTrailer[] = "rollcall-resume-revision";
 
 // ---------------------------------------------------------------------------------------------
 // Load: valid participant lifecycles, and ingest clients that record what was acknowledged.
+
+// A random SID from a driver's own engine: client.h's RandomHex shares one engine, unsafe
+// across the ingest threads (racing on it produced duplicate SIDs).
+std::string NewSid(std::mt19937_64& random, const char* prefix) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string sid = prefix;
+  for (int i = 0; i < 32; ++i) sid.push_back(kHex[random() % 16]);
+  return sid;
+}
+
+// occurred_at for a driver's events: now, and strictly after the previous one.
+class EventTimes {
+ public:
+  Timestamp Next() {
+    last_ = std::max(std::chrono::system_clock::now(), last_ + std::chrono::microseconds(1));
+    return ToTimestamp(last_);
+  }
+
+ private:
+  std::chrono::system_clock::time_point last_{};
+};
 
 // Generates events for participants of its own in `rooms` (SIDs or unique names), each valid
 // given that every earlier one was applied: CONNECTED (new participant, fresh identity),
@@ -103,19 +125,8 @@ class Lifecycle {
   };
 
   bool Chance(double p) { return std::uniform_real_distribution<double>(0, 1)(random_) < p; }
-  // From this driver's own engine: client.h's RandomHex shares one engine, unsafe across the
-  // ingest threads (racing on it produced duplicate SIDs).
-  std::string NewSid(const char* prefix) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string sid = prefix;
-    for (int i = 0; i < 32; ++i) sid.push_back(kHex[random_() % 16]);
-    return sid;
-  }
-  Timestamp NextTime() {
-    const auto now = std::chrono::system_clock::now();
-    last_ = std::max(now, last_ + std::chrono::microseconds(1));
-    return ToTimestamp(last_);
-  }
+  std::string NewSid(const char* prefix) { return rollcall::testing::NewSid(random_, prefix); }
+  Timestamp NextTime() { return times_.Next(); }
 
   const std::vector<std::string> rooms_;
   const std::string tag_;
@@ -126,7 +137,141 @@ class Lifecycle {
   std::map<size_t, int> active_in_room_;
   size_t cursor_ = 0;
   int next_identity_ = 0;
-  std::chrono::system_clock::time_point last_{};
+  EventTimes times_;
+};
+
+// Drives tracks and subscribe rules in `rooms` (SIDs) through participants of its own: each
+// Step connects one (up to four at a time), publishes, unpublishes, enables or disables one of
+// their tracks, replaces one's subscribe rules, or disconnects one (which unpublishes its
+// tracks). Every step changes something and is acknowledged in `acks` with its revision; the
+// other drivers' participants in the same rooms gain and lose subscriptions to these tracks.
+class TrackDriver {
+ public:
+  TrackDriver(const std::shared_ptr<grpc::Channel>& channel, const std::string& account,
+              std::vector<std::string> rooms, uint64_t seed)
+      : client_(channel, account),
+        tracks_(v1::TrackService::NewStub(channel)),
+        rooms_(std::move(rooms)),
+        random_(seed) {}
+
+  void Step(AckLog& acks, std::atomic<int>& not_applied) {
+    const int dice = static_cast<int>(random_() % 10);
+    if (members_.size() < 2 || (members_.size() < 4 && dice == 0))
+      return Connect(acks, not_applied);
+    Member& member = members_[random_() % members_.size()];
+    if (dice == 1 && members_.size() > 2) return Disconnect(member, acks, not_applied);
+    if (dice == 2 || dice == 3) return SetRules(member, acks, not_applied);
+    if (member.tracks.empty() || dice == 4) return Publish(member, acks, not_applied);
+    Track& track = member.tracks[random_() % member.tracks.size()];
+    if (dice == 5) return Unpublish(member, track, acks, not_applied);
+    track.enabled = !track.enabled;
+    Record(member,
+           TrackEvent(track.enabled ? v1::EVENT_TYPE_TRACK_ENABLED : v1::EVENT_TYPE_TRACK_DISABLED,
+                      member, track.sid),
+           acks, not_applied);
+  }
+
+ private:
+  struct Track {
+    std::string sid;
+    bool enabled = true;
+  };
+  struct Member {
+    std::string sid;
+    std::string room;
+    std::vector<Track> tracks;
+    int rules = 0;  // index into kRuleSets of the current set
+  };
+
+  void Connect(AckLog& acks, std::atomic<int>& not_applied) {
+    Member member{NewSid("PA"), rooms_[random_() % rooms_.size()], {}, 0};
+    Record(member,
+           ConnectedEvent(member.room, "tracker-" + std::to_string(next_name_++), NextTime(),
+                          member.sid),
+           acks, not_applied);
+    members_.push_back(std::move(member));
+  }
+  void Disconnect(Member& member, AckLog& acks, std::atomic<int>& not_applied) {
+    Record(member, DisconnectedEvent(member.room, member.sid, NextTime()), acks, not_applied);
+    members_.erase(members_.begin() + (&member - members_.data()));
+  }
+  void Publish(Member& member, AckLog& acks, std::atomic<int>& not_applied) {
+    static constexpr v1::TrackKind kKinds[] = {v1::TRACK_KIND_AUDIO, v1::TRACK_KIND_VIDEO,
+                                               v1::TRACK_KIND_DATA};
+    const std::string sid = NewSid("MT");
+    v1::Event event = TrackEvent(v1::EVENT_TYPE_TRACK_PUBLISHED, member, sid);
+    event.set_track_name("t" + std::to_string(next_name_++));
+    event.set_track_kind(kKinds[random_() % 3]);
+    Record(member, std::move(event), acks, not_applied);
+    member.tracks.push_back({sid, true});
+  }
+  void Unpublish(Member& member, Track& track, AckLog& acks, std::atomic<int>& not_applied) {
+    Record(member, TrackEvent(v1::EVENT_TYPE_TRACK_UNPUBLISHED, member, track.sid), acks,
+           not_applied);
+    member.tracks.erase(member.tracks.begin() + (&track - member.tracks.data()));
+  }
+  // Replaces the member's rules with another of a few sets, in Twilio's shapes.
+  void SetRules(Member& member, AckLog& acks, std::atomic<int>& not_applied) {
+    member.rules = (member.rules + 1 + static_cast<int>(random_() % 3)) % 4;
+    v1::UpdateSubscribeRulesRequest request;
+    request.set_account_sid(client_.account());
+    request.set_participant_sid(member.sid);
+    auto add = [&request](v1::SubscribeRuleType type) {
+      v1::SubscribeRule* rule = request.add_rules();
+      rule->set_type(type);
+      return rule;
+    };
+    add(v1::SUBSCRIBE_RULE_TYPE_INCLUDE)->set_all(true);
+    if (member.rules == 1) add(v1::SUBSCRIBE_RULE_TYPE_EXCLUDE)->set_kind(v1::TRACK_KIND_VIDEO);
+    if (member.rules == 2) {
+      add(v1::SUBSCRIBE_RULE_TYPE_EXCLUDE)->set_publisher(members_.front().sid);
+    }
+    if (member.rules == 3) {
+      v1::SubscribeRule* rule = add(v1::SUBSCRIBE_RULE_TYPE_EXCLUDE);
+      rule->set_kind(v1::TRACK_KIND_AUDIO);
+      rule->set_track("t" + std::to_string(random_() % (next_name_ + 1)));
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + seconds(30));
+    v1::UpdateSubscribeRulesResponse response;
+    const grpc::Status status = tracks_->UpdateSubscribeRules(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << Describe(status);
+    if (!status.ok()) {
+      ++not_applied;
+      return;
+    }
+    acks.Add({response.revision(), response.subscribe_rules().room_sid(), member.sid,
+              v1::PARTICIPANT_STATUS_CONNECTED, std::chrono::steady_clock::now()});
+  }
+
+  v1::Event TrackEvent(v1::EventType type, const Member& member, const std::string& track) {
+    v1::Event event = MakeEvent(type, member.room, member.sid, NextTime());
+    event.set_track_sid(track);
+    return event;
+  }
+  void Record(const Member& member, v1::Event event, AckLog& acks, std::atomic<int>& not_applied) {
+    v1::RecordEventResponse response;
+    const std::string type = v1::EventType_Name(event.type());
+    const grpc::Status status = client_.Record(std::move(event), &response);
+    EXPECT_TRUE(status.ok()) << type << " for " << member.sid << ": " << Describe(status);
+    if (!status.ok() || response.outcome() != v1::EVENT_OUTCOME_APPLIED) {
+      ADD_FAILURE() << type << " for " << member.sid << " was " << response.ShortDebugString();
+      ++not_applied;
+      return;
+    }
+    acks.Add({response.revision(), response.participant().room_sid(), member.sid,
+              response.participant().status(), std::chrono::steady_clock::now()});
+  }
+  std::string NewSid(const char* prefix) { return rollcall::testing::NewSid(random_, prefix); }
+  Timestamp NextTime() { return times_.Next(); }
+
+  Client client_;
+  std::unique_ptr<v1::TrackService::Stub> tracks_;
+  const std::vector<std::string> rooms_;
+  std::mt19937_64 random_;
+  std::vector<Member> members_;
+  int next_name_ = 0;
+  EventTimes times_;
 };
 
 // Records `result` in `acks` when it was APPLIED; counts anything else in `not_applied`.
@@ -561,6 +706,11 @@ struct Replica {
   std::map<std::string, v1::Room> rooms;
   std::vector<v1::Participant> snapshot_participants;
   std::vector<v1::Room> snapshot_rooms;
+  std::map<std::string, v1::PublishedTrack> tracks;          // by track SID
+  std::map<std::string, v1::SubscribeRules> rules;           // replaced sets, by participant
+  std::map<std::string, v1::SubscribedTrack> subscriptions;  // by "subscriber/track"
+  size_t snapshot_tracks = 0, snapshot_rules = 0, snapshot_subscriptions = 0;
+  int records_before_participant = 0;
   uint64_t snapshot_revision = 0;
   uint64_t last_revision = 0;
   int participants_before_room = 0;
@@ -578,6 +728,7 @@ struct Replica {
           // Each room is sent no later than the chunk holding its first participant.
           if (!rooms.contains(p.room_sid())) ++participants_before_room;
         }
+        ApplyTracks(message.initial_state());
       } else if (message.has_initial_state_end()) {
         snapshot_revision = message.initial_state_end().revision();
         last_revision = snapshot_revision;
@@ -587,11 +738,172 @@ struct Replica {
           if (change.has_participant())
             participants[change.participant().sid()] = change.participant();
           if (change.has_room()) rooms[change.room().sid()] = change.room();
+          if (change.has_published_track()) {
+            tracks[change.published_track().sid()] = change.published_track();
+          }
+          if (change.has_subscribe_rules()) {
+            rules[change.subscribe_rules().participant_sid()] = change.subscribe_rules();
+          }
+          if (change.has_subscribed_track()) {
+            const std::string key = SubscriptionKey(change.subscribed_track());
+            if (change.type() == v1::CHANGE_TYPE_SUBSCRIBED_TRACK_REMOVED) {
+              subscriptions.erase(key);
+            } else {
+              subscriptions[key] = change.subscribed_track();
+            }
+          }
         }
       }
     }
   }
+
+  static std::string SubscriptionKey(const v1::SubscribedTrack& s) {
+    return s.participant_sid() + "/" + s.sid();
+  }
+
+ private:
+  // The initial state's tracks, rules and subscriptions; each after its participant.
+  void ApplyTracks(const v1::InitialState& initial) {
+    auto known = [this](const std::string& participant) {
+      if (!participants.contains(participant)) ++records_before_participant;
+    };
+    for (const v1::PublishedTrack& t : initial.published_tracks()) {
+      known(t.participant_sid());
+      tracks[t.sid()] = t;
+      ++snapshot_tracks;
+    }
+    for (const v1::SubscribeRules& r : initial.subscribe_rules()) {
+      known(r.participant_sid());
+      rules[r.participant_sid()] = r;
+      ++snapshot_rules;
+    }
+    for (const v1::SubscribedTrack& t : initial.subscribed_tracks()) {
+      known(t.participant_sid());
+      subscriptions[SubscriptionKey(t)] = t;
+      ++snapshot_subscriptions;
+    }
+  }
 };
+
+// Every page of a TrackService list of one participant's records, `page_size` at a time.
+template <typename Request, typename Response, typename Item>
+std::vector<Item> AllPages(
+    v1::TrackService::Stub& stub,
+    grpc::Status (v1::TrackService::Stub::*call)(grpc::ClientContext*, const Request&, Response*),
+    const google::protobuf::RepeatedPtrField<Item>& (Response::*items)() const,
+    const std::string& account, const std::string& participant, int page_size) {
+  std::vector<Item> all;
+  Request request;
+  request.set_account_sid(account);
+  request.set_participant_sid(participant);
+  request.set_page_size(page_size);
+  while (true) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + seconds(30));
+    Response response;
+    const grpc::Status status = (stub.*call)(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << Describe(status);
+    if (!status.ok()) break;
+    all.insert(all.end(), (response.*items)().begin(), (response.*items)().end());
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  return all;
+}
+
+// `mine` and `theirs` hold the same messages, field for field; reports up to 5 differences.
+template <typename Message>
+void ExpectSameRecords(const std::map<std::string, Message>& mine,
+                       const std::map<std::string, Message>& theirs, const std::string& what) {
+  std::set<std::string> mine_keys, their_keys;
+  for (const auto& [key, m] : mine) mine_keys.insert(key);
+  for (const auto& [key, m] : theirs) their_keys.insert(key);
+  EXPECT_EQ(mine_keys, their_keys) << what << " differ";
+  int differing = 0;
+  for (const auto& [key, m] : mine) {
+    auto it = theirs.find(key);
+    if (it == theirs.end() || MessageDifferencer::Equals(m, it->second)) continue;
+    if (++differing <= 5) {
+      ADD_FAILURE() << what << " differs:\n  watcher " << m.ShortDebugString() << "\n  server  "
+                    << it->second.ShortDebugString();
+    }
+  }
+  EXPECT_EQ(differing, 0) << what;
+}
+
+// The replica's tracks, rule sets and subscriptions, participant by participant, against
+// ListPublishedTracks (and GetPublishedTrack for unpublished ones), GetSubscribeRules and
+// ListSubscribedTracks. A participant without a replaced set has the default one, dated like
+// the participant, at revision 0.
+void ExpectReplicaTracksMatch(const std::shared_ptr<grpc::Channel>& channel,
+                              const std::string& account, const Replica& replica) {
+  auto stub = v1::TrackService::NewStub(channel);
+  std::map<std::string, v1::PublishedTrack> listed_tracks, replica_tracks;
+  std::map<std::string, v1::SubscribeRules> served_rules, replica_rules;
+  std::map<std::string, v1::SubscribedTrack> listed_subscriptions;
+  for (const auto& [sid, participant] : replica.participants) {
+    for (const v1::PublishedTrack& t :
+         AllPages(*stub, &v1::TrackService::Stub::ListPublishedTracks,
+                  &v1::ListPublishedTracksResponse::published_tracks, account, sid, 2)) {
+      listed_tracks[t.sid()] = t;
+    }
+    for (const v1::SubscribedTrack& t :
+         AllPages(*stub, &v1::TrackService::Stub::ListSubscribedTracks,
+                  &v1::ListSubscribedTracksResponse::subscribed_tracks, account, sid, 3)) {
+      listed_subscriptions[Replica::SubscriptionKey(t)] = t;
+    }
+    grpc::ClientContext context;
+    v1::GetSubscribeRulesRequest get;
+    get.set_account_sid(account);
+    get.set_participant_sid(sid);
+    v1::GetSubscribeRulesResponse rules;
+    const grpc::Status status = stub->GetSubscribeRules(&context, get, &rules);
+    EXPECT_TRUE(status.ok()) << Describe(status);
+    served_rules[sid] = rules.subscribe_rules();
+    auto replaced = replica.rules.find(sid);
+    if (replaced != replica.rules.end()) {
+      replica_rules[sid] = replaced->second;
+    } else {
+      v1::SubscribeRules& fallback = replica_rules[sid];
+      fallback.set_participant_sid(sid);
+      fallback.set_account_sid(participant.account_sid());
+      fallback.set_room_sid(participant.room_sid());
+      v1::SubscribeRule* all = fallback.add_rules();
+      all->set_type(v1::SUBSCRIBE_RULE_TYPE_INCLUDE);
+      all->set_all(true);
+      *fallback.mutable_date_created() = participant.date_created();
+      *fallback.mutable_date_updated() = participant.date_created();
+    }
+  }
+  size_t unpublished = 0;
+  for (const auto& [sid, track] : replica.tracks) {
+    EXPECT_TRUE(replica.participants.contains(track.participant_sid())) << sid;
+    if (track.status() == v1::TRACK_STATUS_PUBLISHED) {
+      replica_tracks[sid] = track;
+      continue;
+    }
+    // Unpublished tracks are not listed, but GetPublishedTrack shows them as they are.
+    ++unpublished;
+    grpc::ClientContext context;
+    v1::GetPublishedTrackRequest get;
+    get.set_account_sid(account);
+    get.set_participant_sid(track.participant_sid());
+    get.set_track(sid);
+    v1::GetPublishedTrackResponse got;
+    const grpc::Status status = stub->GetPublishedTrack(&context, get, &got);
+    EXPECT_TRUE(status.ok()) << Describe(status);
+    EXPECT_TRUE(MessageDifferencer::Equals(track, got.published_track()))
+        << "unpublished track differs:\n  watcher " << track.ShortDebugString() << "\n  server  "
+        << got.published_track().ShortDebugString();
+  }
+  ExpectSameRecords(replica_tracks, listed_tracks, "published tracks");
+  ExpectSameRecords(replica_rules, served_rules, "subscribe rules");
+  ExpectSameRecords(replica.subscriptions, listed_subscriptions, "subscribed tracks");
+  std::cout << "replica: " << replica.participants.size() << " participants, "
+            << replica_tracks.size() << " published and " << unpublished << " unpublished tracks, "
+            << replica.rules.size() << " replaced rule sets, " << replica.subscriptions.size()
+            << " subscriptions\n";
+}
 
 // Compares `replica` with the server's lists (all pages), restricted to `room_sid` when set:
 // the same records, field for field. The one exception is a room's participant_count, which
@@ -682,7 +994,21 @@ TEST(WatchTest, InitialStateThenChangesRebuildExactlyWhatListReturns) {
       }
     });
   }
+  // Tracks and rules of participants of its own in two of the rooms, all along; and in two
+  // rooms until the snapshot only, so that much of the snapshot's tracks, rules and
+  // subscriptions are still current at the end and must come from the snapshot itself.
+  ingest.emplace_back([&] {
+    TrackDriver driver(server.NewChannel(), account, {created[0].sid(), created[1].sid()}, 77);
+    while (!stop) driver.Step(acks, not_applied);
+  });
+  std::atomic<bool> settle{false};
+  std::thread settled([&] {
+    TrackDriver driver(server.NewChannel(), account, {created[1].sid(), created[2].sid()}, 78);
+    for (int steps = 0; !settle || steps < 40; ++steps) driver.Step(acks, not_applied);
+  });
   ASSERT_TRUE(WaitUntil([&] { return acks.size() >= 150; }, seconds(60)));
+  settle = true;
+  settled.join();
   WatchStream::Options keep;
   keep.keep_messages = true;
   WatchStream whole(server.NewChannel(), WatchFrom(account, 0, "", true), keep);
@@ -759,8 +1085,16 @@ TEST(WatchTest, InitialStateThenChangesRebuildExactlyWhatListReturns) {
       EXPECT_EQ(r.participant_count(), snapshot_active[r.sid()]) << r.sid();
     }
     EXPECT_EQ(replica.participants_before_room, 0) << "a participant came before its room";
+    EXPECT_EQ(replica.records_before_participant, 0)
+        << "a track, rule set or subscription came before its participant";
     EXPECT_FALSE(replica.snapshot_participants.empty());
+    if (c.room_sid.empty()) {
+      // Tracks (published or not) and subscriptions are in the snapshot itself.
+      EXPECT_GT(replica.snapshot_tracks, 0u);
+      EXPECT_GT(replica.snapshot_subscriptions, 0u);
+    }
     ExpectReplicaMatchesLists(admin, replica, c.room_sid);
+    ExpectReplicaTracksMatch(server.NewChannel(), account, replica);
   }
 }
 
@@ -795,7 +1129,9 @@ grpc::Status WatchFirst(ServerProcess& server, const std::string& account, uint6
 
 TEST(WatchTest, CompactedHistoryIsOutOfRangeWithTheOldestRetainedRevision) {
   constexpr uint64_t kHistory = 5;
-  ServerProcess server({"--watch_history=" + std::to_string(kHistory), "--reconnect_timeout=10m"});
+  // A short maintenance interval: the test waits for compaction, never for a 10 s timer.
+  ServerProcess server({"--watch_history=" + std::to_string(kHistory), "--reconnect_timeout=10m",
+                        "--maintenance_interval=50ms"});
   ASSERT_TRUE(server.Start());
   const std::string account = NewAccountSid();
   Client client(server.Channel(), account);
@@ -806,8 +1142,8 @@ TEST(WatchTest, CompactedHistoryIsOutOfRangeWithTheOldestRetainedRevision) {
   ASSERT_EQ(acks.size(), 50u);
   const uint64_t head = acks.max();
 
-  // Compaction runs in the applier's maintenance sweep (every 10 s): wait for it to reach the
-  // steady state, which keeps exactly --watch_history revisions.
+  // Compaction runs in the applier's maintenance sweep (--maintenance_interval): wait for it to
+  // reach the steady state, which keeps exactly --watch_history revisions.
   grpc::Status status;
   std::optional<uint64_t> compact;
   const bool compacted = WaitUntil(
@@ -842,7 +1178,9 @@ TEST(WatchTest, StuckWatcherStallsNoReaderStaysBoundedAndEndsWithUsableResumePoi
   constexpr uint64_t kMaxLag = 2000;
   ServerProcess server({"--watch_max_queue_bytes=65536",
                         "--watch_max_lag=" + std::to_string(kMaxLag),
-                        "--watch_progress_interval=1s", "--reconnect_timeout=10m"});
+                        // Short, so the canary's progress (below) comes without waiting
+                        // out a long timer; sweeps (every interval / 4) are as frequent.
+                        "--watch_progress_interval=200ms", "--reconnect_timeout=10m"});
   ASSERT_TRUE(server.Start());
   const std::string account = NewAccountSid();
   Client admin(server.Channel(), account);
@@ -1037,7 +1375,9 @@ TEST(WatchTest, StuckWatcherStallsNoReaderStaysBoundedAndEndsWithUsableResumePoi
 // 6. Progress on idle streams; SIGTERM.
 
 TEST(WatchTest, IdleStreamsGetProgressAndShutdownEndsStreamsUnavailable) {
-  ServerProcess server({"--watch_progress_interval=1s", "--reconnect_timeout=10m"});
+  // A short interval, so the test never waits out a real timer's period: it waits only for
+  // the messages themselves.
+  ServerProcess server({"--watch_progress_interval=50ms", "--reconnect_timeout=10m"});
   ASSERT_TRUE(server.Start());
   const std::string account = NewAccountSid();
   Client client(server.Channel(), account);
@@ -1050,7 +1390,6 @@ TEST(WatchTest, IdleStreamsGetProgressAndShutdownEndsStreamsUnavailable) {
   WatchStream whole(server.NewChannel(), WatchFrom(account, 0));
   WatchStream quiet_room(server.NewChannel(), WatchFrom(account, 0, quiet.sid()));
   WatchStream future(server.NewChannel(), WatchFrom(account, current + 100));
-  const SteadyTime opened = std::chrono::steady_clock::now();
   auto has_progress_at = [](uint64_t revision) {
     return [revision](const WatchStream& s) {
       for (const auto& [r, at] : s.progress()) {
@@ -1059,14 +1398,18 @@ TEST(WatchTest, IdleStreamsGetProgressAndShutdownEndsStreamsUnavailable) {
       return false;
     };
   };
-  // With a 1 s interval, an idle stream hears within a few seconds, at the current revision.
+  // An idle stream hears progress at the current revision, again and again while it stays
+  // idle (how soon is a timing target: bench/, not here).
   for (WatchStream* w : {&whole, &quiet_room}) {
-    ASSERT_TRUE(w->WaitFor(has_progress_at(current), seconds(5)));
+    ASSERT_TRUE(w->WaitFor(
+        [&](const WatchStream& s) {
+          int at_current = 0;
+          for (const auto& [r, at] : s.progress()) at_current += r == current;
+          return at_current >= 3;
+        },
+        seconds(10)));
     EXPECT_EQ(w->set_count(), 0u);
   }
-  const double first_progress_s =
-      std::chrono::duration<double>(whole.progress().front().second - opened).count();
-  EXPECT_LT(first_progress_s, 4.0);
   // A watcher waiting for a future revision: progress still names the store's revision, which
   // is all it can vouch for.
   ASSERT_TRUE(

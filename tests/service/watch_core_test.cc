@@ -4,8 +4,10 @@
 #include "service/watch_core.h"
 
 #include <algorithm>
+#include <array>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -440,6 +442,158 @@ TEST_F(WatchCoreTest, InitialStateIsTheSnapshotInChunksThenTheEndMarkerThenLater
   EXPECT_EQ(stream.Revisions(), std::vector<uint64_t>({5, 6}));
   EXPECT_EQ(core_->stats().snapshots, 0u);
   core_->Close(&stream);
+}
+
+state::PublishedTrack MakeTrack(uint64_t n, const state::Participant& publisher) {
+  state::PublishedTrack track;
+  track.sid = FixedSid(state::kTrackPrefix, n);
+  track.account_sid = publisher.account_sid;
+  track.room_sid = publisher.room_sid;
+  track.participant_sid = publisher.sid;
+  track.name = absl::StrCat("track-", n);
+  track.kind = state::TrackKind::kAudio;
+  track.status = n % 3 == 0 ? state::TrackStatus::kUnpublished : state::TrackStatus::kPublished;
+  track.date_created = track.date_updated = absl::FromUnixSeconds(100 + n);
+  track.revision = 5;
+  return track;
+}
+
+// The kinds of records an initial_state chunk holds, in the order they must come.
+enum Kind { kRooms, kParticipants, kTracks, kRules, kSubscriptions, kKinds };
+
+TEST_F(WatchCoreTest, InitialStateCarriesTracksRulesAndSubscriptionsAfterTheirParticipants) {
+  options_.snapshot_chunk_records = 4;
+  const state::Sid room_b = FixedSid(state::kRoomPrefix, 9);
+  store::WriteBatch batch;
+  batch.rooms = {MakeRoom(kRoom1, kAccountA, 1), MakeRoom(kRoom2, kAccountA, 2),
+                 MakeRoom(room_b, kAccountB, 3)};
+  // Participants 1..6 of account A alternate between room 1 and room 2; 7 is account B's.
+  for (uint64_t n = 1; n <= 7; ++n) {
+    batch.participants.push_back(MakeParticipant(n, n == 7 ? kAccountB : kAccountA,
+                                                 n == 7 ? room_b : (n % 2 ? kRoom1 : kRoom2),
+                                                 state::ParticipantStatus::kConnected, 4));
+  }
+  // Two tracks each; everyone in a room receives the others' published tracks.
+  for (const state::Participant& p : batch.participants) {
+    for (uint64_t t = 0; t < 2; ++t) {
+      batch.tracks.push_back(MakeTrack(batch.tracks.size() + 1, p));
+    }
+  }
+  for (const state::PublishedTrack& track : batch.tracks) {
+    if (!track.published()) continue;
+    for (const state::Participant& p : batch.participants) {
+      if (p.room_sid != track.room_sid || p.sid == track.participant_sid) continue;
+      batch.subscriptions.push_back({.sid = track.sid,
+                                     .participant_sid = p.sid,
+                                     .publisher_sid = track.participant_sid,
+                                     .account_sid = p.account_sid,
+                                     .room_sid = p.room_sid,
+                                     .name = track.name,
+                                     .kind = track.kind,
+                                     .enabled = track.enabled,
+                                     .date_created = absl::FromUnixSeconds(200),
+                                     .date_updated = absl::FromUnixSeconds(200),
+                                     .revision = 5});
+    }
+  }
+  // Replaced rule sets for participants 1, 2 and 7.
+  for (const state::Participant* p :
+       {&batch.participants[0], &batch.participants[1], &batch.participants[6]}) {
+    batch.rules.push_back({.participant_sid = p->sid,
+                           .account_sid = p->account_sid,
+                           .room_sid = p->room_sid,
+                           .rules = {{.type = state::RuleType::kExclude,
+                                      .all = false,
+                                      .kind = state::TrackKind::kVideo,
+                                      .publisher = "",
+                                      .track = ""}},
+                           .date_created = absl::FromUnixSeconds(300),
+                           .date_updated = absl::FromUnixSeconds(300),
+                           .revision = 5});
+  }
+  batch.revision = 5;
+  ASSERT_TRUE(store_.Write(batch).ok());
+  MakeCore();
+
+  // What a watch of `room` (every room of account A when unset) must receive of each kind.
+  auto expected = [&](std::optional<state::Sid> room) {
+    std::array<std::set<std::string>, kKinds> want;
+    auto in_scope = [&](const state::Sid& account, const state::Sid& r) {
+      return account == kAccountA && (!room || r == *room);
+    };
+    for (const state::Room& r : batch.rooms) {
+      if (in_scope(r.account_sid, r.sid)) want[kRooms].insert(r.sid.ToString());
+    }
+    for (const state::Participant& p : batch.participants) {
+      if (in_scope(p.account_sid, p.room_sid)) want[kParticipants].insert(p.sid.ToString());
+    }
+    for (const state::PublishedTrack& t : batch.tracks) {
+      if (in_scope(t.account_sid, t.room_sid)) want[kTracks].insert(t.sid.ToString());
+    }
+    for (const state::SubscribeRules& r : batch.rules) {
+      if (in_scope(r.account_sid, r.room_sid)) want[kRules].insert(r.participant_sid.ToString());
+    }
+    for (const state::SubscribedTrack& s : batch.subscriptions) {
+      if (in_scope(s.account_sid, s.room_sid)) {
+        want[kSubscriptions].insert(s.participant_sid.ToString() + "/" + s.sid.ToString());
+      }
+    }
+    return want;
+  };
+  for (std::optional<state::Sid> room : {std::optional<state::Sid>(), std::optional(kRoom2)}) {
+    SCOPED_TRACE(room ? "room 2" : "account A");
+    FakeStream stream;
+    WatchSpec spec = Spec();
+    spec.room = room;
+    spec.initial_state = true;
+    core_->Open(spec, &stream);
+    while (core_->ReadStoreOnce() || stream.Ack(*core_)) {
+    }
+    std::array<std::set<std::string>, kKinds> got;
+    int last_kind = kRooms;
+    bool ended = false;
+    for (const v1::WatchResponse& m : stream.written) {
+      if (m.has_initial_state_end()) {
+        EXPECT_EQ(m.initial_state_end().revision(), 5u);
+        ended = true;
+      }
+      if (!m.has_initial_state()) continue;
+      EXPECT_FALSE(ended) << "initial state after its end";
+      const v1::InitialState& chunk = m.initial_state();
+      const std::array<int, kKinds> sizes = {
+          chunk.rooms_size(), chunk.participants_size(), chunk.published_tracks_size(),
+          chunk.subscribe_rules_size(), chunk.subscribed_tracks_size()};
+      int total = 0;
+      for (int kind = 0; kind < kKinds; ++kind) {
+        total += sizes[kind];
+        if (sizes[kind] == 0) continue;
+        EXPECT_GE(kind, last_kind) << "kind " << kind << " came after kind " << last_kind;
+        last_kind = std::max(last_kind, kind);
+      }
+      EXPECT_GE(total, 1);
+      EXPECT_LE(total, 4) << "more than a chunk's worth of records";
+      for (const v1::Room& r : chunk.rooms()) got[kRooms].insert(r.sid());
+      for (const v1::Participant& p : chunk.participants()) got[kParticipants].insert(p.sid());
+      for (const v1::PublishedTrack& t : chunk.published_tracks()) {
+        EXPECT_TRUE(got[kParticipants].contains(t.participant_sid())) << "before its publisher";
+        got[kTracks].insert(t.sid());
+      }
+      for (const v1::SubscribeRules& r : chunk.subscribe_rules()) {
+        EXPECT_EQ(r.rules_size(), 1);
+        got[kRules].insert(r.participant_sid());
+      }
+      for (const v1::SubscribedTrack& s : chunk.subscribed_tracks()) {
+        got[kSubscriptions].insert(s.participant_sid() + "/" + s.sid());
+      }
+    }
+    EXPECT_TRUE(ended);
+    const std::array<std::set<std::string>, kKinds> want = expected(room);
+    for (int kind = 0; kind < kKinds; ++kind) {
+      EXPECT_FALSE(want[kind].empty()) << "kind " << kind << ": the test needs some in scope";
+      EXPECT_EQ(got[kind], want[kind]) << "kind " << kind;
+    }
+    core_->Close(&stream);
+  }
 }
 
 TEST_F(WatchCoreTest, SnapshotIsOfItsRevisionWhileTheStoreMovesOn) {

@@ -28,6 +28,7 @@ inline state::Sid MakeSid(absl::string_view prefix, uint64_t n) {
 inline state::Sid Account(uint64_t n) { return MakeSid(state::kAccountPrefix, n); }
 inline state::Sid RoomSid(uint64_t n) { return MakeSid(state::kRoomPrefix, n); }
 inline state::Sid ParticipantSid(uint64_t n) { return MakeSid(state::kParticipantPrefix, n); }
+inline state::Sid TrackSid(uint64_t n) { return MakeSid(state::kTrackPrefix, n); }
 
 // A time with nanosecond detail, so a microsecond encoding would not round-trip.
 inline absl::Time At(int64_t seconds, int64_t nanos = 123456789) {
@@ -107,6 +108,64 @@ inline state::DedupeEntry Dedupe(uint64_t account, absl::string_view event_id, u
   entry.participant_sid = ParticipantSid(revision);
   entry.recorded_at = recorded_at;
   return entry;
+}
+
+// Track `n`, published by participant `participant` in room `room`.
+inline state::PublishedTrack Track(uint64_t n, uint64_t participant, uint64_t room,
+                                   uint64_t revision = 2) {
+  state::PublishedTrack track;
+  track.sid = TrackSid(n);
+  track.account_sid = Account(1);
+  track.room_sid = RoomSid(room);
+  track.participant_sid = ParticipantSid(participant);
+  track.name = absl::StrCat("cam-", n);
+  track.kind = state::TrackKind::kVideo;
+  track.enabled = false;
+  track.status = state::TrackStatus::kPublished;
+  track.date_created = At(40, 1);
+  track.date_updated = At(41, 2);
+  track.revision = revision;
+  track.last_event_time = At(39, 3);
+  return track;
+}
+
+// A replaced rule set of participant `participant`: everything but video.
+inline state::SubscribeRules Rules(uint64_t participant, uint64_t room, uint64_t revision = 3) {
+  state::SubscribeRules rules;
+  rules.participant_sid = ParticipantSid(participant);
+  rules.account_sid = Account(1);
+  rules.room_sid = RoomSid(room);
+  state::SubscribeRule all;
+  all.type = state::RuleType::kInclude;
+  all.all = true;
+  state::SubscribeRule no_video;
+  no_video.type = state::RuleType::kExclude;
+  no_video.kind = state::TrackKind::kVideo;
+  no_video.publisher = "user-1";
+  no_video.track = "cam-1";
+  rules.rules = {all, no_video};
+  rules.date_created = At(50, 1);
+  rules.date_updated = At(51, 2);
+  rules.revision = revision;
+  return rules;
+}
+
+// Participant `subscriber` receiving `track`.
+inline state::SubscribedTrack Subscription(uint64_t subscriber, const state::PublishedTrack& track,
+                                           uint64_t revision = 2) {
+  state::SubscribedTrack s;
+  s.sid = track.sid;
+  s.participant_sid = ParticipantSid(subscriber);
+  s.publisher_sid = track.participant_sid;
+  s.account_sid = track.account_sid;
+  s.room_sid = track.room_sid;
+  s.name = track.name;
+  s.kind = track.kind;
+  s.enabled = track.enabled;
+  s.date_created = At(60, 1);
+  s.date_updated = At(61, 2);
+  s.revision = revision;
+  return s;
 }
 
 inline WriteBatch CompactBefore(uint64_t revision) {

@@ -543,45 +543,93 @@ TYPED_TEST(StoreContractTest, ReadLogRunsConcurrentlyWithWrite) {
   EXPECT_EQ(this->store().LogStart(), kRevisions - 20);  // compacted last at revision 300
 }
 
-// Snapshot: every record as of one revision, read in pieces, unchanged by later writes.
+// Reads every record of one kind from `snapshot`, `per_read` at a time, sorted by `key`; fails
+// when a read returns more than `per_read`.
+template <typename Record, typename Key>
+std::vector<Record> ReadAll(RecordSnapshot& snapshot,
+                            absl::Status (RecordSnapshot::*read)(size_t, std::vector<Record>*),
+                            size_t per_read, Key key) {
+  std::vector<Record> all;
+  while (true) {
+    std::vector<Record> some;
+    const absl::Status status = (snapshot.*read)(per_read, &some);
+    EXPECT_TRUE(status.ok()) << status;
+    EXPECT_LE(some.size(), per_read) << "at most `max` per read";
+    if (!status.ok() || some.empty()) break;
+    all.insert(all.end(), some.begin(), some.end());
+  }
+  std::sort(all.begin(), all.end(),
+            [&](const Record& a, const Record& b) { return key(a) < key(b); });
+  return all;
+}
+
+template <typename Record, typename Key>
+std::vector<Record> Sorted(std::vector<Record> records, Key key) {
+  std::sort(records.begin(), records.end(),
+            [&](const Record& a, const Record& b) { return key(a) < key(b); });
+  return records;
+}
+
+// Snapshot: every record of every kind as of one revision, read in pieces, unchanged by later
+// writes.
 TYPED_TEST(StoreContractTest, SnapshotIsOneRevisionReadInPiecesWhileWritesGoOn) {
-  const WriteBatch populated = this->Populated();
+  WriteBatch populated = this->Populated();
+  const state::PublishedTrack cam = test_records::Track(1, 1, 1);
+  const state::PublishedTrack gone = [] {
+    state::PublishedTrack t = test_records::Track(2, 3, 2, 3);
+    t.status = state::TrackStatus::kUnpublished;
+    return t;
+  }();
+  populated.tracks = {cam, gone, test_records::Track(3, 2, 1)};
+  populated.rules = {test_records::Rules(2, 1), test_records::Rules(1, 1, 2)};
+  populated.subscriptions = {test_records::Subscription(2, cam),
+                             test_records::Subscription(1, populated.tracks[2])};
   this->WriteOk(populated);
   absl::StatusOr<std::unique_ptr<RecordSnapshot>> snapshot = this->store().Snapshot();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ((*snapshot)->revision(), 3u);
-  // Later writes: a changed participant, a new room, an erased one.
+  // Later writes change, add and erase records of every kind.
   WriteBatch later = LogBatch(4, 4);
   later.participants = {test_records::DisconnectedParticipant(1, 1, 4)};
   later.rooms = {test_records::InProgressRoom(9, 4)};
   later.erased_rooms = {test_records::RoomSid(2)};
+  later.tracks = {test_records::Track(4, 1, 1, 4)};
+  later.erased_tracks = {cam.sid};
+  later.rules = {test_records::Rules(1, 1, 4)};
+  later.erased_rules = {test_records::ParticipantSid(2)};
+  later.erased_subscriptions = {{test_records::ParticipantSid(2), cam.sid}};
   this->WriteOk(later);
 
-  std::vector<state::Room> rooms;
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*snapshot)->ReadRooms(1, &rooms).ok());
-  std::vector<state::Participant> participants;
-  ASSERT_TRUE((*snapshot)->ReadParticipants(2, &participants).ok());
-  EXPECT_EQ(participants.size(), 2u) << "at most `max` per read";
-  ASSERT_TRUE((*snapshot)->ReadParticipants(2, &participants).ok());
-  ASSERT_TRUE((*snapshot)->ReadParticipants(2, &participants).ok());
-  auto by_sid = [](const auto& a, const auto& b) { return a.sid < b.sid; };
-  std::sort(rooms.begin(), rooms.end(), by_sid);
-  std::sort(participants.begin(), participants.end(), by_sid);
-  std::vector<state::Room> expected_rooms = populated.rooms;
-  std::vector<state::Participant> expected_participants = populated.participants;
-  std::sort(expected_rooms.begin(), expected_rooms.end(), by_sid);
-  std::sort(expected_participants.begin(), expected_participants.end(), by_sid);
-  EXPECT_EQ(rooms, expected_rooms);
-  EXPECT_EQ(participants, expected_participants);
+  auto by_sid = [](const auto& record) { return record.sid; };
+  auto by_participant = [](const auto& record) { return record.participant_sid; };
+  auto by_key = [](const state::SubscribedTrack& s) {
+    return std::make_pair(s.participant_sid, s.sid);
+  };
+  RecordSnapshot& view = **snapshot;
+  EXPECT_EQ(ReadAll(view, &RecordSnapshot::ReadRooms, 1, by_sid), Sorted(populated.rooms, by_sid));
+  EXPECT_EQ(ReadAll(view, &RecordSnapshot::ReadParticipants, 2, by_sid),
+            Sorted(populated.participants, by_sid));
+  EXPECT_EQ(ReadAll(view, &RecordSnapshot::ReadTracks, 2, by_sid),
+            Sorted(populated.tracks, by_sid));
+  EXPECT_EQ(ReadAll(view, &RecordSnapshot::ReadRules, 1, by_participant),
+            Sorted(populated.rules, by_participant));
+  EXPECT_EQ(ReadAll(view, &RecordSnapshot::ReadSubscriptions, 1, by_key),
+            Sorted(populated.subscriptions, by_key));
   // Restarting the participants reads them again.
-  (*snapshot)->RestartParticipants();
+  view.RestartParticipants();
   std::vector<state::Participant> again;
-  ASSERT_TRUE((*snapshot)->ReadParticipants(100, &again).ok());
+  ASSERT_TRUE(view.ReadParticipants(100, &again).ok());
   EXPECT_EQ(again.size(), 3u);
   // A new snapshot sees the later writes.
   absl::StatusOr<std::unique_ptr<RecordSnapshot>> now = this->store().Snapshot();
   ASSERT_TRUE(now.ok());
   EXPECT_EQ((*now)->revision(), 4u);
+  std::vector<state::PublishedTrack> tracks =
+      ReadAll(**now, &RecordSnapshot::ReadTracks, 10, by_sid);
+  EXPECT_EQ(tracks.size(), 3u);
+  EXPECT_EQ(ReadAll(**now, &RecordSnapshot::ReadRules, 10, by_participant),
+            std::vector<state::SubscribeRules>{test_records::Rules(1, 1, 4)});
+  EXPECT_EQ(ReadAll(**now, &RecordSnapshot::ReadSubscriptions, 10, by_key).size(), 1u);
 }
 
 }  // namespace
