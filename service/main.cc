@@ -339,6 +339,9 @@ absl::Status CheckOptions(const rollcall::service::ServerOptions& options) {
     return absl::InvalidArgumentError(
         "--grpc_max_threads: must be at least 2 (one polling thread and one call)");
   }
+  if (options.watch.progress_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--watch_progress_interval: must be positive");
+  }
   if (options.applier.maintenance_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--maintenance_interval: must be positive");
   }

@@ -111,6 +111,15 @@ TEST(WatchLimits, ConcurrentSnapshotsAreLimited) {
   EXPECT_TRUE(plain.WaitForRevision(revision));
 }
 
+// A zero progress interval would make the watch thread spin: refused at start, flag named.
+TEST(WatchLimits, ANonPositiveProgressIntervalStopsStartUp) {
+  for (const char* value : {"0s", "-1s"}) {
+    const auto [code, log] = RunToExit({std::string("--watch_progress_interval=") + value});
+    EXPECT_EQ(code, 2) << value;
+    EXPECT_THAT(log, HasSubstr("--watch_progress_interval: must be positive")) << value;
+  }
+}
+
 TEST(WatchRooms, ARoomTheAccountDoesNotHaveIsNotFoundByNameOrSid) {
   ServerProcess server({"--reconnect_timeout=10m"});
   ASSERT_TRUE(server.Start());
