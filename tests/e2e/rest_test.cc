@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "gmock/gmock.h"
+#include "tests/e2e/raw_connection.h"
 #include "tests/e2e/rest_fixture.h"
 #include "tests/e2e/watch_client.h"
 
@@ -21,50 +22,6 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr char kForm[] = "application/x-www-form-urlencoded";
-
-// A plain TCP connection to the REST port; closed on destruction.
-class RawConnection {
- public:
-  explicit RawConnection(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-    timeval timeout{10, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  }
-  ~RawConnection() { close(fd_); }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }
-  bool Send(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(bytes.size());
-  }
-  // Whether the peer closed the connection without sending anything (false: data arrived, or
-  // nothing did within the 10 s receive timeout).
-  bool ClosedUnanswered() {
-    char byte;
-    const ssize_t got = recv(fd_, &byte, 1, 0);
-    return got == 0 || (got < 0 && errno == ECONNRESET);
-  }
-  // Reads until the peer closes or the 10 s receive timeout; returns what arrived.
-  std::string ReadAll() {
-    std::string out;
-    char buffer[4096];
-    ssize_t got;
-    while ((got = recv(fd_, buffer, sizeof(buffer), 0)) > 0) out.append(buffer, got);
-    return out;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
 
 bool IsIsoSecond(const nlohmann::json& value) {
   static const std::regex kIso(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
