@@ -1368,7 +1368,12 @@ TEST(WatchTest, StuckWatcherStallsNoReaderStaysBoundedAndEndsWithUsableResumePoi
   // stall the readers (each phase waits for them), or grow the server without bound.
   // Memory: the ingest alone moves RSS by up to ~20 MiB in a phase here, and by 40+ MiB in the
   // phase where a memtable is switched; the median over the stuck phases sees past that one.
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer the server's RSS also holds the quarantine of freed memory (up to
+  // 256 MiB), which the ingest alone fills: the bound would measure that, not the watcher.
+#else
   EXPECT_LT(rss_growth_mib, 64.0) << "server RSS grew with a stuck watcher";
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------
