@@ -1,6 +1,8 @@
 #include "service/track_service.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -42,12 +44,29 @@ absl::Status Paginate(std::vector<const Record*> records, const std::string& par
   return absl::OkStatus();
 }
 
+using ParticipantRead =
+    std::function<absl::Status(const state::Roster& roster, const state::Participant& participant)>;
+
+// Answers a read about the one participant a request names (`room` + `participant_sid`): the
+// request's account is authorized for reading, `check` validates the rest of the request, the
+// participant is found in that account, and `read` runs on it under the roster's read lock.
 template <typename Request>
-absl::StatusOr<const state::Participant*> FindParticipant(const state::Roster& roster,
-                                                          const state::Sid& account,
-                                                          const Request& request) {
-  return state::FindNamedParticipant(roster, account, request.room(), request.participant_sid(),
-                                     "room", "participant_sid");
+grpc::ServerUnaryReactor* ReadParticipant(
+    grpc::CallbackServerContext* context, const Authorizer& auth, Applier& applier,
+    const Request& request, const ParticipantRead& read,
+    const std::function<absl::Status()>& check = [] { return absl::OkStatus(); }) {
+  return Answer(context, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(state::Sid account,
+                     auth.Account(*context, Permission::kRead, request.account_sid()));
+    RETURN_IF_ERROR(check());
+    return applier.Read([&](const state::Roster& roster) -> absl::Status {
+      ASSIGN_OR_RETURN(
+          const state::Participant* participant,
+          state::FindNamedParticipant(roster, account, request.room(), request.participant_sid(),
+                                      "room", "participant_sid"));
+      return read(roster, *participant);
+    });
+  });
 }
 
 }  // namespace
@@ -55,110 +74,94 @@ absl::StatusOr<const state::Participant*> FindParticipant(const state::Roster& r
 grpc::ServerUnaryReactor* TrackService::ListPublishedTracks(
     grpc::CallbackServerContext* context, const v1::ListPublishedTracksRequest* request,
     v1::ListPublishedTracksResponse* response) {
-  return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account,
-                     auth_.Account(*context, Permission::kRead, request->account_sid()));
-    return applier_.Read([&](const state::Roster& roster) -> absl::Status {
-      ASSIGN_OR_RETURN(const state::Participant* participant,
-                       FindParticipant(roster, account, *request));
-      std::vector<const state::PublishedTrack*> published;
-      for (const state::PublishedTrack* track : roster.TracksOf(participant->sid)) {
-        if (track->published()) published.push_back(track);
-      }
-      return Paginate(
-          std::move(published), participant->sid.ToString(), request->page_size(),
-          request->page_token(),
-          [&](const state::PublishedTrack& t) {
-            converter_.ToProto(t, response->add_published_tracks());
-          },
-          response->mutable_next_page_token());
-    });
-  });
+  return ReadParticipant(
+      context, auth_, applier_, *request,
+      [&](const state::Roster& roster, const state::Participant& participant) {
+        std::vector<const state::PublishedTrack*> published;
+        for (const state::PublishedTrack* track : roster.TracksOf(participant.sid)) {
+          if (track->published()) published.push_back(track);
+        }
+        return Paginate(
+            std::move(published), participant.sid.ToString(), request->page_size(),
+            request->page_token(),
+            [&](const state::PublishedTrack& t) {
+              converter_.ToProto(t, response->add_published_tracks());
+            },
+            response->mutable_next_page_token());
+      });
 }
 
 grpc::ServerUnaryReactor* TrackService::GetPublishedTrack(
     grpc::CallbackServerContext* context, const v1::GetPublishedTrackRequest* request,
     v1::GetPublishedTrackResponse* response) {
-  return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account,
-                     auth_.Account(*context, Permission::kRead, request->account_sid()));
-    if (request->track().empty()) {
-      return absl::InvalidArgumentError("track: is required (a track SID or name)");
-    }
-    const std::optional<state::Sid> sid =
-        state::Sid::TryParse(request->track(), state::kTrackPrefix);
-    return applier_.Read([&](const state::Roster& roster) -> absl::Status {
-      ASSIGN_OR_RETURN(const state::Participant* participant,
-                       FindParticipant(roster, account, *request));
-      for (const state::PublishedTrack* track : roster.TracksOf(participant->sid)) {
-        if ((sid && track->sid == *sid) ||
-            (track->published() && track->name == request->track())) {
-          converter_.ToProto(*track, response->mutable_published_track());
-          return absl::OkStatus();
+  const std::optional<state::Sid> sid = state::Sid::TryParse(request->track(), state::kTrackPrefix);
+  return ReadParticipant(
+      context, auth_, applier_, *request,
+      [&](const state::Roster& roster, const state::Participant& participant) -> absl::Status {
+        for (const state::PublishedTrack* track : roster.TracksOf(participant.sid)) {
+          if ((sid && track->sid == *sid) ||
+              (track->published() && track->name == request->track())) {
+            converter_.ToProto(*track, response->mutable_published_track());
+            return absl::OkStatus();
+          }
         }
-      }
-      return absl::NotFoundError(absl::StrCat("track: participant ", request->participant_sid(),
-                                              " has no track ", request->track()));
-    });
-  });
+        return absl::NotFoundError(absl::StrCat("track: participant ", request->participant_sid(),
+                                                " has no track ", request->track()));
+      },
+      [&] {
+        return request->track().empty()
+                   ? absl::InvalidArgumentError("track: is required (a track SID or name)")
+                   : absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TrackService::ListSubscribedTracks(
     grpc::CallbackServerContext* context, const v1::ListSubscribedTracksRequest* request,
     v1::ListSubscribedTracksResponse* response) {
-  return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account,
-                     auth_.Account(*context, Permission::kRead, request->account_sid()));
-    return applier_.Read([&](const state::Roster& roster) -> absl::Status {
-      ASSIGN_OR_RETURN(const state::Participant* participant,
-                       FindParticipant(roster, account, *request));
-      return Paginate(
-          roster.SubscribedTracks(participant->sid), participant->sid.ToString(),
-          request->page_size(), request->page_token(),
-          [&](const state::SubscribedTrack& s) {
-            converter_.ToProto(s, response->add_subscribed_tracks());
-          },
-          response->mutable_next_page_token());
-    });
-  });
+  return ReadParticipant(context, auth_, applier_, *request,
+                         [&](const state::Roster& roster, const state::Participant& participant) {
+                           return Paginate(
+                               roster.SubscribedTracks(participant.sid), participant.sid.ToString(),
+                               request->page_size(), request->page_token(),
+                               [&](const state::SubscribedTrack& s) {
+                                 converter_.ToProto(s, response->add_subscribed_tracks());
+                               },
+                               response->mutable_next_page_token());
+                         });
 }
 
 grpc::ServerUnaryReactor* TrackService::GetSubscribedTrack(
     grpc::CallbackServerContext* context, const v1::GetSubscribedTrackRequest* request,
     v1::GetSubscribedTrackResponse* response) {
-  return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account,
-                     auth_.Account(*context, Permission::kRead, request->account_sid()));
-    ASSIGN_OR_RETURN(state::Sid track_sid,
-                     state::Sid::Parse(request->track_sid(), state::kTrackPrefix, "track_sid"));
-    return applier_.Read([&](const state::Roster& roster) -> absl::Status {
-      ASSIGN_OR_RETURN(const state::Participant* participant,
-                       FindParticipant(roster, account, *request));
-      for (const state::SubscribedTrack* s : roster.SubscribedTracks(participant->sid)) {
-        if (s->sid != track_sid) continue;
-        converter_.ToProto(*s, response->mutable_subscribed_track());
+  std::optional<state::Sid> track_sid;
+  return ReadParticipant(
+      context, auth_, applier_, *request,
+      [&](const state::Roster& roster, const state::Participant& participant) -> absl::Status {
+        for (const state::SubscribedTrack* s : roster.SubscribedTracks(participant.sid)) {
+          if (s->sid != *track_sid) continue;
+          converter_.ToProto(*s, response->mutable_subscribed_track());
+          return absl::OkStatus();
+        }
+        return absl::NotFoundError(absl::StrCat("track_sid: participant ",
+                                                request->participant_sid(),
+                                                " is not subscribed to ", request->track_sid()));
+      },
+      [&]() -> absl::Status {
+        ASSIGN_OR_RETURN(track_sid,
+                         state::Sid::Parse(request->track_sid(), state::kTrackPrefix, "track_sid"));
         return absl::OkStatus();
-      }
-      return absl::NotFoundError(absl::StrCat("track_sid: participant ", request->participant_sid(),
-                                              " is not subscribed to ", request->track_sid()));
-    });
-  });
+      });
 }
 
 grpc::ServerUnaryReactor* TrackService::GetSubscribeRules(
     grpc::CallbackServerContext* context, const v1::GetSubscribeRulesRequest* request,
     v1::GetSubscribeRulesResponse* response) {
-  return Answer(context, [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(state::Sid account,
-                     auth_.Account(*context, Permission::kRead, request->account_sid()));
-    return applier_.Read([&](const state::Roster& roster) -> absl::Status {
-      ASSIGN_OR_RETURN(const state::Participant* participant,
-                       FindParticipant(roster, account, *request));
-      Converter::ToProto(state::EffectiveRules(roster, *participant),
-                         response->mutable_subscribe_rules());
-      return absl::OkStatus();
-    });
-  });
+  return ReadParticipant(context, auth_, applier_, *request,
+                         [&](const state::Roster& roster, const state::Participant& participant) {
+                           Converter::ToProto(state::EffectiveRules(roster, participant),
+                                              response->mutable_subscribe_rules());
+                           return absl::OkStatus();
+                         });
 }
 
 grpc::ServerUnaryReactor* TrackService::UpdateSubscribeRules(
