@@ -732,6 +732,12 @@ TEST_F(CallbacksTest, StatusCallbackMustBeAnHttpUrl) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << url;
     EXPECT_THAT(status.error_message(), HasSubstr("status_callback")) << url;
   }
+  // The REST port says the same in Twilio's terms.
+  httplib::Result rest = Admin()->Post(
+      "/v1/Rooms", httplib::Params{{"UniqueName", "rest-ftp"}, {"StatusCallback", "ftp://x/cb"}});
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->status, 400) << rest->body;
+  EXPECT_EQ(Json(rest)["code"], 53111) << rest->body;
   // Without --callback_refuse_private, loopback and private addresses are fine.
   for (const std::string url :
        {"http://127.0.0.1:9/cb", "http://10.1.2.3/", "https://example.com/cb"}) {
