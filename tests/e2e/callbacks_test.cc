@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "rollcall/v1/admin_service.grpc.pb.h"
 #include "rollcall/v1/track_service.grpc.pb.h"
 #include "tests/e2e/callback_receiver.h"
 #include "tests/e2e/rest_fixture.h"
@@ -115,7 +116,10 @@ class CallbacksTest : public RestFixture {
     return grpc_->MustApply(event);
   }
 
-  std::string MetricsHostLabel(const std::string& host) const { return "\"" + host + "\""; }
+  // Matches the `host` label of a receiver whether or not it carries the scheme
+  // (host="127.0.0.1:8080" or host="http://127.0.0.1:8080"); the closing quote keeps port 80
+  // from matching 8080.
+  std::string MetricsHostLabel(const std::string& host) const { return host + "\""; }
   std::string Metrics() const { return ScrapeMetrics(server_.metrics_port()); }
 
   std::vector<std::string> flags_;
@@ -688,6 +692,30 @@ TEST_F(CallbackFailureTest, PastMaxAgeTheCallbackFailsAndTheNextIsDelivered) {
     EXPECT_EQ(d.params, attempts[0].params) << "a retry is the same callback";
   }
 
+  // AdminService.ListFailedCallbacks: admin only; the one failed callback, as it was to be sent.
+  const auto admin = v1::AdminService::NewStub(
+      AuthorizedChannel(server_.address(), BasicAuthorization(admin_sid_, admin_secret_)));
+  v1::ListFailedCallbacksResponse failed;
+  const grpc::Status listed =
+      admin->ListFailedCallbacks(Deadline().get(), v1::ListFailedCallbacksRequest(), &failed);
+  ASSERT_TRUE(listed.ok()) << Describe(listed);
+  ASSERT_EQ(failed.failed_callbacks_size(), 1) << failed.ShortDebugString();
+  const v1::FailedCallback& f = failed.failed_callbacks(0);
+  EXPECT_EQ(f.room_sid(), room.sid());
+  EXPECT_EQ(f.event(), "room-created");
+  EXPECT_EQ(f.sequence_number(), 0u);
+  EXPECT_EQ(f.url(), receiver.url("/always-500"));
+  EXPECT_EQ(f.method(), "POST");
+  EXPECT_EQ(f.attempts(), attempts.size());
+  EXPECT_THAT(f.last_error(), HasSubstr("500"));
+  EXPECT_EQ(Params(f.parameters().begin(), f.parameters().end()), attempts[0].params);
+  EXPECT_TRUE(failed.next_page_token().empty());
+  const auto reader = v1::AdminService::NewStub(
+      AuthorizedChannel(server_.address(), BasicAuthorization(read_sid_, read_secret_)));
+  EXPECT_EQ(reader->ListFailedCallbacks(Deadline().get(), v1::ListFailedCallbacksRequest(), &failed)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
   const auto [code, output] =
       RunCli(dir_.path(), {"--server", server_.address(), "--api-key", admin_sid_, "--api-secret",
                            admin_secret_, "callbacks", "failed"});
@@ -762,7 +790,7 @@ TEST_F(CallbackRefusePrivateTest, PrivateAddressesAreRefused) {
     EXPECT_THAT(status.error_message(), HasSubstr("status_callback")) << url;
   }
   for (const std::string url :
-       {"https://callbacks.example.com/rollcall", "http://203.0.113.7/cb"}) {
+       {"https://callbacks.example.com/rollcall", "http://93.184.216.34/cb"}) {
     const grpc::Status status = TryCreate(*grpc_, url);
     EXPECT_TRUE(status.ok()) << url << ": " << Describe(status);
   }
