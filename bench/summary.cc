@@ -69,10 +69,10 @@ RowSpec AndRedis(RowSpec row, double redis_ratio_at_least) {
 const std::vector<RowSpec>& Rows() {
   constexpr auto kNone = std::nullopt;
   static const auto* rows = new std::vector<RowSpec>{
-      AndRedis(Held(Info("stream_ingest", "events_per_s", "durable streaming ingest",
-                         Unit::kPerSecond),
-                    "≥ 3× Redis and ≥ 0.5× baseline", kNone, kNone, 0.5),
-               3),
+      AndRedis(
+          Held(Info("stream_ingest", "events_per_s", "durable streaming ingest", Unit::kPerSecond),
+               "≥ 3× Redis and ≥ 0.5× baseline", kNone, kNone, 0.5),
+          3),
       Info("stream_ingest", "latency_p99_ms", "p99 message → answer", Unit::kMillis),
       Info("stream_ingest", "server_cpu_cores", "server CPU", Unit::kCores),
       Info("stream_ingest", "client_cpu_cores", "load generator CPU", Unit::kCores),
