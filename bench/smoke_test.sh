@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # bench_smoke (ctest): every rollcall-bench workload against rollcall-baseline and against a
-# fresh rollcalld, with tiny counts, then a restart probe and the suite summary. Each report
-# must be well-formed JSON with errors == 0 (check_report.cmake). No timing is checked:
-# speed targets live in bench/run's report only.
-#   smoke_test.sh <rollcall-bench> <rollcall-baseline> <rollcalld> <check_report.cmake>
+# fresh rollcalld, with tiny counts, then a restart probe, the Redis peer of the two ingest
+# workloads (bench/redis_peer) and the suite summary with its Redis column. Each report must
+# be well-formed JSON with errors == 0 (check_report.cmake). No timing is checked: speed
+# targets live in bench/run's report only. Without Redis installed it fails, naming the fix.
+#   smoke_test.sh <rollcall-bench> <rollcall-baseline> <rollcalld> <check_report.cmake> <redis_peer>
 set -euo pipefail
 bench=$1
 baseline=$2
 rollcalld=$3
 check=$4
+redis_peer=$5
+for tool in redis-server redis-cli redis-benchmark; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "bench_smoke: $tool is not installed, and the suite's Redis peer needs it:" \
+      "run scripts/bootstrap bench"
+    exit 1
+  fi
+done
 work="$(mktemp -d "${TMPDIR:-/tmp}/rollcall-bench-smoke.XXXXXX")"
 declare -A pid
 cleanup() {
@@ -92,12 +101,26 @@ for server in baseline rollcall; do
     --since_unix_ns="$since" --started_unix_ns="$started"
 done
 
+# The Redis peer beside the two ingest workloads, as bench/run runs it (data on the same disk).
+for peer in "stream_ingest 16" "unary_ingest 1"; do
+  read -r case pipeline <<<"$peer"
+  report="$work/results/$case/redis-1.json"
+  if ! "$redis_peer" --dir="$work" --json_out="$report" --clients=8 --pipeline="$pipeline" \
+      --warmup=0.2 --duration=0.5; then
+    echo "bench/redis_peer $case failed"
+    exit 1
+  fi
+  cmake -DREPORT="$report" -P "$check"
+  echo "ok: redis $case"
+done
+
 # The suite summary over these reports.
 echo "mode=quick" >"$work/results/meta.txt"
 "$bench" --report_dir="$work/results" --report_json="$work/summary.json" \
   --report_md="$work/summary.md" >/dev/null
-cmake -DREPORT="$work/summary.json" -DSUMMARY=ON -P "$check"
+cmake -DREPORT="$work/summary.json" -DSUMMARY=ON -DREDIS=ON -P "$check"
 grep -q "durable streaming ingest" "$work/summary.md"
+grep -q "| Redis median | ratio to Redis |" "$work/summary.md"
 echo "ok: summary"
 stop baseline
 stop rollcall

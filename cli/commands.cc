@@ -27,6 +27,7 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/client_interceptor.h"
+#include "rollcall/v1/admin_service.grpc.pb.h"
 #include "rollcall/v1/ingest_service.grpc.pb.h"
 #include "rollcall/v1/participant_service.grpc.pb.h"
 #include "rollcall/v1/room_service.grpc.pb.h"
@@ -602,6 +603,42 @@ int RunRoomsEnd(const ParsedArgs& args, CommandEnv& env) {
 }
 
 // ---------------------------------------------------------------------------------------
+// callbacks failed
+
+int RunCallbacksFailed(const ParsedArgs& args, CommandEnv& env) {
+  v1::ListFailedCallbacksRequest request;
+  request.set_account_sid(env.options().account);
+  if (absl::Status s = NonEmptyFlag(args, "--page-token"); !s.ok()) return env.UsageError(s);
+  request.set_page_token(args.GetOr("--page-token", ""));
+  if (absl::Status s = OptionalFlag(args, "--page-size", ParseInt32,
+                                    [&request](int32_t n) { request.set_page_size(n); });
+      !s.ok()) {
+    return env.UsageError(s);
+  }
+  auto stub = v1::AdminService::NewStub(env.channel());
+  return ListPages<v1::ListFailedCallbacksRequest, v1::ListFailedCallbacksResponse,
+                   v1::FailedCallback>(
+      env, std::move(request), args.Has("--all"),
+      [&stub](grpc::ClientContext* c, const v1::ListFailedCallbacksRequest& req,
+              v1::ListFailedCallbacksResponse* resp) {
+        return stub->ListFailedCallbacks(c, req, resp);
+      },
+      [](const v1::ListFailedCallbacksResponse& resp) -> const auto& {
+        return resp.failed_callbacks();
+      },
+      [](absl::Span<const v1::FailedCallback> failed) {
+        std::vector<std::vector<std::string>> rows;
+        for (const v1::FailedCallback& f : failed) {
+          rows.push_back({f.room_sid(), absl::StrCat(f.sequence_number()), f.event(),
+                          absl::StrCat(f.attempts()),
+                          FormatTimestamp(f.has_failed_at(), f.failed_at()), f.last_error()});
+        }
+        return RenderTable({"ROOM", "SEQUENCE", "EVENT", "ATTEMPTS", "FAILED_AT", "LAST_ERROR"},
+                           rows);
+      });
+}
+
+// ---------------------------------------------------------------------------------------
 // watch
 
 // The state a SIGINT must reach: the stream to cancel and the backoff sleep to cut short.
@@ -1086,6 +1123,13 @@ const std::vector<Command>& Commands() {
            "\"kind\":\"video\",\"publisher\":\"alice\"}]' (required)"}},
          1,
          RunRulesSet},
+        {"callbacks",
+         "failed",
+         "[flags]",
+         "list status callbacks given up on after --callback_max_age (needs role admin)",
+         {page_size, page_token, all},
+         0,
+         RunCallbacksFailed},
         {"watch",
          "",
          "[flags]",

@@ -36,6 +36,7 @@ constexpr Group kGroups[] = {
     {"rooms", "create, read and end rooms (RoomService)"},
     {"tracks", "read a participant's published and subscribed tracks (TrackService)"},
     {"rules", "read and replace a participant's subscribe rules (TrackService)"},
+    {"callbacks", "status callbacks given up on (AdminService)"},
     {"watch", "stream changes (WatchService)"},
     {"health", "ask the server's gRPC health service (grpc.health.v1)"},
 };

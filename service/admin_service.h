@@ -1,4 +1,5 @@
-// AdminService (rollcall/v1/admin_service.proto): backups on demand. A synchronous service:
+// AdminService (rollcall/v1/admin_service.proto): backups on demand, and the failed status
+// callbacks. A synchronous service:
 // a backup is file I/O that may take a while, and the sync API gives it its own thread rather
 // than holding a callback thread.
 #ifndef ROLLCALL_SERVICE_ADMIN_SERVICE_H_
@@ -24,6 +25,9 @@ class AdminService final : public v1::AdminService::Service {
 
   grpc::Status CreateBackup(grpc::ServerContext* context, const v1::CreateBackupRequest* request,
                             v1::CreateBackupResponse* response) override;
+  grpc::Status ListFailedCallbacks(grpc::ServerContext* context,
+                                   const v1::ListFailedCallbacksRequest* request,
+                                   v1::ListFailedCallbacksResponse* response) override;
 
  private:
   store::Store& store_;

@@ -101,6 +101,12 @@ Applier::~Applier() { Stop(); }
 
 void Applier::SetCommitListener(CommitListener listener) { listener_ = std::move(listener); }
 
+void Applier::SetCallbackSink(CallbackSink sink,
+                              absl::flat_hash_map<state::Sid, uint64_t> next_sequence) {
+  callback_sink_ = std::move(sink);
+  callback_sequences_ = std::move(next_sequence);
+}
+
 void Applier::SetMetrics(Histogram* batch_inputs, Histogram* commit_seconds) {
   batch_inputs_ = batch_inputs;
   commit_seconds_ = commit_seconds;
@@ -231,6 +237,9 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
   BatchWriter writer(converter_);
   uint64_t timers_fired = 0;
   size_t inputs = 0;
+  // The callbacks this batch owes, and the rooms' next sequence numbers after it.
+  std::vector<state::Callback> callbacks;
+  absl::flat_hash_map<state::Sid, uint64_t> sequences;
   {
     // Deciding only reads committed state; readers may share it meanwhile.
     absl::ReaderMutexLock lock(&roster_mu_);
@@ -238,6 +247,17 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
     auto decide = [&](const state::Input& input) {
       Result result = machine_.Decide(pending, input, now);
       if (result.ok() && result->disposition == state::Disposition::kApplied) {
+        if (callback_sink_) {
+          for (state::Callback& callback : state::CallbacksOf(*result, pending)) {
+            auto [next, added] = sequences.try_emplace(callback.room_sid, 0);
+            if (added) {
+              auto stored = callback_sequences_.find(callback.room_sid);
+              if (stored != callback_sequences_.end()) next->second = stored->second;
+            }
+            callback.sequence = next->second++;
+            callbacks.push_back(std::move(callback));
+          }
+        }
         pending.Commit(*result);
         writer.Add(*result);
         applied.push_back(*result);
@@ -264,8 +284,11 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
     batch_inputs_->Observe(static_cast<double>(inputs + timers_fired));
   }
   if (!applied.empty()) {
+    store::WriteBatch& write = writer.batch();
+    write.callbacks = std::move(callbacks);
+    write.callback_sequences.assign(sequences.begin(), sequences.end());
     const SteadyTime write_start = clock_.MonotonicTime();
-    absl::Status written = store_.Write(writer.batch());
+    absl::Status written = store_.Write(write);
     if (commit_seconds_ != nullptr) {
       commit_seconds_->Observe(absl::ToDoubleSeconds(Elapsed(write_start, clock_.MonotonicTime())));
     }
@@ -280,7 +303,11 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
     } else {
       absl::WriterMutexLock lock(&roster_mu_);
       for (const state::Outcome& outcome : applied) roster_.Commit(outcome);
-      completion.log = std::move(writer.batch().log);
+      completion.log = std::move(write.log);
+    }
+    if (written.ok() && !write.callbacks.empty()) {
+      for (const auto& [room_sid, next] : sequences) callback_sequences_[room_sid] = next;
+      callback_sink_(std::move(write.callbacks));
     }
   }
   // Through the completer even when failed: each caller's results arrive in submission order.
@@ -310,6 +337,7 @@ void Applier::Maintain(absl::Time now) {
     }
     auto [rooms, participants] = roster_.ExpireRooms(now - options_.retention);
     auto [tracks, rules] = roster_.ForgetTracks(participants);
+    for (const state::Sid& room_sid : rooms) callback_sequences_.erase(room_sid);
     erase.erased_rooms = std::move(rooms);
     erase.erased_participants = std::move(participants);
     erase.erased_tracks = std::move(tracks);

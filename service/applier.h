@@ -20,12 +20,14 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/clock.h"
 #include "service/convert.h"
 #include "service/metrics.h"
+#include "state/callbacks.h"
 #include "state/records.h"
 #include "state/room_machine.h"
 #include "state/roster.h"
@@ -60,6 +62,9 @@ class Applier {
   // scope header + rollcall.v1.WatchResponse, see EncodeLogPayload). Runs on the completer
   // thread, one batch at a time in revision order.
   using CommitListener = std::function<void(const std::vector<store::LogEntry>&)>;
+  // After each durable batch that owes status callbacks (state/callbacks.h): those callbacks,
+  // numbered and already in the store, in order. Runs on the applier thread: must not block.
+  using CallbackSink = std::function<void(std::vector<state::Callback>)>;
 
   // `roster` must already hold what `store` holds (Store::Load).
   Applier(const ApplierOptions& options, store::Store& store, state::Roster& roster,
@@ -72,6 +77,9 @@ class Applier {
   const Clock& clock() const { return clock_; }
 
   void SetCommitListener(CommitListener listener);
+  // Before Start(): where owed status callbacks go, and each room's next sequence number as
+  // stored (store::CallbackBacklog). Without a sink, no callbacks are stored.
+  void SetCallbackSink(CallbackSink sink, absl::flat_hash_map<state::Sid, uint64_t> next_sequence);
   // Optional, before Start(): each group commit's input count and store write time.
   void SetMetrics(Histogram* batch_inputs, Histogram* commit_seconds);
   void Start();
@@ -117,6 +125,9 @@ class Applier {
   const Converter& converter_;
   const state::RoomMachine machine_;
   CommitListener listener_;
+  CallbackSink callback_sink_;
+  // Applier thread only: each room's next callback sequence number, as durably stored.
+  absl::flat_hash_map<state::Sid, uint64_t> callback_sequences_;
   Histogram* batch_inputs_ = nullptr;
   Histogram* commit_seconds_ = nullptr;
   absl::Time next_maintenance_;

@@ -194,6 +194,7 @@ absl::StatusOr<Credentials> Credentials::Parse(absl::string_view text) {
       }
       out.entries_[account_sid] =
           Entry{Principal{account_sid.ToString(), account_sid, Role::kAdmin}, Sha256(token)};
+      out.auth_tokens_[account_sid] = token;
     }
     ++out.account_count_;
 
@@ -240,6 +241,12 @@ std::optional<Principal> Credentials::Authenticate(absl::string_view sid,
   const bool match = CRYPTO_memcmp(presented.data(), expected.data(), presented.size()) == 0;
   if (entry == nullptr || !match) return std::nullopt;
   return entry->principal;
+}
+
+std::optional<std::string> Credentials::AuthToken(const state::Sid& account_sid) const {
+  auto it = auth_tokens_.find(account_sid);
+  if (it == auth_tokens_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace rollcall::service

@@ -56,6 +56,10 @@ class Credentials {
   // wrong (callers must not tell the two apart). Takes the same time either way.
   std::optional<Principal> Authenticate(absl::string_view sid, absl::string_view secret) const;
 
+  // The account's auth token, which signs its status callbacks (docs/callbacks.md); nullopt when
+  // the account has none. Never logged.
+  std::optional<std::string> AuthToken(const state::Sid& account_sid) const;
+
   size_t account_count() const { return account_count_; }
   size_t api_key_count() const { return api_key_count_; }
 
@@ -70,6 +74,7 @@ class Credentials {
 
   // Accounts with an auth token, and API keys, by SID.
   absl::flat_hash_map<state::Sid, Entry> entries_;
+  absl::flat_hash_map<state::Sid, std::string> auth_tokens_;  // signing keys of callbacks
   size_t account_count_ = 0;  // accounts listed, with or without an auth token
   size_t api_key_count_ = 0;
 };

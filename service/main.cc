@@ -154,6 +154,23 @@ ABSL_FLAG(std::string, credentials_file, "",
           "it changes. Empty: authentication off (loopback only)");
 ABSL_FLAG(absl::Duration, credentials_poll_interval, absl::Seconds(1),
           "How often the credentials file is checked for changes (0: never, read once at start)");
+ABSL_FLAG(absl::Duration, callback_timeout, absl::Seconds(10),
+          "Status callbacks: the longest one HTTP request may take, connecting included");
+ABSL_FLAG(absl::Duration, callback_max_age, absl::Hours(1),
+          "Status callbacks: retried until this old, then given up on and listed as failed");
+ABSL_FLAG(absl::Duration, callback_retry_initial, absl::Seconds(1),
+          "Status callbacks: the first retry's backoff; doubled per attempt, with jitter");
+ABSL_FLAG(absl::Duration, callback_retry_max, absl::Minutes(5),
+          "Status callbacks: the longest backoff between two attempts");
+ABSL_FLAG(int32_t, callback_concurrency, 64, "Status callback deliveries in flight in all");
+ABSL_FLAG(int32_t, callback_host_concurrency, 4,
+          "Status callback deliveries in flight to one receiver (scheme, host and port)");
+ABSL_FLAG(bool, callback_refuse_private, false,
+          "Refuse status callback URLs and connections to loopback, private, link-local and "
+          "other non-public addresses");
+ABSL_FLAG(std::string, callback_ca_file, "",
+          "PEM CA certificates that https status callback receivers are verified against "
+          "(empty: the system's)");
 ABSL_FLAG(bool, allow_insecure_no_auth, false,
           "Serve without credentials on a non-loopback --listen address (anyone who reaches "
           "the port can read and change everything)");
@@ -312,6 +329,16 @@ rollcall::service::ServerOptions OptionsFromFlags() {
   options.grpc_max_threads = absl::GetFlag(FLAGS_grpc_max_threads);
   options.limits.max_account_rooms = absl::GetFlag(FLAGS_max_account_rooms);
   options.limits.max_account_participants = absl::GetFlag(FLAGS_max_account_participants);
+  options.callbacks.max_age = absl::GetFlag(FLAGS_callback_max_age);
+  options.callbacks.retry_initial = absl::GetFlag(FLAGS_callback_retry_initial);
+  options.callbacks.retry_max = absl::GetFlag(FLAGS_callback_retry_max);
+  options.callbacks.concurrency =
+      static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_callback_concurrency)));
+  options.callbacks.host_concurrency =
+      static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_callback_host_concurrency)));
+  options.callback_http.timeout = absl::GetFlag(FLAGS_callback_timeout);
+  options.callback_http.refuse_private = absl::GetFlag(FLAGS_callback_refuse_private);
+  options.callback_http.ca_file = absl::GetFlag(FLAGS_callback_ca_file);
   return options;
 }
 
@@ -354,6 +381,25 @@ absl::Status CheckOptions(const rollcall::service::ServerOptions& options) {
   }
   if (options.limits.max_tracks_per_participant < 1) {
     return absl::InvalidArgumentError("--max_tracks_per_participant: must be at least 1");
+  }
+  if (options.callbacks.concurrency < 1) {
+    return absl::InvalidArgumentError("--callback_concurrency: must be at least 1");
+  }
+  if (options.callbacks.host_concurrency < 1) {
+    return absl::InvalidArgumentError("--callback_host_concurrency: must be at least 1");
+  }
+  for (const auto& [flag, value] :
+       {std::pair<const char*, absl::Duration>{"--callback_timeout", options.callback_http.timeout},
+        {"--callback_max_age", options.callbacks.max_age},
+        {"--callback_retry_initial", options.callbacks.retry_initial},
+        {"--callback_retry_max", options.callbacks.retry_max}}) {
+    if (value <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": must be positive"));
+    }
+  }
+  if (options.callbacks.retry_max < options.callbacks.retry_initial) {
+    return absl::InvalidArgumentError(
+        "--callback_retry_max: must be at least --callback_retry_initial");
   }
   return absl::OkStatus();
 }

@@ -109,6 +109,10 @@ struct MetricsRegistry::Entry {
   std::function<double()> read;
   prometheus::Gauge* gauge = nullptr;
   Counter* counter = nullptr;
+  // A callback-backed gauge family: its reader and the children it set last time.
+  std::function<GaugeChildren()> read_children;
+  prometheus::Family<prometheus::Gauge>* gauges = nullptr;
+  std::map<std::vector<std::string>, prometheus::Gauge*> children;
 };
 
 MetricsRegistry::MetricsRegistry() : registry_(prometheus::Registry::InsertBehavior::Throw) {}
@@ -176,6 +180,23 @@ void MetricsRegistry::AddGauge(const std::string& name, const std::string& help,
   });
 }
 
+void MetricsRegistry::AddGaugeFamily(const std::string& name, const std::string& help,
+                                     std::vector<std::string> label_names,
+                                     std::function<GaugeChildren()> read) {
+  for (const std::string& label : label_names) {
+    if (!IsValidName(label, false) || label.starts_with("__") || label == "le") {
+      BadRegistration(absl::StrCat("invalid label name ", label, " on ", name));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  Entry& entry = Add(name);
+  entry.label_names = std::move(label_names);
+  entry.read_children = std::move(read);
+  entry.gauges = &Registered(name, [&]() -> prometheus::Family<prometheus::Gauge>& {
+    return prometheus::BuildGauge().Name(name).Help(EscapeHelp(help)).Register(registry_);
+  });
+}
+
 void MetricsRegistry::AddCounterFunction(const std::string& name, const std::string& help,
                                          std::function<double()> read) {
   absl::MutexLock lock(&mu_);
@@ -188,6 +209,28 @@ void MetricsRegistry::AddCounterFunction(const std::string& name, const std::str
 
 void MetricsRegistry::ReadCallbacks() const {
   for (const auto& entry : entries_) {
+    if (entry->read_children) {
+      std::map<std::vector<std::string>, prometheus::Gauge*> children;
+      for (auto& [values, value] : entry->read_children()) {
+        if (values.size() != entry->label_names.size()) continue;
+        auto old = entry->children.find(values);
+        prometheus::Gauge* gauge = nullptr;
+        if (old != entry->children.end()) {
+          gauge = old->second;
+          entry->children.erase(old);
+        } else {
+          std::map<std::string, std::string> labels;
+          for (size_t i = 0; i < values.size(); ++i)
+            labels.emplace(entry->label_names[i], values[i]);
+          gauge = &entry->gauges->Add(labels);
+        }
+        gauge->Set(value);
+        children.emplace(values, gauge);
+      }
+      for (auto& [values, gone] : entry->children) entry->gauges->Remove(gone);
+      entry->children = std::move(children);
+      continue;
+    }
     if (!entry->read) continue;
     const double now = entry->read();
     if (entry->gauge != nullptr) entry->gauge->Set(now);

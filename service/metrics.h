@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -63,6 +64,11 @@ class MetricsRegistry {
                           std::vector<double> bounds);
   // A gauge read when rendered (from the running server's state, say).
   void AddGauge(const std::string& name, const std::string& help, std::function<double()> read);
+  // Labelled gauges read when rendered: `read` returns every child's label values (as many as
+  // `label_names`) and value; a child it no longer returns is removed.
+  using GaugeChildren = std::vector<std::pair<std::vector<std::string>, double>>;
+  void AddGaugeFamily(const std::string& name, const std::string& help,
+                      std::vector<std::string> label_names, std::function<GaugeChildren()> read);
   // A counter kept elsewhere (a component's own statistics), read when rendered.
   void AddCounterFunction(const std::string& name, const std::string& help,
                           std::function<double()> read);

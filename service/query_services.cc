@@ -180,8 +180,12 @@ grpc::ServerUnaryReactor* ParticipantService::AnonymizeParticipant(
                       });
 }
 
-RoomService::RoomService(Applier& applier, const Converter& converter, const Authorizer& auth)
-    : applier_(applier), converter_(converter), auth_(auth) {
+RoomService::RoomService(Applier& applier, const Converter& converter, const Authorizer& auth,
+                         UrlCheck check_callback_url)
+    : applier_(applier),
+      converter_(converter),
+      auth_(auth),
+      check_callback_url_(std::move(check_callback_url)) {
   const char* service = v1::RoomService::service_full_name();
   MarkMethodCallback(MethodIndex(service, "CreateRoom"),
                      NamingBadFields(this, &RoomService::CreateRoom));
@@ -211,6 +215,9 @@ grpc::ServerUnaryReactor* RoomService::CreateRoom(grpc::CallbackServerContext* c
     }
     command.status_callback = request->status_callback();
     command.status_callback_method = request->status_callback_method();
+    if (!command.status_callback.empty() && check_callback_url_) {
+      RETURN_IF_ERROR(check_callback_url_(command.status_callback));
+    }
     return command;
   };
   return AdminCommand(context, auth_, applier_, "create_room", request->account_sid(),

@@ -5,6 +5,9 @@
 #ifndef ROLLCALL_SERVICE_QUERY_SERVICES_H_
 #define ROLLCALL_SERVICE_QUERY_SERVICES_H_
 
+#include <functional>
+
+#include "absl/strings/string_view.h"
 #include "rollcall/v1/participant_service.grpc.pb.h"
 #include "rollcall/v1/room_service.grpc.pb.h"
 #include "service/applier.h"
@@ -40,7 +43,11 @@ class ParticipantService final : public v1::ParticipantService::CallbackService 
 class RoomService final : public v1::RoomService::CallbackService {
  public:
   // Requests with malformed UTF-8 get INVALID_ARGUMENT naming the field (unparsable_request.h).
-  RoomService(Applier& applier, const Converter& converter, const Authorizer& auth);
+  // `check_callback_url` judges a CreateRoom's status_callback beyond the state machine's rules
+  // (INVALID_ARGUMENT naming it); null accepts what the machine accepts.
+  using UrlCheck = std::function<absl::Status(absl::string_view url)>;
+  RoomService(Applier& applier, const Converter& converter, const Authorizer& auth,
+              UrlCheck check_callback_url = nullptr);
 
   grpc::ServerUnaryReactor* CreateRoom(grpc::CallbackServerContext* context,
                                        const v1::CreateRoomRequest* request,
@@ -59,6 +66,7 @@ class RoomService final : public v1::RoomService::CallbackService {
   Applier& applier_;
   const Converter& converter_;
   const Authorizer& auth_;
+  const UrlCheck check_callback_url_;
 };
 
 }  // namespace rollcall::service

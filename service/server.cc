@@ -171,6 +171,8 @@ struct Server::Parts {
   const Clock* clock = &real_clock;
   std::unique_ptr<Converter> converter;
   std::unique_ptr<Applier> applier;
+  std::unique_ptr<CurlTransport> callback_transport;
+  std::unique_ptr<CallbackDispatcher> callbacks;  // after its transport: stops first
   std::unique_ptr<WatchHub> watch_hub;
   std::unique_ptr<WatchService> watch;
   std::unique_ptr<IngestService> ingest;
@@ -189,7 +191,9 @@ struct Server::Parts {
 
   // The steps of Server::Start, in order.
   absl::Status LoadRoster();
-  void MakeServices();
+  absl::Status MakeServices();
+  // The status callbacks' dispatcher, fed by the applier, with the store's backlog.
+  absl::Status StartCallbacks();
   void ConfigureGrpc(grpc::ServerBuilder& builder);
   absl::Status StartMetricsHttp();
   // Starts the applier and the gRPC server, and the health-only and REST ports if asked for.
@@ -236,8 +240,33 @@ absl::Status Server::Parts::LoadRoster() {
   return absl::OkStatus();
 }
 
-void Server::Parts::MakeServices() {
+absl::Status Server::Parts::StartCallbacks() {
+  ASSIGN_OR_RETURN(store::CallbackBacklog backlog, store->LoadCallbacks());
+  ASSIGN_OR_RETURN(callback_transport, CurlTransport::Create(options.callback_http));
+  CallbackDispatcher::TokenSource tokens =
+      [files = credentials.get()](const state::Sid& account) -> std::optional<std::string> {
+    if (files == nullptr) return std::nullopt;  // authentication off: nothing to sign with
+    return files->current()->AuthToken(account);
+  };
+  callbacks = std::make_unique<CallbackDispatcher>(options.callbacks, *store, *callback_transport,
+                                                   std::move(tokens), *clock);
+  callbacks->RegisterMetrics(metrics.registry());
+  applier->SetCallbackSink(
+      [dispatcher = callbacks.get()](std::vector<state::Callback> owed) {
+        dispatcher->Enqueue(std::move(owed));
+      },
+      std::move(backlog.next_sequence));
+  if (!backlog.pending.empty()) {
+    spdlog::info("{} status callbacks were not delivered before the restart; sending them",
+                 backlog.pending.size());
+  }
+  callbacks->Start(std::move(backlog.pending));
+  return absl::OkStatus();
+}
+
+absl::Status Server::Parts::MakeServices() {
   applier = std::make_unique<Applier>(options.applier, *store, *roster, ids, *clock, *converter);
+  RETURN_IF_ERROR(StartCallbacks());
   watch_hub = std::make_unique<WatchHub>(options.watch, *store, *applier, *converter, *clock);
   applier->SetCommitListener([hub = watch_hub.get()](const std::vector<store::LogEntry>& entries) {
     hub->Publish(entries);
@@ -254,9 +283,14 @@ void Server::Parts::MakeServices() {
       std::make_unique<IngestService>(*applier, *converter, metrics, *authorizer, ingest_limits);
   RegisterGauges(*applier, *watch_hub, *store, metrics);
   participants = std::make_unique<ParticipantService>(*applier, *converter, *authorizer);
-  rooms = std::make_unique<RoomService>(*applier, *converter, *authorizer);
+  rooms = std::make_unique<RoomService>(
+      *applier, *converter, *authorizer,
+      [refuse_private = options.callback_http.refuse_private](absl::string_view url) {
+        return CheckCallbackUrl(url, refuse_private);
+      });
   tracks = std::make_unique<TrackService>(*applier, *converter, *authorizer);
   admin = std::make_unique<AdminService>(*store, options.backup_dir, *authorizer, *clock);
+  return absl::OkStatus();
 }
 
 void Server::Parts::ConfigureGrpc(grpc::ServerBuilder& builder) {
@@ -408,7 +442,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   parts->authorizer = std::make_unique<Authorizer>(parts->credentials.get(), account);
   ASSIGN_OR_RETURN(parts->store, OpenStore(options));
   RETURN_IF_ERROR(parts->LoadRoster());
-  parts->MakeServices();
+  RETURN_IF_ERROR(parts->MakeServices());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -472,6 +506,9 @@ void Server::Shutdown(absl::Duration grace) {
   parts_->watch_hub->Shutdown();
   parts_->ingest->Drain();
   parts_->applier->Stop();
+  // Callbacks in flight are abandoned: they stay in the store and go out after the restart.
+  parts_->callbacks->Stop();
+  parts_->callback_transport->Stop();
   // Every call that began before this point now ends by itself; later ones are answered at
   // once by the gates. gRPC's own Server::Shutdown is not called: it would cancel (CANCELLED)
   // the calls that reach the server after it starts, so the process exits instead and those

@@ -12,6 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/applier.h"
+#include "service/callback_dispatcher.h"
+#include "service/callback_http.h"
 #include "service/clock.h"
 #include "service/rest_http.h"
 #include "service/tls.h"
@@ -71,6 +73,9 @@ struct ServerOptions {
   // streams and refusing new calls, so load balancers see the change first (0: no wait; on
   // Kubernetes the preStop sleep does this job).
   absl::Duration drain_delay = absl::ZeroDuration();
+  // Status callbacks (docs/callbacks.md): delivery and the HTTP client.
+  CallbackOptions callbacks;
+  CurlOptions callback_http;
   // Where time comes from; nullptr: the real clock. Must outlive the server (tests).
   const Clock* clock = nullptr;
   // Who may call (service/credentials.h); empty: authentication off. The file is looked at

@@ -346,4 +346,55 @@ absl::Status Decode(absl::string_view bytes, state::SubscribedTrack* out) {
   return absl::OkStatus();
 }
 
+void Encode(const state::Callback& callback, std::string* out) {
+  // Not a scratch message: its nested records are encoded with their own scratch messages.
+  CallbackRecord m;
+  SetSid(callback.room_sid, m.mutable_room_sid());
+  m.set_sequence(callback.sequence);
+  m.set_revision(callback.revision);
+  m.set_event(static_cast<uint32_t>(callback.event));
+  m.set_timestamp(EncodeTime(callback.timestamp));
+  Encode(callback.room, m.mutable_room());
+  if (callback.participant) Encode(*callback.participant, m.mutable_participant());
+  if (callback.track) Encode(*callback.track, m.mutable_track());
+  m.SerializeToString(out);
+}
+
+void Encode(const state::FailedCallback& failed, std::string* out) {
+  FailedCallbackRecord m;
+  Encode(failed.callback, m.mutable_callback());
+  m.set_failed_at(EncodeTime(failed.failed_at));
+  m.set_attempts(failed.attempts);
+  m.set_last_error(failed.last_error);
+  m.SerializeToString(out);
+}
+
+absl::Status Decode(absl::string_view bytes, state::Callback* out) {
+  constexpr absl::string_view kRecord = "callback";
+  CallbackRecord m;
+  if (!Parse(bytes, m)) return absl::DataLossError("stored callback does not parse");
+  RETURN_IF_ERROR(GetSid(m.room_sid(), kRecord, "room_sid", &out->room_sid));
+  out->sequence = m.sequence();
+  out->revision = m.revision();
+  RETURN_IF_ERROR(GetEnum(m.event(), state::kMaxCallbackEvent, kRecord, "event", &out->event));
+  out->timestamp = DecodeTime(m.timestamp());
+  RETURN_IF_ERROR(Decode(m.room(), &out->room));
+  out->participant.reset();
+  if (!m.participant().empty())
+    RETURN_IF_ERROR(Decode(m.participant(), &out->participant.emplace()));
+  out->track.reset();
+  if (!m.track().empty()) RETURN_IF_ERROR(Decode(m.track(), &out->track.emplace()));
+  return absl::OkStatus();
+}
+
+absl::Status Decode(absl::string_view bytes, state::FailedCallback* out) {
+  FailedCallbackRecord m;
+  if (!Parse(bytes, m)) return absl::DataLossError("stored failed callback does not parse");
+  RETURN_IF_ERROR(Decode(m.callback(), &out->callback));
+  out->failed_at = DecodeTime(m.failed_at());
+  out->attempts = m.attempts();
+  out->last_error.assign(m.last_error());
+  return absl::OkStatus();
+}
+
 }  // namespace rollcall::store

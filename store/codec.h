@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "state/callbacks.h"
 #include "state/records.h"
 #include "state/sid.h"
 
@@ -28,6 +29,8 @@ void Encode(const state::DedupeEntry& entry, std::string* out);
 void Encode(const state::PublishedTrack& track, std::string* out);
 void Encode(const state::SubscribeRules& rules, std::string* out);
 void Encode(const state::SubscribedTrack& subscribed, std::string* out);
+void Encode(const state::Callback& callback, std::string* out);
+void Encode(const state::FailedCallback& failed, std::string* out);
 
 // Each Decode overwrites every field of `out`; on error `out` is unspecified.
 absl::Status Decode(absl::string_view bytes, state::Participant* out);
@@ -36,6 +39,8 @@ absl::Status Decode(absl::string_view bytes, state::DedupeEntry* out);
 absl::Status Decode(absl::string_view bytes, state::PublishedTrack* out);
 absl::Status Decode(absl::string_view bytes, state::SubscribeRules* out);
 absl::Status Decode(absl::string_view bytes, state::SubscribedTrack* out);
+absl::Status Decode(absl::string_view bytes, state::Callback* out);
+absl::Status Decode(absl::string_view bytes, state::FailedCallback* out);
 
 // The building blocks, exposed for the key layout and for tests.
 inline constexpr size_t kSidBytes = 16;         // Sid::Bytes in a key

@@ -11,7 +11,8 @@ bool WriteBatch::empty() const {
   return revision == 0 && participants.empty() && rooms.empty() && dedupe.empty() && log.empty() &&
          erased_participants.empty() && erased_rooms.empty() && erased_dedupe.empty() &&
          tracks.empty() && rules.empty() && subscriptions.empty() && erased_tracks.empty() &&
-         erased_rules.empty() && erased_subscriptions.empty() && compact_log_before == 0;
+         erased_rules.empty() && erased_subscriptions.empty() && compact_log_before == 0 &&
+         callbacks.empty() && callback_sequences.empty();
 }
 
 namespace internal {

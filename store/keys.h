@@ -20,6 +20,9 @@ inline constexpr absl::string_view kRoomPrefix = "r:";
 inline constexpr absl::string_view kTrackPrefix = "t:";
 inline constexpr absl::string_view kRulesPrefix = "s:";
 inline constexpr absl::string_view kSubscriptionPrefix = "u:";
+inline constexpr absl::string_view kCallbackPrefix = "c:";          // pending callbacks
+inline constexpr absl::string_view kFailedCallbackPrefix = "f:";    // given-up callbacks
+inline constexpr absl::string_view kCallbackSequencePrefix = "n:";  // a room's next sequence
 inline constexpr absl::string_view kLogColumnFamily = "log";
 inline constexpr size_t kUint64Bytes = 8;
 
@@ -90,6 +93,18 @@ inline void DedupeKey(const state::Sid& account_sid, absl::string_view event_id,
   out->assign(kDedupePrefix.data(), kDedupePrefix.size());
   AppendSidBytes(account_sid, out);
   out->append(event_id.data(), event_id.size());
+}
+
+// "c:" or "f:" | room sid bytes | sequence (8, big-endian): a room's callbacks in order.
+inline void CallbackKey(absl::string_view prefix, const state::Sid& room_sid, uint64_t sequence,
+                        std::string* out) {
+  out->assign(prefix.data(), prefix.size());
+  AppendSidBytes(room_sid, out);
+  AppendUint64(sequence, out);
+}
+inline void CallbackSequenceKey(const state::Sid& room_sid, std::string* out) {
+  out->assign(kCallbackSequencePrefix.data(), kCallbackSequencePrefix.size());
+  AppendSidBytes(room_sid, out);
 }
 
 // The log column family's key: the revision alone.

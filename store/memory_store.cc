@@ -1,5 +1,6 @@
 // MemoryStore: the Store contract over plain containers, for tests that need no disk.
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "state/status_macros.h"
@@ -15,7 +16,15 @@ absl::Status MemoryStore::Write(const WriteBatch& batch) {
   if (batch.empty()) return absl::OkStatus();
 
   for (const state::Sid& sid : batch.erased_participants) participants_.erase(sid);
-  for (const state::Sid& sid : batch.erased_rooms) rooms_.erase(sid);
+  for (const state::Sid& sid : batch.erased_rooms) {
+    rooms_.erase(sid);
+    callback_sequences_.erase(sid);
+    auto room_range = [&sid](auto& map) {
+      map.erase(map.lower_bound({sid, 0}), map.upper_bound({sid, UINT64_MAX}));
+    };
+    room_range(callbacks_);
+    room_range(failed_callbacks_);
+  }
   for (const auto& [account_sid, event_id] : batch.erased_dedupe) {
     dedupe_.erase(DedupeKey(account_sid, event_id));
   }
@@ -39,6 +48,12 @@ absl::Status MemoryStore::Write(const WriteBatch& batch) {
   }
   for (const LogEntry& entry : batch.log) {
     log_.emplace_hint(log_.end(), entry.revision, entry.payload);
+  }
+  for (const state::Callback& callback : batch.callbacks) {
+    callbacks_.insert_or_assign({callback.room_sid, callback.sequence}, callback);
+  }
+  for (const auto& [room_sid, next] : batch.callback_sequences) {
+    callback_sequences_.insert_or_assign(room_sid, next);
   }
   if (batch.compact_log_before != 0) {
     log_.erase(log_.begin(), log_.lower_bound(batch.compact_log_before));
@@ -80,6 +95,38 @@ absl::StatusOr<std::vector<LogEntry>> MemoryStore::ReadLog(uint64_t from,
     entries.push_back(LogEntry{.revision = it->first, .payload = it->second});
   }
   return entries;
+}
+
+absl::StatusOr<CallbackBacklog> MemoryStore::LoadCallbacks() const {
+  absl::ReaderMutexLock lock(&mu_);
+  CallbackBacklog backlog;
+  for (const auto& [key, callback] : callbacks_) backlog.pending.push_back(callback);
+  backlog.next_sequence = callback_sequences_;
+  return backlog;
+}
+
+absl::Status MemoryStore::FinishCallback(const state::Sid& room_sid, uint64_t sequence,
+                                         const state::FailedCallback* failed) {
+  absl::MutexLock lock(&mu_);
+  if (!fail_writes_.ok()) return fail_writes_;
+  if (callbacks_.erase({room_sid, sequence}) == 1 && failed != nullptr) {
+    failed_callbacks_.insert_or_assign({room_sid, sequence}, *failed);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<state::FailedCallback>> MemoryStore::ListFailedCallbacks(
+    const state::Sid& account_sid, const FailedCallbackCursor* after, size_t max) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<state::FailedCallback> out;
+  auto it = after == nullptr ? failed_callbacks_.begin()
+                             : failed_callbacks_.upper_bound({after->room_sid, after->sequence});
+  for (; it != failed_callbacks_.end() && out.size() < max; ++it) {
+    if (account_sid == state::Sid() || it->second.callback.room.account_sid == account_sid) {
+      out.push_back(it->second);
+    }
+  }
+  return out;
 }
 
 uint64_t MemoryStore::LogStart() const {

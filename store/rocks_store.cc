@@ -270,6 +270,11 @@ class RocksStore final : public Store {
   absl::Status Writable() const override;
   void SetWritableListener(std::function<void(const absl::Status&)> listener) override;
   absl::StatusOr<uint64_t> Backup(const std::string& directory) override;
+  absl::StatusOr<CallbackBacklog> LoadCallbacks() const override;
+  absl::Status FinishCallback(const state::Sid& room_sid, uint64_t sequence,
+                              const state::FailedCallback* failed) override;
+  absl::StatusOr<std::vector<state::FailedCallback>> ListFailedCallbacks(
+      const state::Sid& account_sid, const FailedCallbackCursor* after, size_t max) const override;
 
  private:
   // Records a write failure (or recovery, with OK): Write fails fast with it, Writable() and
@@ -539,6 +544,9 @@ void KeyOf(const state::PublishedTrack& track, std::string* out) { keys::TrackKe
 void KeyOf(const state::SubscribeRules& rules, std::string* out) {
   keys::RulesKey(rules.participant_sid, out);
 }
+void KeyOf(const state::Callback& callback, std::string* out) {
+  keys::CallbackKey(keys::kCallbackPrefix, callback.room_sid, callback.sequence, out);
+}
 void KeyOf(const state::SubscribedTrack& subscribed, std::string* out) {
   keys::SubscriptionKey(subscribed.participant_sid, subscribed.sid, out);
 }
@@ -649,6 +657,18 @@ absl::Status RocksStore::FillBatch(const WriteBatch& batch, uint64_t revision, u
   // Erasures first, then upserts (store.h: a key both erased and upserted ends up upserted).
   b.EraseAll(batch.erased_participants, keys::ParticipantKey);
   b.EraseAll(batch.erased_rooms, keys::RoomKey);
+  for (const state::Sid& room_sid : batch.erased_rooms) {
+    // A room's callbacks, pending and failed: every sequence under its SID.
+    for (absl::string_view prefix : {keys::kCallbackPrefix, keys::kFailedCallbackPrefix}) {
+      std::string end;
+      keys::CallbackKey(prefix, room_sid, UINT64_MAX, &end);
+      end.push_back('\0');
+      keys::CallbackKey(prefix, room_sid, 0, &key_);
+      b.Add(scratch_.DeleteRange(records, key_, end));
+    }
+    keys::CallbackSequenceKey(room_sid, &key_);
+    b.Add(scratch_.Delete(records, key_));
+  }
   b.EraseAll(batch.erased_dedupe, [](const auto& key, std::string* out) {
     keys::DedupeKey(key.first, key.second, out);
   });
@@ -663,6 +683,11 @@ absl::Status RocksStore::FillBatch(const WriteBatch& batch, uint64_t revision, u
   b.PutAll(batch.rooms, kKeyOf);
   b.PutAll(batch.participants, kKeyOf);
   b.PutAll(batch.dedupe, kKeyOf);
+  b.PutAll(batch.callbacks, kKeyOf);
+  for (const auto& [room_sid, next] : batch.callback_sequences) {
+    keys::CallbackSequenceKey(room_sid, &key_);
+    b.Add(scratch_.Put(records, key_, keys::Uint64(next)));
+  }
   for (const LogEntry& entry : batch.log) {
     keys::LogKey(entry.revision, &key_);
     b.Add(scratch_.Put(log, key_, entry.payload));
@@ -771,6 +796,95 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
   roster.FinishRestore();
   roster.RestoreRevision(stats.revision);
   return stats;
+}
+
+absl::StatusOr<CallbackBacklog> RocksStore::LoadCallbacks() const {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is not open");
+  rocksdb::ManagedSnapshot snapshot(db_->db.get());
+  CallbackBacklog backlog;
+  std::string expected;
+  RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kCallbackPrefix,
+                             [&](absl::string_view key, absl::string_view value) {
+                               state::Callback& callback = backlog.pending.emplace_back();
+                               RETURN_IF_ERROR(Decode(value, &callback));
+                               KeyOf(callback, &expected);
+                               if (key != expected) {
+                                 return absl::DataLossError(
+                                     "stored callback does not match its key");
+                               }
+                               return absl::OkStatus();
+                             }));
+  RETURN_IF_ERROR(ScanPrefix(
+      *db_, snapshot.snapshot(), keys::kCallbackSequencePrefix,
+      [&](absl::string_view key, absl::string_view value) {
+        const absl::string_view sid_bytes = key.substr(keys::kCallbackSequencePrefix.size());
+        uint64_t next = 0;
+        if (sid_bytes.size() != kSidBytes || !keys::ParseUint64(value, &next)) {
+          return absl::DataLossError("stored callback sequence is malformed");
+        }
+        state::Sid::Bytes raw;
+        std::copy(sid_bytes.begin(), sid_bytes.end(), raw.begin());
+        backlog.next_sequence[state::Sid("RM", raw)] = next;
+        return absl::OkStatus();
+      }));
+  return backlog;
+}
+
+absl::Status RocksStore::FinishCallback(const state::Sid& room_sid, uint64_t sequence,
+                                        const state::FailedCallback* failed) {
+  // Not under write_mu_: the applier's fsync must not hold up deliveries. RocksDB orders this
+  // write with the applier's; a failure here is left to the applier's next write to notice.
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr || db_->read_only) {
+    return absl::UnavailableError("the store cannot write now");
+  }
+  rocksdb::WriteBatch batch;
+  std::string key;
+  keys::CallbackKey(keys::kCallbackPrefix, room_sid, sequence, &key);
+  rocksdb::Status status = batch.Delete(db_->records(), key);
+  if (status.ok() && failed != nullptr) {
+    // Kept as failed only if it was pending: a second finish changes nothing.
+    std::string pending;
+    status = db_->db->Get(rocksdb::ReadOptions(), db_->records(), key, &pending);
+    if (status.IsNotFound()) return absl::OkStatus();
+  }
+  if (status.ok() && failed != nullptr) {
+    std::string value;
+    Encode(*failed, &value);
+    keys::CallbackKey(keys::kFailedCallbackPrefix, room_sid, sequence, &key);
+    status = batch.Put(db_->records(), key, value);
+  }
+  rocksdb::WriteOptions unsynced;
+  unsynced.sync = false;
+  if (status.ok()) status = db_->db->Write(unsynced, &batch);
+  return FromRocks(status, "finishing a callback");
+}
+
+absl::StatusOr<std::vector<state::FailedCallback>> RocksStore::ListFailedCallbacks(
+    const state::Sid& account_sid, const FailedCallbackCursor* after, size_t max) const {
+  std::vector<state::FailedCallback> out;
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is not open");
+  const std::string end = keys::PrefixEnd(keys::kFailedCallbackPrefix);
+  const rocksdb::Slice upper_bound(end);
+  rocksdb::ReadOptions read;
+  read.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(read, db_->records()));
+  std::string start(keys::kFailedCallbackPrefix);
+  if (after != nullptr) {
+    keys::CallbackKey(keys::kFailedCallbackPrefix, after->room_sid, after->sequence, &start);
+    start.push_back('\0');  // just after it
+  }
+  for (it->Seek(start); it->Valid() && out.size() < max; it->Next()) {
+    state::FailedCallback failed;
+    RETURN_IF_ERROR(Decode(ToView(it->value()), &failed));
+    if (account_sid == state::Sid() || failed.callback.room.account_sid == account_sid) {
+      out.push_back(std::move(failed));
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "listing failed callbacks"));
+  return out;
 }
 
 absl::StatusOr<std::vector<LogEntry>> RocksStore::ReadLog(uint64_t from, size_t max_entries) const {

@@ -124,6 +124,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "state/callbacks.h"
 #include "state/records.h"
 #include "state/roster.h"
 #include "state/sid.h"
@@ -152,8 +153,11 @@ struct WriteBatch {
   std::vector<state::SubscribeRules> rules;           // upserts
   std::vector<state::SubscribedTrack> subscriptions;  // upserts
   std::vector<LogEntry> log;                          // appended, ascending revisions
+  // Status callbacks owed (pending until FinishCallback), and each room's next sequence number.
+  std::vector<state::Callback> callbacks;
+  std::vector<std::pair<state::Sid, uint64_t>> callback_sequences;  // (room, next sequence)
   std::vector<state::Sid> erased_participants;
-  std::vector<state::Sid> erased_rooms;
+  std::vector<state::Sid> erased_rooms;  // with their callbacks: pending, failed, sequence
   std::vector<std::pair<state::Sid, std::string>> erased_dedupe;  // (account, event_id)
   std::vector<state::Sid> erased_tracks;
   std::vector<state::Sid> erased_rules;                                 // participant SIDs
@@ -162,6 +166,19 @@ struct WriteBatch {
 
   // True when the batch would change nothing; writing it does no I/O.
   bool empty() const;
+};
+
+// The status callbacks a store holds that are not delivered yet, for the delivering side to
+// take over at start-up (Store::LoadCallbacks).
+struct CallbackBacklog {
+  std::vector<state::Callback> pending;  // by room, each room's in sequence order
+  absl::flat_hash_map<state::Sid, uint64_t> next_sequence;  // every room that ever owed one
+};
+
+// Where a listing of failed callbacks goes on: after this room and sequence.
+struct FailedCallbackCursor {
+  state::Sid room_sid;
+  uint64_t sequence = 0;
 };
 
 struct LoadStats {
@@ -232,6 +249,22 @@ class Store {
     (void)listener;
   }
 
+  // Status callbacks (docs/callbacks.md). Write stores the pending ones with the change that
+  // owes them; the delivering thread reads them back at start-up and finishes each here,
+  // concurrently with Write.
+  //
+  // Every pending callback and each room's next sequence number.
+  virtual absl::StatusOr<CallbackBacklog> LoadCallbacks() const = 0;
+  // Removes a pending callback: delivered, or given up on when `failed` is set (then kept in the
+  // failed list). Not synced (a crash may lose it, and the callback is delivered once more); not
+  // an error when the callback is not pending. UNAVAILABLE when the store cannot write.
+  virtual absl::Status FinishCallback(const state::Sid& room_sid, uint64_t sequence,
+                                      const state::FailedCallback* failed) = 0;
+  // Failed callbacks of `account_sid`'s rooms (every account's when it is empty), in (room,
+  // sequence) order after `after` (from the first when null), at most `max`.
+  virtual absl::StatusOr<std::vector<state::FailedCallback>> ListFailedCallbacks(
+      const state::Sid& account_sid, const FailedCallbackCursor* after, size_t max) const = 0;
+
   // Writes a consistent copy of the store, as of one revision, into `directory` (which must not
   // exist yet) while writes go on; returns that revision. The copy is a data directory of its
   // own: a server started on it (or on a copy of it) serves that revision.
@@ -292,6 +325,11 @@ class MemoryStore final : public Store {
   absl::StatusOr<std::unique_ptr<RecordSnapshot>> Snapshot() const override;
   uint64_t revision() const override;
   absl::Status Flush() override;
+  absl::StatusOr<CallbackBacklog> LoadCallbacks() const override;
+  absl::Status FinishCallback(const state::Sid& room_sid, uint64_t sequence,
+                              const state::FailedCallback* failed) override;
+  absl::StatusOr<std::vector<state::FailedCallback>> ListFailedCallbacks(
+      const state::Sid& account_sid, const FailedCallbackCursor* after, size_t max) const override;
 
   void FailWrites(absl::Status status);
 
@@ -309,6 +347,10 @@ class MemoryStore final : public Store {
   absl::flat_hash_map<std::pair<state::Sid, state::Sid>, state::SubscribedTrack> subscriptions_
       ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::string> log_ ABSL_GUARDED_BY(mu_);
+  using CallbackKey = std::pair<state::Sid, uint64_t>;  // (room, sequence)
+  std::map<CallbackKey, state::Callback> callbacks_ ABSL_GUARDED_BY(mu_);
+  std::map<CallbackKey, state::FailedCallback> failed_callbacks_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<state::Sid, uint64_t> callback_sequences_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rollcall::store

@@ -155,6 +155,64 @@ TEST_F(ApplierTest, ABatchTheStoreFailsIsUnavailableForEveryCallAndAppliesNothin
   EXPECT_EQ(retried[0]->revision, 2u);
 }
 
+TEST_F(ApplierTest, CallbacksAreStoredWithTheirChangeNumberedPerRoomAndHandedOverWhenDurable) {
+  roster_ = std::make_unique<state::Roster>(limits_);
+  ASSERT_TRUE(store_.Load(*roster_).ok());
+  applier_ = std::make_unique<Applier>(options_, store_, *roster_, ids_, clock_, converter_);
+  std::vector<state::Callback> handed;
+  absl::Mutex handed_mu;
+  applier_->SetCallbackSink(
+      [&](std::vector<state::Callback> callbacks) {
+        absl::MutexLock lock(&handed_mu);
+        for (state::Callback& callback : callbacks) handed.push_back(std::move(callback));
+      },
+      {});
+  applier_->Start();
+  state::CreateRoom create;
+  create.account_sid = kAccount;
+  create.unique_name = "main";
+  create.status_callback = "https://hooks.test/rooms";
+  ASSERT_TRUE(Apply({create})[0].ok());
+  state::CreateRoom quiet = create;  // no URL: owes nothing
+  quiet.unique_name = "quiet";
+  quiet.status_callback.clear();
+  ASSERT_TRUE(Apply({quiet})[0].ok());
+  const std::vector<Applier::Result> joined =
+      Apply({Event(state::EventType::kConnected, "c1", "ada")});
+  ASSERT_TRUE(joined[0].ok());
+  // Reconnecting owes nothing (Twilio has no such callback).
+  ASSERT_TRUE(Apply({Event(state::EventType::kReconnecting, "r1", "ada",
+                           joined[0]->participant->sid.ToString())})[0]
+                  .ok());
+  // A failed write hands nothing over and uses no sequence number.
+  store_.FailWrites(absl::UnavailableError("disk full"));
+  state::EndRoom end{
+      .account_sid = kAccount, .room = "main", .status = state::RoomStatus::kCompleted};
+  ASSERT_FALSE(Apply({end})[0].ok());
+  store_.FailWrites(absl::OkStatus());
+  ASSERT_TRUE(Apply({end})[0].ok());
+
+  absl::MutexLock lock(&handed_mu);
+  std::vector<std::pair<state::CallbackEvent, uint64_t>> events;
+  for (const state::Callback& callback : handed)
+    events.emplace_back(callback.event, callback.sequence);
+  EXPECT_THAT(events, ::testing::ElementsAre(
+                          std::pair(state::CallbackEvent::kRoomCreated, uint64_t{0}),
+                          std::pair(state::CallbackEvent::kParticipantConnected, uint64_t{1}),
+                          std::pair(state::CallbackEvent::kParticipantDisconnected, uint64_t{2}),
+                          std::pair(state::CallbackEvent::kRoomEnded, uint64_t{3})));
+  ASSERT_EQ(handed.size(), 4u);
+  // The disconnection of a room's end still sees the room in progress; the end sees it completed.
+  EXPECT_EQ(handed[2].room.status, state::RoomStatus::kInProgress);
+  EXPECT_EQ(handed[2].participant->identity, "ada");
+  EXPECT_EQ(handed[3].room.status, state::RoomStatus::kCompleted);
+  // Everything handed over is in the store's outbox, with the room's next number.
+  absl::StatusOr<store::CallbackBacklog> backlog = store_.LoadCallbacks();
+  ASSERT_TRUE(backlog.ok());
+  EXPECT_EQ(backlog->pending, handed);
+  EXPECT_EQ(backlog->next_sequence.at(handed[0].room_sid), 4u);
+}
+
 TEST_F(ApplierTest, ReconnectTimeoutFiresWhenTheSimulatedClockPassesIt) {
   StartApplier();
   const auto connected = Apply({Event(state::EventType::kConnected, "c", "ada")});

@@ -632,5 +632,138 @@ TYPED_TEST(StoreContractTest, SnapshotIsOneRevisionReadInPiecesWhileWritesGoOn) 
   EXPECT_EQ(ReadAll(**now, &RecordSnapshot::ReadSubscriptions, 10, by_key).size(), 1u);
 }
 
+// --- Status callbacks (state/callbacks.h) ------------------------------------------------
+
+state::Callback OwedCallback(uint64_t room, uint64_t sequence, state::CallbackEvent event) {
+  state::Callback callback;
+  callback.room_sid = RoomSid(room);
+  callback.sequence = sequence;
+  callback.revision = 10 + sequence;
+  callback.event = event;
+  callback.timestamp = At(static_cast<int64_t>(sequence));
+  callback.room = test_records::InProgressRoom(room);
+  if (event != state::CallbackEvent::kRoomCreated && event != state::CallbackEvent::kRoomEnded) {
+    callback.participant = test_records::ConnectedParticipant(1, room);
+  }
+  if (event == state::CallbackEvent::kTrackAdded) {
+    callback.track = test_records::Track(1, 1, room);
+  }
+  return callback;
+}
+
+TYPED_TEST(StoreContractTest, CallbacksArePendingUntilFinishedAndSurviveReopen) {
+  WriteBatch batch = LogBatch(1, 1);
+  batch.callbacks = {OwedCallback(1, 0, state::CallbackEvent::kRoomCreated),
+                     OwedCallback(1, 1, state::CallbackEvent::kParticipantConnected),
+                     OwedCallback(1, 2, state::CallbackEvent::kTrackAdded),
+                     OwedCallback(2, 0, state::CallbackEvent::kRoomCreated)};
+  batch.callback_sequences = {{RoomSid(1), 3}, {RoomSid(2), 1}};
+  this->WriteOk(batch);
+  this->harness_.Reopen();
+
+  absl::StatusOr<CallbackBacklog> backlog = this->store().LoadCallbacks();
+  ASSERT_TRUE(backlog.ok()) << backlog.status();
+  // Each room's callbacks in sequence order, every field as written.
+  std::vector<state::Callback> room1, room2;
+  for (const state::Callback& callback : backlog->pending) {
+    (callback.room_sid == RoomSid(1) ? room1 : room2).push_back(callback);
+  }
+  ASSERT_EQ(room1.size(), 3u);
+  ASSERT_EQ(room2.size(), 1u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(room1[i], batch.callbacks[i]);
+  EXPECT_EQ(room2[0], batch.callbacks[3]);
+  EXPECT_EQ(backlog->next_sequence.at(RoomSid(1)), 3u);
+  EXPECT_EQ(backlog->next_sequence.at(RoomSid(2)), 1u);
+
+  // Delivered: gone. Given up: gone from pending, kept in the failed list.
+  ASSERT_TRUE(this->store().FinishCallback(RoomSid(1), 0, nullptr).ok());
+  const state::FailedCallback failed{
+      .callback = batch.callbacks[1], .failed_at = At(99), .attempts = 7, .last_error = "HTTP 503"};
+  ASSERT_TRUE(this->store().FinishCallback(RoomSid(1), 1, &failed).ok());
+  // Finishing what is not pending changes nothing and is no error.
+  ASSERT_TRUE(this->store().FinishCallback(RoomSid(1), 0, &failed).ok());
+  this->harness_.Reopen();
+
+  backlog = this->store().LoadCallbacks();
+  ASSERT_TRUE(backlog.ok()) << backlog.status();
+  ASSERT_EQ(backlog->pending.size(), 2u);
+  for (const state::Callback& callback : backlog->pending) {
+    EXPECT_TRUE((callback.room_sid == RoomSid(1) && callback.sequence == 2) ||
+                (callback.room_sid == RoomSid(2) && callback.sequence == 0));
+  }
+  absl::StatusOr<std::vector<state::FailedCallback>> listed =
+      this->store().ListFailedCallbacks(state::Sid(), nullptr, 10);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0], failed);
+  // Another account sees none of them.
+  listed = this->store().ListFailedCallbacks(Account(2), nullptr, 10);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+}
+
+TYPED_TEST(StoreContractTest, FailedCallbacksPageInRoomAndSequenceOrder) {
+  WriteBatch batch = LogBatch(1, 1);
+  for (uint64_t room : {1, 2}) {
+    for (uint64_t sequence = 0; sequence < 3; ++sequence) {
+      batch.callbacks.push_back(OwedCallback(room, sequence, state::CallbackEvent::kRoomCreated));
+    }
+  }
+  this->WriteOk(batch);
+  for (const state::Callback& callback : batch.callbacks) {
+    const state::FailedCallback failed{
+        .callback = callback, .failed_at = At(1), .attempts = 1, .last_error = "HTTP 500"};
+    ASSERT_TRUE(this->store().FinishCallback(callback.room_sid, callback.sequence, &failed).ok());
+  }
+  std::vector<std::pair<state::Sid, uint64_t>> seen;
+  const FailedCallbackCursor* after = nullptr;
+  FailedCallbackCursor cursor;
+  for (int page = 0; page < 10; ++page) {
+    absl::StatusOr<std::vector<state::FailedCallback>> listed =
+        this->store().ListFailedCallbacks(Account(1), after, 4);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    if (listed->empty()) break;
+    for (const state::FailedCallback& failed : *listed) {
+      seen.emplace_back(failed.callback.room_sid, failed.callback.sequence);
+    }
+    cursor = {.room_sid = listed->back().callback.room_sid,
+              .sequence = listed->back().callback.sequence};
+    after = &cursor;
+  }
+  ASSERT_EQ(seen.size(), 6u);
+  for (size_t i = 1; i < seen.size(); ++i) {
+    if (seen[i].first == seen[i - 1].first) {
+      EXPECT_EQ(seen[i].second, seen[i - 1].second + 1);
+    }
+  }
+}
+
+TYPED_TEST(StoreContractTest, ErasingARoomErasesItsCallbacks) {
+  WriteBatch batch = LogBatch(1, 1);
+  batch.callbacks = {OwedCallback(1, 0, state::CallbackEvent::kRoomCreated),
+                     OwedCallback(1, 1, state::CallbackEvent::kRoomEnded),
+                     OwedCallback(2, 0, state::CallbackEvent::kRoomCreated)};
+  batch.callback_sequences = {{RoomSid(1), 2}, {RoomSid(2), 1}};
+  this->WriteOk(batch);
+  const state::FailedCallback failed{
+      .callback = batch.callbacks[0], .failed_at = At(5), .attempts = 1, .last_error = "timeout"};
+  ASSERT_TRUE(this->store().FinishCallback(RoomSid(1), 0, &failed).ok());
+
+  WriteBatch erase;
+  erase.erased_rooms = {RoomSid(1)};
+  this->WriteOk(erase);
+  this->harness_.Reopen();
+  absl::StatusOr<CallbackBacklog> backlog = this->store().LoadCallbacks();
+  ASSERT_TRUE(backlog.ok()) << backlog.status();
+  ASSERT_EQ(backlog->pending.size(), 1u);
+  EXPECT_EQ(backlog->pending[0].room_sid, RoomSid(2));
+  EXPECT_FALSE(backlog->next_sequence.contains(RoomSid(1)));
+  EXPECT_EQ(backlog->next_sequence.at(RoomSid(2)), 1u);
+  absl::StatusOr<std::vector<state::FailedCallback>> listed =
+      this->store().ListFailedCallbacks(state::Sid(), nullptr, 10);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+}
+
 }  // namespace
 }  // namespace rollcall::store
