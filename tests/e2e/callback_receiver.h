@@ -244,6 +244,8 @@ class Receiver {
     // Headers and body go out in two writes: without TCP_NODELAY each answer waits ~40 ms for
     // the delayed ACK (Nagle), which would make every delivery look slow.
     server_.set_tcp_nodelay(true);
+    // Stopping waits for connections kept alive by rollcalld: keep that short.
+    server_.set_keep_alive_timeout(1);
     server_.Get(".*", handle);
     server_.Post(".*", handle);
     port_ = server_.bind_to_any_port("127.0.0.1");
