@@ -1,14 +1,14 @@
 // A status-callback receiver that checks every request with Twilio's own validator (npm
 // `twilio`, pinned by package-lock.json: twilio.validateRequest), as a customer's would.
 //
-// Usage: node callback_receiver.js PORT_FILE LOG_FILE [--fail-first N] [--delay-ms MS]
+// Usage: node callback_receiver.js PORT_FILE LOG_FILE [--fail-first N]
 //
 // The twin of tests/e2e/callback_receiver.py, with the same log format: serves HTTP on
 // 127.0.0.1, port 0; writes the port to PORT_FILE (atomically, once listening); takes the auth
 // token from TWILIO_AUTH_TOKEN; appends one JSON line per request to LOG_FILE before answering
 // (method, path with the query, host, params, body, signature, content_type, valid,
 // received_at). POST is validated with the form's parameters, GET with the full URL and {}.
-// Answers 200, or 500 for the first N requests with --fail-first, after --delay-ms if given.
+// Answers 200, or 500 for the first N requests with --fail-first.
 "use strict";
 
 const fs = require("node:fs");
@@ -17,13 +17,13 @@ const twilio = require("twilio");
 
 function usage(message) {
   process.stderr.write(`${message}\nusage: callback_receiver.js PORT_FILE LOG_FILE ` +
-                       "[--fail-first N] [--delay-ms MS]\n");
+                       "[--fail-first N]\n");
   process.exit(2);
 }
 
 const [portFile, logFile, ...rest] = process.argv.slice(2);
 if (!portFile || !logFile) usage("missing PORT_FILE or LOG_FILE");
-const options = { "--fail-first": 0, "--delay-ms": 0 };
+const options = { "--fail-first": 0 };
 while (rest.length > 0) {
   const name = rest.shift();
   if (!(name in options) || rest.length === 0) usage(`unknown or incomplete option ${name}`);
@@ -75,15 +75,8 @@ const server = http.createServer((request, response) => {
     requests += 1;
     const failing = requests <= options["--fail-first"];
     fs.writeSync(log, JSON.stringify(record) + "\n");
-    const answer = () => {
-      response.writeHead(failing ? 500 : 200, { "Content-Type": "text/plain" });
-      response.end(failing ? "failing on purpose\n" : "ok\n");
-    };
-    if (options["--delay-ms"] > 0) {
-      setTimeout(answer, options["--delay-ms"]);
-    } else {
-      answer();
-    }
+    response.writeHead(failing ? 500 : 200, { "Content-Type": "text/plain" });
+    response.end(failing ? "failing on purpose\n" : "ok\n");
   });
 });
 

@@ -1,14 +1,14 @@
 """A status-callback receiver that checks every request with Twilio's own validator
 (Debian's python3-twilio: twilio.request_validator.RequestValidator), as a customer's would.
 
-Usage: callback_receiver.py PORT_FILE LOG_FILE [--fail-first N] [--delay-ms MS]
+Usage: callback_receiver.py PORT_FILE LOG_FILE [--fail-first N]
 
 Serves HTTP on 127.0.0.1, port 0; writes the port to PORT_FILE (atomically, once listening).
 The auth token comes from TWILIO_AUTH_TOKEN. Appends one JSON line per request to LOG_FILE,
 before answering: method, path (with the query), host (the Host header), params (the POST
 form or the GET query, one value per name), body (raw), signature (X-Twilio-Signature) and
 valid (the validator's verdict for the URL http://<Host><path>). Answers 200, or 500 for the
-first N requests with --fail-first, after --delay-ms if given.
+first N requests with --fail-first.
 
 Run by tests/e2e/callbacks_test.cc; tests/e2e/callback_receiver.js is its Node twin.
 """
@@ -29,7 +29,7 @@ def main():
     if len(args) < 2:
         sys.exit(__doc__)
     port_file, log_file = args[0], args[1]
-    options = {"--fail-first": 0, "--delay-ms": 0}
+    options = {"--fail-first": 0}
     rest = args[2:]
     while rest:
         name = rest.pop(0)
@@ -77,8 +77,6 @@ def main():
                 failing = state["requests"] <= options["--fail-first"]
                 log.write(json.dumps(record, sort_keys=True) + "\n")
                 log.flush()
-            if options["--delay-ms"]:
-                time.sleep(options["--delay-ms"] / 1000)
             answer = b"failing on purpose\n" if failing else b"ok\n"
             self.send_response(500 if failing else 200)
             self.send_header("Content-Type", "text/plain")

@@ -4,6 +4,7 @@
 //    that judge each request with Twilio's own validators (python3-twilio and npm twilio;
 //    tests/e2e/callback_receiver.{py,js}); each delivery is also replayed to the other
 //    language's validator, and tampered replays are refused by both;
+//  - receivers that answer 500 twice get the same signed callback three times, then the next;
 //  - SIGKILL in the middle of a 10,000-event burst over 100 rooms: after a restart every room's
 //    callbacks arrive in order, without gaps, and the only repeat is the one in flight;
 //  - a receiver that never answers does not hold up other rooms' callbacks or ingest, and shows
@@ -360,6 +361,50 @@ TEST_F(CallbackContentTest, EveryEventSignedAndValidPerTwilioValidators) {
   // The untampered originals still pass (the replay mechanics are not what refused them).
   EXPECT_EQ(python.Replay(post), std::optional<bool>(true));
   EXPECT_EQ(node.Replay(get), std::optional<bool>(true));
+}
+
+// A retried callback is the same request, still valid: receivers that answer 500 twice see the
+// room-created callback three times, identical and signed, and then the next one.
+class CallbackRetryTest : public CallbacksTest {
+ protected:
+  void SetUp() override {
+    flags_ = {"--callback_retry_initial=50ms", "--callback_retry_max=200ms"};
+    CallbacksTest::SetUp();
+  }
+};
+
+TEST_F(CallbackRetryTest, RetriesRepeatTheSameSignedCallback) {
+  ScriptReceiver python(ScriptReceiver::Language::kPython, dir_.path(), token_,
+                        {"--fail-first", "2"});
+  ScriptReceiver node(ScriptReceiver::Language::kNode, dir_.path(), token_, {"--fail-first", "2"});
+  ASSERT_GT(python.port(), 0);
+  ASSERT_GT(node.port(), 0);
+  for (const auto& [receiver, method] : {std::pair{&python, "POST"}, std::pair{&node, "GET"}}) {
+    SCOPED_TRACE(receiver->name() + " " + method);
+    const v1::Room room =
+        CreateRoom(std::string("retried-") + method, receiver->base_url() + "/retried", method);
+    grpc_->Connect(room.sid(), "alice");
+    ASSERT_TRUE(WaitUntil([&] { return receiver->Deliveries().size() >= 4; }))
+        << receiver->Deliveries().size() << " requests; log:\n"
+        << server_.Log();
+    const std::vector<Delivery> all = receiver->Deliveries();
+    ASSERT_EQ(all.size(), 4u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(all[i].Event(), "room-created");
+      EXPECT_EQ(all[i].Sequence(), 0);
+      EXPECT_EQ(all[i].params, all[0].params) << "attempt " << i + 1;
+      EXPECT_EQ(all[i].signature, all[0].signature) << "attempt " << i + 1;
+    }
+    EXPECT_EQ(all[3].Event(), "participant-connected");
+    EXPECT_EQ(all[3].Sequence(), 1);
+    for (const Delivery& d : all) EXPECT_TRUE(d.valid) << d.path << " " << d.body;
+    const std::string label = MetricsHostLabel("127.0.0.1:" + std::to_string(receiver->port()));
+    EXPECT_TRUE(WaitUntil([&] {
+      const std::string metrics = Metrics();
+      return MetricValue(metrics, "rollcall_callbacks_retried_total", label) == 2 &&
+             MetricValue(metrics, "rollcall_callbacks_delivered_total", label) == 2;
+    })) << Metrics();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
