@@ -231,12 +231,15 @@ class Receiver {
                      : DecodeForm(query == std::string::npos ? "" : d.path.substr(query + 1));
       d.received = std::chrono::steady_clock::now();
       Answer answer;
+      std::string location;
       {
         std::lock_guard<std::mutex> lock(mutex_);
         deliveries_.push_back(d);
         answer = answer_;
+        location = location_;
       }
       response.status = answer ? answer(d) : 200;
+      if (!location.empty()) response.set_header("Location", location);
       response.set_content("ok\n", "text/plain");
     };
     // Enough threads that keep-alive connections from rollcalld never queue behind each other.
@@ -269,6 +272,11 @@ class Receiver {
     std::lock_guard<std::mutex> lock(mutex_);
     answer_ = std::move(answer);
   }
+  // A Location header on every answer (for redirects).
+  void set_location(std::string location) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    location_ = std::move(location);
+  }
   std::vector<Delivery> Deliveries() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return deliveries_;
@@ -285,6 +293,7 @@ class Receiver {
   mutable std::mutex mutex_;
   std::vector<Delivery> deliveries_;
   Answer answer_;
+  std::string location_;
 };
 
 // A TCP port that listens and never accepts: connections queue in the kernel, requests are

@@ -11,7 +11,10 @@
 //    up on the metrics port;
 //  - a receiver that keeps failing: past --callback_max_age the callback is recorded as failed
 //    (CLI, metric) and the room's next callback goes out;
-//  - status_callback URL validation, with and without --callback_refuse_private.
+//  - redirects are not followed;
+//  - status_callback URL validation, with and without --callback_refuse_private, and a host
+//    name resolving to a private address is not called under it.
+#include <netdb.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -791,6 +794,29 @@ TEST_F(CallbackFailureTest, PastMaxAgeTheCallbackFailsAndTheNextIsDelivered) {
   }));
 }
 
+// A redirect is not followed: it is a failed attempt, and the callback fails like any other.
+TEST_F(CallbackFailureTest, RedirectsAreNotFollowed) {
+  Receiver target;
+  Receiver redirecting([](const Delivery&) { return 302; });
+  redirecting.set_location(target.url("/moved"));
+  const v1::Room room = CreateRoom("redirected", redirecting.url("/old"));
+  const auto admin = v1::AdminService::NewStub(
+      AuthorizedChannel(server_.address(), BasicAuthorization(admin_sid_, admin_secret_)));
+  v1::ListFailedCallbacksResponse failed;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        failed.Clear();
+        return admin->ListFailedCallbacks(Deadline().get(), {}, &failed).ok() &&
+               failed.failed_callbacks_size() == 1;
+      },
+      std::chrono::seconds(20)))
+      << failed.ShortDebugString();
+  EXPECT_EQ(failed.failed_callbacks(0).room_sid(), room.sid());
+  EXPECT_THAT(failed.failed_callbacks(0).last_error(), HasSubstr("302"));
+  EXPECT_GE(redirecting.Count(), 2u);
+  EXPECT_EQ(target.Count(), 0u) << "the redirect was followed";
+}
+
 // ---------------------------------------------------------------------------------------------
 // e. URL validation.
 
@@ -825,7 +851,8 @@ TEST_F(CallbacksTest, StatusCallbackMustBeAnHttpUrl) {
 class CallbackRefusePrivateTest : public CallbacksTest {
  protected:
   void SetUp() override {
-    flags_ = {"--callback_refuse_private"};
+    flags_ = {"--callback_refuse_private", "--callback_max_age=2s", "--callback_retry_initial=50ms",
+              "--callback_retry_max=200ms"};
     CallbacksTest::SetUp();
   }
 };
@@ -843,6 +870,53 @@ TEST_F(CallbackRefusePrivateTest, PrivateAddressesAreRefused) {
     const grpc::Status status = TryCreate(*grpc_, url);
     EXPECT_TRUE(status.ok()) << url << ": " << Describe(status);
   }
+}
+
+// This machine's name, when it resolves (e.g. through /etc/hosts) to a loopback or private IPv4
+// address; empty otherwise.
+std::string PrivateHostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "";
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(name, nullptr, &hints, &found) != 0 || found == nullptr) return "";
+  const uint32_t address =
+      ntohl(reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr.s_addr);
+  freeaddrinfo(found);
+  const bool is_private = (address >> 24) == 127 || (address >> 24) == 10 ||
+                          (address >> 20) == 0xac1 || (address >> 16) == 0xc0a8;
+  return is_private ? name : "";
+}
+
+// A host name (not an IP literal) passes CreateRoom, but the connection to the private address
+// it resolves to is refused: nothing reaches the receiver, and the callback fails saying why.
+TEST_F(CallbackRefusePrivateTest, NamesResolvingToPrivateAddressesAreNotCalled) {
+  const std::string name = PrivateHostName();
+  if (name.empty()) GTEST_SKIP() << "this machine's name does not resolve to a private address";
+  if (name == "localhost") GTEST_SKIP() << "CreateRoom refuses localhost by name";
+  Receiver receiver;  // on 127.0.0.1: where the name leads, if it were allowed
+  const std::string url = "http://" + name + ":" + std::to_string(receiver.port()) + "/cb";
+  v1::CreateRoomRequest request;
+  request.set_unique_name("by-name");
+  request.set_status_callback(url);
+  v1::CreateRoomResponse created;
+  const grpc::Status status = grpc_->CreateRoom(request, &created);
+  ASSERT_TRUE(status.ok()) << url << ": " << Describe(status);
+  const auto admin = v1::AdminService::NewStub(
+      AuthorizedChannel(server_.address(), BasicAuthorization(admin_sid_, admin_secret_)));
+  v1::ListFailedCallbacksResponse failed;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        failed.Clear();
+        return admin->ListFailedCallbacks(Deadline().get(), {}, &failed).ok() &&
+               failed.failed_callbacks_size() == 1;
+      },
+      std::chrono::seconds(20)))
+      << failed.ShortDebugString();
+  EXPECT_EQ(failed.failed_callbacks(0).room_sid(), created.room().sid());
+  EXPECT_THAT(failed.failed_callbacks(0).last_error(), HasSubstr("callback_refuse_private"));
+  EXPECT_EQ(receiver.Count(), 0u);
 }
 
 }  // namespace
