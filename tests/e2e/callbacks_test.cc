@@ -10,7 +10,7 @@
 //  - a receiver that never answers does not hold up other rooms' callbacks or ingest, and shows
 //    up on the metrics port;
 //  - a receiver that keeps failing: past --callback_max_age the callback is recorded as failed
-//    (CLI, metric) and the room's next callback goes out;
+//    (ListFailedCallbacks, CLI, metric) and the room's next callback goes out;
 //  - redirects are not followed;
 //  - status_callback URL validation, with and without --callback_refuse_private, and a host
 //    name resolving to a private address is not called under it.
