@@ -44,6 +44,9 @@ def main():
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body are two writes: without this each answer on a kept-alive connection
+        # would wait for the delayed ACK (Nagle).
+        disable_nagle_algorithm = True
 
         def log_message(self, *unused):  # no access log on stderr
             pass
