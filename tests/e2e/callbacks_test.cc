@@ -9,6 +9,8 @@
 //    callbacks arrive in order, without gaps, and the only repeat is the one in flight;
 //  - a receiver that never answers does not hold up other rooms' callbacks or ingest, and shows
 //    up on the metrics port;
+//  - a slow receiver never has more than --callback_host_concurrency requests in flight, a room
+//    never more than one;
 //  - a receiver that keeps failing: past --callback_max_age the callback is recorded as failed
 //    (ListFailedCallbacks, CLI, metric) and the room's next callback goes out;
 //  - redirects are not followed;
@@ -710,6 +712,47 @@ TEST_F(CallbackIsolationTest, DeadReceiverDelaysOnlyItsOwnRooms) {
       MetricValue(metrics, "rollcall_callbacks_delivered_total", MetricsHostLabel(healthy.host()))
           .value_or(0),
       0);
+}
+
+// The bounds behind isolation: a slow receiver never has more than --callback_host_concurrency
+// requests in flight, and a room never more than one.
+class CallbackConcurrencyTest : public CallbacksTest {
+ protected:
+  void SetUp() override {
+    flags_ = {"--callback_host_concurrency=3"};
+    CallbacksTest::SetUp();
+  }
+};
+
+TEST_F(CallbackConcurrencyTest, PerReceiverAndPerRoomBounds) {
+  constexpr int kRooms = 12;
+  constexpr int kPerRoom = 3;  // room-created and two participant-connected
+  std::mutex mutex;
+  int in_flight = 0;
+  int most = 0;
+  std::map<std::string, int> per_room;
+  int most_per_room = 0;
+  Receiver slow([&](const Delivery& d) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      most = std::max(most, ++in_flight);
+      most_per_room = std::max(most_per_room, ++per_room[d.Room()]);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::lock_guard<std::mutex> lock(mutex);
+    --in_flight;
+    --per_room[d.Room()];
+    return 200;
+  });
+  for (int r = 0; r < kRooms; ++r) {
+    const std::string sid = CreateRoom("slow-" + std::to_string(r), slow.url()).sid();
+    grpc_->Connect(sid, "alice");
+    grpc_->Connect(sid, "bob");
+  }
+  ASSERT_TRUE(WaitUntil([&] { return slow.Count() >= size_t{kRooms * kPerRoom}; })) << slow.Count();
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(most, 3) << "requests in flight to one receiver at once";
+  EXPECT_EQ(most_per_room, 1) << "requests in flight for one room at once";
 }
 
 // ---------------------------------------------------------------------------------------------
