@@ -1244,6 +1244,12 @@ absl::StatusOr<VerifyReport> VerifyRocksStore(const std::string& path) {
   limits.max_room_participants = std::numeric_limits<int32_t>::max();
   state::Roster roster(limits);
   ASSIGN_OR_RETURN(report.loaded, store.Load(roster));
+  // Every pending and failed status callback decodes.
+  ASSIGN_OR_RETURN(const CallbackBacklog backlog, store.LoadCallbacks());
+  report.pending_callbacks = backlog.pending.size();
+  ASSIGN_OR_RETURN(const std::vector<state::FailedCallback> failed,
+                   store.ListFailedCallbacks(state::Sid(), nullptr, SIZE_MAX));
+  report.failed_callbacks = failed.size();
   // The whole change log, in chunks: ascending, from the stored start to at most the head.
   report.log_start = store.LogStart();
   uint64_t next = 0;

@@ -306,6 +306,7 @@ struct VerifyReport {
   uint64_t log_entries = 0;      // change-log entries read and checked
   uint64_t log_start = 0, log_newest = 0;
   size_t table_files = 0;  // SST files whose every block checksum was verified
+  size_t pending_callbacks = 0, failed_callbacks = 0;  // status callbacks, all decoded
 };
 
 // Checks a data directory offline, changing nothing: opens it read-only as Open would (the
