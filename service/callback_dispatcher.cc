@@ -102,12 +102,14 @@ std::string CallbackDispatcher::ReceiverOf(absl::string_view url) {
 void CallbackDispatcher::Run() {
   using Finished = std::pair<state::Callback, std::optional<state::FailedCallback>>;
   while (true) {
+    Refill();
     std::vector<Send> sends;
     std::vector<Finished> finished;
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !incoming_.empty() || !completions_.empty() || ready_changed_;
+        return stopping_ || !incoming_.empty() || !completions_.empty() || ready_changed_ ||
+               !refill_.empty();
       };
       absl::Duration wait = kIdleWait;
       if (!retries_.empty()) {
@@ -129,7 +131,12 @@ void CallbackDispatcher::Run() {
         const state::Sid room_sid = retries_.begin()->second;
         retries_.erase(retries_.begin());
         auto room = rooms_.find(room_sid);
-        if (room != rooms_.end()) MakeReady(room_sid, room->second);
+        if (room == rooms_.end()) continue;
+        if (room->second.spilled && room->second.pending.empty()) {
+          refill_.insert(room_sid);  // a read back that failed, tried again
+        } else {
+          MakeReady(room_sid, room->second);
+        }
       }
       sends = Pump();
     }
@@ -158,11 +165,16 @@ void CallbackDispatcher::Run() {
 void CallbackDispatcher::Add(state::Callback callback) {
   const state::Sid room_sid = callback.room_sid;
   Room& room = rooms_[room_sid];
+  ++stats_.pending;
+  if (room.spilled || room.pending.size() >= options_.max_held_per_room) {
+    room.spilled = true;  // it is in the store: read back in order when the queue drains
+    ++room.dropped;
+    return;
+  }
   if (room.pending.empty() && !room.in_flight) {
     room.receiver = ReceiverOf(callback.room.status_callback);
   }
   room.pending.push_back(std::move(callback));
-  ++stats_.pending;
   if (room.pending.size() == 1 && !room.in_flight && !room.waiting) MakeReady(room_sid, room);
 }
 
@@ -251,10 +263,72 @@ void CallbackDispatcher::Finish(
   room.pending.pop_front();
   --stats_.pending;
   room.attempts = 0;
+  if (room.spilled && room.pending.size() <= options_.max_held_per_room / 2) {
+    refill_.insert(completion.room_sid);
+  }
   if (!room.pending.empty()) {
     MakeReady(completion.room_sid, room);
-  } else {
+  } else if (!room.spilled) {
     rooms_.erase(found);
+  }
+}
+
+void CallbackDispatcher::Refill() {
+  struct Read {
+    state::Sid room_sid;
+    uint64_t from = 0;
+    uint64_t dropped = 0;  // the room's count when the read began
+    size_t max = 0;
+  };
+  std::vector<Read> reads;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const state::Sid& room_sid : refill_) {
+      auto found = rooms_.find(room_sid);
+      if (found == rooms_.end() || !found->second.spilled) continue;
+      const Room& room = found->second;
+      // The store holds every pending callback; the queue holds a prefix of them.
+      const uint64_t from = room.pending.empty() ? 0 : room.pending.back().sequence + 1;
+      reads.push_back(
+          {room_sid, from, room.dropped,
+           options_.max_held_per_room - std::min(room.pending.size(), options_.max_held_per_room)});
+    }
+    refill_.clear();
+  }
+  for (const Read& read : reads) {
+    absl::StatusOr<std::vector<state::Callback>> stored =
+        store_.ReadCallbacks(read.room_sid, read.from, read.max);
+    absl::MutexLock lock(&mu_);
+    auto found = rooms_.find(read.room_sid);
+    if (found == rooms_.end()) continue;
+    Room& room = found->second;
+    if (!stored.ok()) {
+      spdlog::warn("reading back the status callbacks of room {}: {}", read.room_sid.ToString(),
+                   stored.status().ToString());
+      retries_.emplace(clock_.MonotonicTime() + absl::ToChronoNanoseconds(absl::Seconds(1)),
+                       read.room_sid);
+      continue;
+    }
+    for (state::Callback& callback : *stored) {
+      if (!room.pending.empty() && callback.sequence <= room.pending.back().sequence) continue;
+      if (room.pending.empty() && !room.in_flight) {
+        room.receiver = ReceiverOf(callback.room.status_callback);
+      }
+      room.pending.push_back(std::move(callback));
+    }
+    // Everything is held again only if the read reached the end and nothing was left in the
+    // store while it ran.
+    if (stored->size() < read.max && room.dropped == read.dropped) {
+      room.spilled = false;
+      room.dropped = 0;
+    } else if (room.pending.size() <= options_.max_held_per_room / 2) {
+      refill_.insert(read.room_sid);
+    }
+    if (room.pending.empty()) {
+      if (!room.spilled) rooms_.erase(found);
+    } else if (!room.in_flight && !room.waiting) {
+      MakeReady(read.room_sid, room);
+    }
   }
 }
 

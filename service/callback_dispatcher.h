@@ -67,6 +67,9 @@ struct CallbackOptions {
   absl::Duration retry_max = absl::Minutes(5);      // --callback_retry_max
   size_t concurrency = 64;                          // --callback_concurrency
   size_t host_concurrency = 4;                      // --callback_host_concurrency
+  // Callbacks of one room held in memory; the rest wait in the store and are read back as the
+  // room's queue drains, so a dead receiver's backlog costs disk, not memory.
+  size_t max_held_per_room = 32;
   // Receivers named in metric labels; callbacks to any other are counted under "other".
   size_t max_metric_hosts = 100;
 };
@@ -75,7 +78,7 @@ struct CallbackStats {
   uint64_t delivered = 0;
   uint64_t retried = 0;  // failed attempts followed by another
   uint64_t failed = 0;   // given up on
-  uint64_t pending = 0;  // not yet delivered or given up on
+  uint64_t pending = 0;  // not yet delivered or given up on (held in memory or in the store)
   uint64_t in_flight = 0;
 };
 
@@ -111,7 +114,12 @@ class CallbackDispatcher {
     std::deque<state::Callback> pending;  // in sequence order; front() is the next to deliver
     std::string receiver;
     bool in_flight = false;
-    bool waiting = false;   // queued in its receiver's ready list, or for a retry
+    bool waiting = false;  // queued in its receiver's ready list, or for a retry
+    // Some of its callbacks are only in the store (past max_held_per_room): read them back in
+    // order before taking new ones. `dropped` counts those left there, to tell whether a read
+    // saw them all.
+    bool spilled = false;
+    uint64_t dropped = 0;
     uint32_t attempts = 0;  // failed attempts of front()
     std::string last_error;
   };
@@ -132,6 +140,8 @@ class CallbackDispatcher {
   };
 
   void Run();
+  // Reads back the callbacks of rooms whose queue drained while some were only in the store.
+  void Refill();
   void Add(state::Callback callback) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Puts a room whose next callback is due in its receiver's ready list.
   void MakeReady(const state::Sid& room_sid, Room& room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -160,6 +170,7 @@ class CallbackDispatcher {
   absl::flat_hash_map<state::Sid, Room> rooms_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Receiver> receivers_ ABSL_GUARDED_BY(mu_);
   std::multimap<SteadyTime, state::Sid> retries_ ABSL_GUARDED_BY(mu_);  // rooms backing off
+  absl::flat_hash_set<state::Sid> refill_ ABSL_GUARDED_BY(mu_);         // rooms to read back
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   // A room became ready or a slot came free since the last Pump.
   bool ready_changed_ ABSL_GUARDED_BY(mu_) = false;

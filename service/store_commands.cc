@@ -18,10 +18,11 @@ int RunVerify(const std::string& data_dir) {
   }
   spdlog::info(
       "verify {}: sound: revision {} (marker {}), {} rooms, {} participants, {} event ids, "
-      "change log {} entries ({}..{}), {} table files checksummed",
+      "change log {} entries ({}..{}), {} table files checksummed, status callbacks {} pending "
+      "and {} failed",
       data_dir, report->loaded.revision, report->marker_revision, report->loaded.rooms,
       report->loaded.participants, report->loaded.dedupe, report->log_entries, report->log_start,
-      report->log_newest, report->table_files);
+      report->log_newest, report->table_files, report->pending_callbacks, report->failed_callbacks);
   return 0;
 }
 

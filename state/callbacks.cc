@@ -1,8 +1,7 @@
 #include "state/callbacks.h"
 
+#include <type_traits>
 #include <variant>
-
-#include "absl/container/flat_hash_map.h"
 
 namespace rollcall::state {
 namespace {
@@ -75,26 +74,23 @@ absl::string_view CallbackEventName(CallbackEvent event) {
 
 std::vector<Callback> CallbacksOf(const Outcome& outcome, const RosterView& view) {
   std::vector<Callback> callbacks;
-  // The room and participants as of the change being looked at: the view's, then each change's.
-  absl::flat_hash_map<Sid, Room> rooms;
-  absl::flat_hash_map<Sid, Participant> participants;
-  auto room_of = [&](const Sid& sid) -> const Room* {
-    if (auto it = rooms.find(sid); it != rooms.end()) return &it->second;
-    return view.FindRoom(sid);
-  };
-  auto participant_of = [&](const Sid& sid) -> const Participant* {
-    if (auto it = participants.find(sid); it != participants.end()) return &it->second;
-    return view.FindParticipant(sid);
-  };
-  for (const Change& change : outcome.changes) {
-    if (const auto* room = std::get_if<Room>(&change.resource)) {
-      rooms.insert_or_assign(room->sid, *room);
-    } else if (const auto* participant = std::get_if<Participant>(&change.resource)) {
-      participants.insert_or_assign(participant->sid, *participant);
+  // On the hot path of every event: nothing is copied unless the room has a URL. The room and
+  // participant as of a change are the last earlier change's to them, else the view's.
+  auto latest = [&](size_t before, const Sid& sid, auto* type) {
+    using Record = std::remove_pointer_t<decltype(type)>;
+    for (size_t i = before; i-- > 0;) {
+      const auto* record = std::get_if<Record>(&outcome.changes[i].resource);
+      if (record != nullptr && record->sid == sid) return record;
     }
+    return static_cast<const Record*>(nullptr);
+  };
+  for (size_t i = 0; i < outcome.changes.size(); ++i) {
+    const Change& change = outcome.changes[i];
     const std::optional<CallbackEvent> event = EventOf(change.type);
     if (!event) continue;
-    const Room* room = room_of(RoomOf(change));
+    const Sid& room_sid = RoomOf(change);
+    const Room* room = latest(i + 1, room_sid, static_cast<Room*>(nullptr));
+    if (room == nullptr) room = view.FindRoom(room_sid);
     if (room == nullptr || room->status_callback.empty()) continue;
     Callback callback;
     callback.room_sid = room->sid;
@@ -106,9 +102,10 @@ std::vector<Callback> CallbacksOf(const Outcome& outcome, const RosterView& view
       callback.participant = *participant;
     } else if (const auto* track = std::get_if<PublishedTrack>(&change.resource)) {
       callback.track = *track;
-      if (const Participant* publisher = participant_of(track->participant_sid)) {
-        callback.participant = *publisher;
-      }
+      const Participant* publisher =
+          latest(i, track->participant_sid, static_cast<Participant*>(nullptr));
+      if (publisher == nullptr) publisher = view.FindParticipant(track->participant_sid);
+      if (publisher != nullptr) callback.participant = *publisher;
     }
     callbacks.push_back(std::move(callback));
   }

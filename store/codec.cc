@@ -380,10 +380,13 @@ absl::Status Decode(absl::string_view bytes, state::Callback* out) {
   out->timestamp = DecodeTime(m.timestamp());
   RETURN_IF_ERROR(Decode(m.room(), &out->room));
   out->participant.reset();
-  if (!m.participant().empty())
+  if (m.has_participant()) {
     RETURN_IF_ERROR(Decode(m.participant(), &out->participant.emplace()));
+  }
   out->track.reset();
-  if (!m.track().empty()) RETURN_IF_ERROR(Decode(m.track(), &out->track.emplace()));
+  if (m.has_track()) {
+    RETURN_IF_ERROR(Decode(m.track(), &out->track.emplace()));
+  }
   return absl::OkStatus();
 }
 

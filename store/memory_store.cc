@@ -105,6 +105,18 @@ absl::StatusOr<CallbackBacklog> MemoryStore::LoadCallbacks() const {
   return backlog;
 }
 
+absl::StatusOr<std::vector<state::Callback>> MemoryStore::ReadCallbacks(const state::Sid& room_sid,
+                                                                        uint64_t from_sequence,
+                                                                        size_t max) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<state::Callback> out;
+  for (auto it = callbacks_.lower_bound({room_sid, from_sequence});
+       it != callbacks_.end() && it->first.first == room_sid && out.size() < max; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
 absl::Status MemoryStore::FinishCallback(const state::Sid& room_sid, uint64_t sequence,
                                          const state::FailedCallback* failed) {
   absl::MutexLock lock(&mu_);

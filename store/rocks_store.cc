@@ -271,6 +271,9 @@ class RocksStore final : public Store {
   void SetWritableListener(std::function<void(const absl::Status&)> listener) override;
   absl::StatusOr<uint64_t> Backup(const std::string& directory) override;
   absl::StatusOr<CallbackBacklog> LoadCallbacks() const override;
+  absl::StatusOr<std::vector<state::Callback>> ReadCallbacks(const state::Sid& room_sid,
+                                                             uint64_t from_sequence,
+                                                             size_t max) const override;
   absl::Status FinishCallback(const state::Sid& room_sid, uint64_t sequence,
                               const state::FailedCallback* failed) override;
   absl::StatusOr<std::vector<state::FailedCallback>> ListFailedCallbacks(
@@ -831,6 +834,28 @@ absl::StatusOr<CallbackBacklog> RocksStore::LoadCallbacks() const {
   return backlog;
 }
 
+absl::StatusOr<std::vector<state::Callback>> RocksStore::ReadCallbacks(const state::Sid& room_sid,
+                                                                       uint64_t from_sequence,
+                                                                       size_t max) const {
+  std::vector<state::Callback> out;
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is not open");
+  std::string start;
+  std::string end;
+  keys::CallbackKey(keys::kCallbackPrefix, room_sid, from_sequence, &start);
+  keys::CallbackKey(keys::kCallbackPrefix, room_sid, UINT64_MAX, &end);
+  end.push_back('\0');
+  const rocksdb::Slice upper_bound(end);
+  rocksdb::ReadOptions read;
+  read.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(read, db_->records()));
+  for (it->Seek(start); it->Valid() && out.size() < max; it->Next()) {
+    RETURN_IF_ERROR(Decode(ToView(it->value()), &out.emplace_back()));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "reading a room's callbacks"));
+  return out;
+}
+
 absl::Status RocksStore::FinishCallback(const state::Sid& room_sid, uint64_t sequence,
                                         const state::FailedCallback* failed) {
   // Not under write_mu_: the applier's fsync must not hold up deliveries. RocksDB orders this
@@ -1219,6 +1244,12 @@ absl::StatusOr<VerifyReport> VerifyRocksStore(const std::string& path) {
   limits.max_room_participants = std::numeric_limits<int32_t>::max();
   state::Roster roster(limits);
   ASSIGN_OR_RETURN(report.loaded, store.Load(roster));
+  // Every pending and failed status callback decodes.
+  ASSIGN_OR_RETURN(const CallbackBacklog backlog, store.LoadCallbacks());
+  report.pending_callbacks = backlog.pending.size();
+  ASSIGN_OR_RETURN(const std::vector<state::FailedCallback> failed,
+                   store.ListFailedCallbacks(state::Sid(), nullptr, SIZE_MAX));
+  report.failed_callbacks = failed.size();
   // The whole change log, in chunks: ascending, from the stored start to at most the head.
   report.log_start = store.LogStart();
   uint64_t next = 0;

@@ -255,6 +255,10 @@ class Store {
   //
   // Every pending callback and each room's next sequence number.
   virtual absl::StatusOr<CallbackBacklog> LoadCallbacks() const = 0;
+  // A room's pending callbacks from `from_sequence` on, in order, at most `max`.
+  virtual absl::StatusOr<std::vector<state::Callback>> ReadCallbacks(const state::Sid& room_sid,
+                                                                     uint64_t from_sequence,
+                                                                     size_t max) const = 0;
   // Removes a pending callback: delivered, or given up on when `failed` is set (then kept in the
   // failed list). Not synced (a crash may lose it, and the callback is delivered once more); not
   // an error when the callback is not pending. UNAVAILABLE when the store cannot write.
@@ -302,6 +306,7 @@ struct VerifyReport {
   uint64_t log_entries = 0;      // change-log entries read and checked
   uint64_t log_start = 0, log_newest = 0;
   size_t table_files = 0;  // SST files whose every block checksum was verified
+  size_t pending_callbacks = 0, failed_callbacks = 0;  // status callbacks, all decoded
 };
 
 // Checks a data directory offline, changing nothing: opens it read-only as Open would (the
@@ -326,6 +331,9 @@ class MemoryStore final : public Store {
   uint64_t revision() const override;
   absl::Status Flush() override;
   absl::StatusOr<CallbackBacklog> LoadCallbacks() const override;
+  absl::StatusOr<std::vector<state::Callback>> ReadCallbacks(const state::Sid& room_sid,
+                                                             uint64_t from_sequence,
+                                                             size_t max) const override;
   absl::Status FinishCallback(const state::Sid& room_sid, uint64_t sequence,
                               const state::FailedCallback* failed) override;
   absl::StatusOr<std::vector<state::FailedCallback>> ListFailedCallbacks(

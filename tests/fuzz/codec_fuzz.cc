@@ -1,5 +1,6 @@
 // Fuzz target: the store codec (store/codec.h). The first byte picks the record kind
-// (participant, room, dedupe entry); the rest is a stored value. Checked on every input:
+// (participant, room, dedupe entry, status callback, failed callback); the rest is a stored
+// value. Checked on every input:
 // - decoding arbitrary bytes never crashes, and refuses with DATA_LOSS only;
 // - whatever decodes re-encodes to bytes that decode to the same record, and encoding that
 //   record again gives the same bytes (encode∘decode is a fixed point after one step).
@@ -46,15 +47,21 @@ void RoundTrip(absl::string_view bytes, const char* kind) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const absl::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 5) {
     case 0:
       RoundTrip<rollcall::state::Participant>(bytes, "participant");
       break;
     case 1:
       RoundTrip<rollcall::state::Room>(bytes, "room");
       break;
-    default:
+    case 2:
       RoundTrip<rollcall::state::DedupeEntry>(bytes, "dedupe entry");
+      break;
+    case 3:
+      RoundTrip<rollcall::state::Callback>(bytes, "callback");
+      break;
+    default:
+      RoundTrip<rollcall::state::FailedCallback>(bytes, "failed callback");
       break;
   }
   return 0;

@@ -309,6 +309,29 @@ TEST_F(CallbackDispatcherTest, ADeadReceiverHoldsOnlyItsOwnSlots) {
   EXPECT_EQ(dispatcher_->stats().in_flight, 2u);
 }
 
+TEST_F(CallbackDispatcherTest, ARoomHoldsAFewInMemoryAndReadsTheRestBackFromTheStoreInOrder) {
+  options_.max_held_per_room = 4;
+  Start();
+  std::vector<state::Callback> owed;
+  for (uint64_t sequence = 0; sequence < 10; ++sequence) owed.push_back(Owed(1, sequence));
+  dispatcher_->Enqueue(owed);
+  // More arrive while the first ones are delivered: they join the store, after the others.
+  std::vector<std::string> delivered;
+  for (uint64_t sequence = 0; sequence < 15; ++sequence) {
+    ASSERT_TRUE(WaitUntil([&] { return transport_.open().size() == 1; })) << sequence;
+    const size_t i = transport_.open()[0];
+    delivered.push_back(Target(i).second);
+    if (sequence == 2) dispatcher_->Enqueue({Owed(1, 10), Owed(1, 11), Owed(1, 12)});
+    if (sequence == 7) dispatcher_->Enqueue({Owed(1, 13), Owed(1, 14)});
+    transport_.Answer(i, {.delivered = true, .error = ""});
+  }
+  std::vector<std::string> expected;
+  for (int sequence = 0; sequence < 15; ++sequence) expected.push_back(absl::StrCat(sequence));
+  EXPECT_EQ(delivered, expected);
+  ASSERT_TRUE(WaitUntil([&] { return dispatcher_->stats().pending == 0; }));
+  EXPECT_EQ(PendingInStore(), 0u);
+}
+
 TEST_F(CallbackDispatcherTest, TheBacklogIsDeliveredAtStart) {
   std::vector<state::Callback> backlog = {Owed(1, 4), Owed(1, 5)};
   Start(backlog);
