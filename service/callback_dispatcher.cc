@@ -111,15 +111,17 @@ void CallbackDispatcher::Run() {
         return stopping_ || !incoming_.empty() || !completions_.empty() || ready_changed_ ||
                !refill_.empty();
       };
-      absl::Duration wait = kIdleWait;
+      // Removals the store refused are tried again each second; their rooms wait meanwhile.
+      absl::Duration wait = unfinished_.empty() ? kIdleWait : absl::Seconds(1);
       if (!retries_.empty()) {
         wait = std::clamp(Elapsed(clock_.MonotonicTime(), retries_.begin()->first),
-                          absl::ZeroDuration(), kIdleWait);
+                          absl::ZeroDuration(), wait);
       }
       if (!has_work() && wait > absl::ZeroDuration()) {
         clock_.Await(mu_, absl::Condition(&has_work), wait);
       }
       if (stopping_) return;
+      finished.swap(unfinished_);
       std::vector<state::Callback> incoming;
       incoming.swap(incoming_);
       for (state::Callback& callback : incoming) Add(std::move(callback));
@@ -140,17 +142,28 @@ void CallbackDispatcher::Run() {
       }
       sends = Pump();
     }
-    // The store first: a callback is out of the outbox before the room's next one is sent, so a
-    // crash repeats only what was in flight.
-    for (const auto& [callback, failed] : finished) {
+    // A finished callback leaves the store before its room's next one may go, so a crash
+    // repeats only what was in flight; the room is held until then (see Room::finishing).
+    std::vector<Finished> unfinished;
+    std::vector<state::Sid> released;
+    for (Finished& done : finished) {
+      const auto& [callback, failed] = done;
       const absl::Status removed =
           store_.FinishCallback(callback.room_sid, callback.sequence, failed ? &*failed : nullptr);
-      if (!removed.ok()) {
-        spdlog::warn(
-            "callback {} of room {} is done but stays in the store (a restart sends it "
-            "again): {}",
-            callback.sequence, callback.room_sid.ToString(), removed.ToString());
+      if (removed.ok()) {
+        released.push_back(callback.room_sid);
+        continue;
       }
+      spdlog::warn(
+          "callback {} of room {} is done but the store could not remove it; the room "
+          "waits and it is tried again: {}",
+          callback.sequence, callback.room_sid.ToString(), removed.ToString());
+      unfinished.push_back(std::move(done));
+    }
+    if (!released.empty() || !unfinished.empty()) {
+      absl::MutexLock lock(&mu_);
+      for (Finished& done : unfinished) unfinished_.push_back(std::move(done));
+      for (const state::Sid& room_sid : released) Release(room_sid);
     }
     for (Send& send : sends) {
       transport_.Send(std::move(send.request), [this, room_sid = send.room_sid,
@@ -175,7 +188,9 @@ void CallbackDispatcher::Add(state::Callback callback) {
     room.receiver = ReceiverOf(callback.room.status_callback);
   }
   room.pending.push_back(std::move(callback));
-  if (room.pending.size() == 1 && !room.in_flight && !room.waiting) MakeReady(room_sid, room);
+  if (room.pending.size() == 1 && !room.in_flight && !room.waiting && !room.finishing) {
+    MakeReady(room_sid, room);
+  }
 }
 
 void CallbackDispatcher::MakeReady(const state::Sid& room_sid, Room& room) {
@@ -208,7 +223,7 @@ std::vector<CallbackDispatcher::Send> CallbackDispatcher::Pump() {
       if (found == rooms_.end()) continue;
       Room& room = found->second;
       room.waiting = false;
-      if (room.pending.empty() || room.in_flight) continue;
+      if (room.pending.empty() || room.in_flight || room.finishing) continue;
       room.in_flight = true;
       ++receiver.in_flight;
       ++in_flight_;
@@ -263,11 +278,19 @@ void CallbackDispatcher::Finish(
   room.pending.pop_front();
   --stats_.pending;
   room.attempts = 0;
+  room.finishing = true;  // Release() goes on once the store has let go of it
+}
+
+void CallbackDispatcher::Release(const state::Sid& room_sid) {
+  auto found = rooms_.find(room_sid);
+  if (found == rooms_.end()) return;
+  Room& room = found->second;
+  room.finishing = false;
   if (room.spilled && room.pending.size() <= options_.max_held_per_room / 2) {
-    refill_.insert(completion.room_sid);
+    refill_.insert(room_sid);
   }
   if (!room.pending.empty()) {
-    MakeReady(completion.room_sid, room);
+    MakeReady(room_sid, room);
   } else if (!room.spilled) {
     rooms_.erase(found);
   }
@@ -325,8 +348,8 @@ void CallbackDispatcher::Refill() {
       refill_.insert(read.room_sid);
     }
     if (room.pending.empty()) {
-      if (!room.spilled) rooms_.erase(found);
-    } else if (!room.in_flight && !room.waiting) {
+      if (!room.spilled && !room.finishing) rooms_.erase(found);
+    } else if (!room.in_flight && !room.waiting && !room.finishing) {
       MakeReady(read.room_sid, room);
     }
   }

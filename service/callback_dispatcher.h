@@ -120,6 +120,9 @@ class CallbackDispatcher {
     // saw them all.
     bool spilled = false;
     uint64_t dropped = 0;
+    // Its last callback is done but not yet out of the store: the next one waits, so that a
+    // crash can never send an older callback after a newer one.
+    bool finishing = false;
     uint32_t attempts = 0;  // failed attempts of front()
     std::string last_error;
   };
@@ -150,6 +153,8 @@ class CallbackDispatcher {
       const Completion& completion,
       std::vector<std::pair<state::Callback, std::optional<state::FailedCallback>>>* finished)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After the store removed a room's finished callback: the room goes on.
+  void Release(const state::Sid& room_sid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts every delivery the limits allow.
   std::vector<Send> Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   CallbackRequest Render(const state::Callback& callback) const;
@@ -171,6 +176,9 @@ class CallbackDispatcher {
   absl::flat_hash_map<std::string, Receiver> receivers_ ABSL_GUARDED_BY(mu_);
   std::multimap<SteadyTime, state::Sid> retries_ ABSL_GUARDED_BY(mu_);  // rooms backing off
   absl::flat_hash_set<state::Sid> refill_ ABSL_GUARDED_BY(mu_);         // rooms to read back
+  // Finished callbacks the store could not remove yet: (callback, failed record if given up).
+  std::vector<std::pair<state::Callback, std::optional<state::FailedCallback>>> unfinished_
+      ABSL_GUARDED_BY(mu_);
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   // A room became ready or a slot came free since the last Pump.
   bool ready_changed_ ABSL_GUARDED_BY(mu_) = false;

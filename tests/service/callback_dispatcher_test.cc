@@ -332,6 +332,32 @@ TEST_F(CallbackDispatcherTest, ARoomHoldsAFewInMemoryAndReadsTheRestBackFromTheS
   EXPECT_EQ(PendingInStore(), 0u);
 }
 
+TEST_F(CallbackDispatcherTest, ARoomWaitsUntilTheStoreHasLetGoOfItsDeliveredCallback) {
+  Start();
+  const state::Callback probe = Owed(2, 0, "probe.test");
+  dispatcher_->Enqueue({Owed(1, 0), Owed(1, 1)});
+  ASSERT_TRUE(WaitUntil([&] { return transport_.count() == 1; }));
+  // The store cannot write: sequence 0 is delivered but stays in the outbox, so sequence 1 must
+  // not go (after a crash, 0 would come again after 1).
+  store_.FailWrites(absl::UnavailableError("disk full"));
+  transport_.Answer(0, {.delivered = true, .error = ""});
+  ASSERT_TRUE(WaitUntil([&] { return dispatcher_->stats().delivered == 1; }));
+  clock_.Advance(absl::Seconds(1));                  // one retry of the removal, still failing
+  dispatcher_->Enqueue({probe});  // shows the loop ran meanwhile
+  ASSERT_TRUE(WaitUntil([&] { return transport_.count() == 2; }));
+  EXPECT_EQ(Target(1).first, "room-2");
+  EXPECT_EQ(transport_.count(), 2u);
+  // The store heals: the removal goes through on the next try, then sequence 1 is sent.
+  store_.FailWrites(absl::OkStatus());
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return transport_.count() == 3; }));
+  EXPECT_EQ(Target(2), (std::pair<std::string, std::string>("room-1", "1")));
+  absl::StatusOr<std::vector<state::Callback>> left = store_.ReadCallbacks(MakeSid("RM", 1), 0, 10);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].sequence, 1u);
+}
+
 TEST_F(CallbackDispatcherTest, TheBacklogIsDeliveredAtStart) {
   std::vector<state::Callback> backlog = {Owed(1, 4), Owed(1, 5)};
   Start(backlog);
