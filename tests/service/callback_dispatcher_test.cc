@@ -168,7 +168,8 @@ TEST_F(CallbackDispatcherTest, EachRoomInOrderOneInFlightAndDeliveredOnesLeaveTh
   ASSERT_TRUE(WaitUntil([&] { return transport_.count() == 2; }));
   EXPECT_EQ(dispatcher_->stats().in_flight, 2u);
   std::map<std::string, std::vector<std::string>> order;
-  // Answer whatever is open until everything is delivered; each answer lets the room go on.
+  // Answer whatever is open until everything is delivered; each answer lets the room go on
+  // (the next request of a room appears only after its previous one is answered).
   size_t answered = 0;
   while (answered < 5) {
     ASSERT_TRUE(WaitUntil([&] { return !transport_.open().empty(); }));
@@ -180,8 +181,6 @@ TEST_F(CallbackDispatcherTest, EachRoomInOrderOneInFlightAndDeliveredOnesLeaveTh
       transport_.Answer(i, {.delivered = true, .error = ""});
       ++answered;
     }
-    ASSERT_TRUE(WaitUntil([&] { return transport_.count() == answered || answered == 5; }) ||
-                answered == 5);
   }
   EXPECT_THAT(order, ElementsAre(Pair("room-1", ElementsAre("0", "1", "2")),
                                  Pair("room-2", ElementsAre("0", "1"))));
