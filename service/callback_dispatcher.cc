@@ -112,13 +112,14 @@ void CallbackDispatcher::Run() {
                !refill_.empty();
       };
       // Removals the store refused are tried again each second; their rooms wait meanwhile.
-      absl::Duration wait = unfinished_.empty() ? kIdleWait : absl::Seconds(1);
-      if (!retries_.empty()) {
-        wait = std::clamp(Elapsed(clock_.MonotonicTime(), retries_.begin()->first),
-                          absl::ZeroDuration(), wait);
-      }
-      if (!has_work() && wait > absl::ZeroDuration()) {
-        clock_.Await(mu_, absl::Condition(&has_work), wait);
+      // An absolute deadline: a clock that moves between this reading and the wait (a test's
+      // SimulatedClock) cannot push the wake-up later.
+      const SteadyTime now = clock_.MonotonicTime();
+      SteadyTime deadline =
+          now + absl::ToChronoNanoseconds(unfinished_.empty() ? kIdleWait : absl::Seconds(1));
+      if (!retries_.empty()) deadline = std::min(deadline, retries_.begin()->first);
+      if (!has_work() && deadline > now) {
+        clock_.AwaitUntil(mu_, absl::Condition(&has_work), deadline);
       }
       if (stopping_) return;
       finished.swap(unfinished_);
@@ -128,8 +129,8 @@ void CallbackDispatcher::Run() {
       std::vector<Completion> completions;
       completions.swap(completions_);
       for (const Completion& completion : completions) Finish(completion, &finished);
-      const SteadyTime now = clock_.MonotonicTime();
-      while (!retries_.empty() && retries_.begin()->first <= now) {
+      const SteadyTime woke = clock_.MonotonicTime();
+      while (!retries_.empty() && retries_.begin()->first <= woke) {
         const state::Sid room_sid = retries_.begin()->second;
         retries_.erase(retries_.begin());
         auto room = rooms_.find(room_sid);

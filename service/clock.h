@@ -30,6 +30,13 @@ class Clock {
   // Returns whether `condition` holds.
   virtual bool Await(absl::Mutex& mu, const absl::Condition& condition,
                      absl::Duration timeout) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) = 0;
+  // The same until a point on this clock's monotonic time. Prefer it when the wait is for a
+  // known instant: a timeout computed from an earlier reading overshoots if the clock moves
+  // (a SimulatedClock's Advance) between that reading and the wait.
+  virtual bool AwaitUntil(absl::Mutex& mu, const absl::Condition& condition,
+                          SteadyTime deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return Await(mu, condition, absl::FromChrono(deadline - MonotonicTime()));
+  }
 };
 
 // Monotonic time elapsed between two readings, as an absl::Duration.
@@ -62,18 +69,13 @@ class SimulatedClock final : public Clock {
 
   bool Await(absl::Mutex& mu, const absl::Condition& condition,
              absl::Duration timeout) const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    const int64_t deadline = monotonic_nanos_.load() + absl::ToInt64Nanoseconds(timeout);
-    auto woken = [&] { return condition.Eval() || monotonic_nanos_.load() >= deadline; };
-    {
-      absl::MutexLock lock(&waiters_mu_);
-      waiters_.push_back(&mu);
-    }
-    mu.Await(absl::Condition(&woken));
-    {
-      absl::MutexLock lock(&waiters_mu_);
-      std::erase(waiters_, &mu);
-    }
-    return condition.Eval();
+    return AwaitNanos(mu, condition, monotonic_nanos_.load() + absl::ToInt64Nanoseconds(timeout));
+  }
+  bool AwaitUntil(absl::Mutex& mu, const absl::Condition& condition,
+                  SteadyTime deadline) const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return AwaitNanos(
+        mu, condition,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count());
   }
 
   // Moves both times forward by `by` and wakes waiters whose timeout has passed.
@@ -94,6 +96,21 @@ class SimulatedClock final : public Clock {
   void SetSystemTime(absl::Time time) { system_nanos_ = absl::ToUnixNanos(time); }
 
  private:
+  bool AwaitNanos(absl::Mutex& mu, const absl::Condition& condition, int64_t deadline) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto woken = [&] { return condition.Eval() || monotonic_nanos_.load() >= deadline; };
+    {
+      absl::MutexLock lock(&waiters_mu_);
+      waiters_.push_back(&mu);
+    }
+    mu.Await(absl::Condition(&woken));
+    {
+      absl::MutexLock lock(&waiters_mu_);
+      std::erase(waiters_, &mu);
+    }
+    return condition.Eval();
+  }
+
   std::atomic<int64_t> system_nanos_;
   std::atomic<int64_t> monotonic_nanos_{0};
   mutable absl::Mutex waiters_mu_;
