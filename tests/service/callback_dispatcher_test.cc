@@ -341,8 +341,8 @@ TEST_F(CallbackDispatcherTest, ARoomWaitsUntilTheStoreHasLetGoOfItsDeliveredCall
   store_.FailWrites(absl::UnavailableError("disk full"));
   transport_.Answer(0, {.delivered = true, .error = ""});
   ASSERT_TRUE(WaitUntil([&] { return dispatcher_->stats().delivered == 1; }));
-  clock_.Advance(absl::Seconds(1));                  // one retry of the removal, still failing
-  dispatcher_->Enqueue({probe});  // shows the loop ran meanwhile
+  clock_.Advance(absl::Seconds(1));  // one retry of the removal, still failing
+  dispatcher_->Enqueue({probe});     // shows the loop ran meanwhile
   ASSERT_TRUE(WaitUntil([&] { return transport_.count() == 2; }));
   EXPECT_EQ(Target(1).first, "room-2");
   EXPECT_EQ(transport_.count(), 2u);
