@@ -330,11 +330,13 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
 
 void Applier::Maintain(absl::Time now) {
   store::WriteBatch erase;
+  size_t forgotten_events = 0;
   {
     absl::WriterMutexLock lock(&roster_mu_);
-    for (state::DedupeEntry& entry : roster_.ExpireDedupe(now - options_.dedupe_window)) {
-      erase.erased_dedupe.emplace_back(entry.account_sid, std::move(entry.event_id));
-    }
+    // The store finds the same event ids by the same rule, a slice per round (store.h): set
+    // every round, so it keeps sweeping what the roster forgot in earlier ones.
+    erase.dedupe_recorded_before = now - options_.dedupe_window;
+    forgotten_events = roster_.ExpireDedupe(erase.dedupe_recorded_before);
     auto [rooms, participants] = roster_.ExpireRooms(now - options_.retention);
     auto [tracks, rules] = roster_.ForgetTracks(participants);
     for (const state::Sid& room_sid : rooms) callback_sequences_.erase(room_sid);
@@ -352,10 +354,10 @@ void Applier::Maintain(absl::Time now) {
   // start-up expires them again.
   if (absl::Status written = store_.Write(erase); !written.ok()) {
     spdlog::warn("maintenance write failed: {}", written.ToString());
-  } else {
+  } else if (forgotten_events > 0 || !erase.erased_rooms.empty() || erase.compact_log_before != 0) {
     spdlog::info("maintenance: forgot {} event ids, {} rooms, {} participants; log starts at {}",
-                 erase.erased_dedupe.size(), erase.erased_rooms.size(),
-                 erase.erased_participants.size(), store_.LogStart());
+                 forgotten_events, erase.erased_rooms.size(), erase.erased_participants.size(),
+                 store_.LogStart());
   }
 }
 

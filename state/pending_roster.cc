@@ -56,10 +56,12 @@ std::vector<const Participant*> PendingRoster::ActiveParticipants(const Sid& roo
   return active;
 }
 
-const DedupeEntry* PendingRoster::FindDedupe(const Sid& account_sid,
-                                             absl::string_view event_id) const {
+std::optional<DedupeEntry> PendingRoster::FindDedupe(const Sid& account_sid,
+                                                     absl::string_view event_id) const {
+  if (dedupe_.empty()) return base_.FindDedupe(account_sid, event_id);
   auto it = dedupe_.find(NameKey(account_sid, std::string(event_id)));
-  return it != dedupe_.end() ? &it->second : base_.FindDedupe(account_sid, event_id);
+  if (it != dedupe_.end()) return it->second;
+  return base_.FindDedupe(account_sid, event_id);
 }
 
 const PublishedTrack* PendingRoster::FindTrack(const Sid& track_sid) const {

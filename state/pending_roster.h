@@ -34,7 +34,8 @@ class PendingRoster final : public RosterView {
   RoomActivity Activity(const Sid& room_sid) const override;
   AccountUsage Usage(const Sid& account_sid) const override;
   std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const override;
-  const DedupeEntry* FindDedupe(const Sid& account_sid, absl::string_view event_id) const override;
+  std::optional<DedupeEntry> FindDedupe(const Sid& account_sid,
+                                        absl::string_view event_id) const override;
   const PublishedTrack* FindTrack(const Sid& track_sid) const override;
   std::vector<const PublishedTrack*> PublishedTracks(const Sid& room_sid) const override;
   const SubscribeRules* FindRules(const Sid& participant_sid) const override;

@@ -154,7 +154,8 @@ class Decider {
   absl::StatusOr<Outcome> operator()(const Event& event) {
     RETURN_IF_ERROR(ValidateEvent(event, roster_.limits(), now_));
     const uint64_t fingerprint = RoomMachine::Fingerprint(event);
-    if (const DedupeEntry* seen = roster_.FindDedupe(event.account_sid, event.event_id)) {
+    if (const std::optional<DedupeEntry> seen =
+            roster_.FindDedupe(event.account_sid, event.event_id)) {
       if (seen->fingerprint != fingerprint) {
         return absl::AlreadyExistsError(absl::StrCat(
             "event.event_id: ", event.event_id,

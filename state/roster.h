@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -84,7 +85,8 @@ class Roster final : public RosterView {
   RoomActivity Activity(const Sid& room_sid) const override;
   AccountUsage Usage(const Sid& account_sid) const override;
   std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const override;
-  const DedupeEntry* FindDedupe(const Sid& account_sid, absl::string_view event_id) const override;
+  std::optional<DedupeEntry> FindDedupe(const Sid& account_sid,
+                                        absl::string_view event_id) const override;
   const PublishedTrack* FindTrack(const Sid& track_sid) const override;
   std::vector<const PublishedTrack*> PublishedTracks(const Sid& room_sid) const override;
   const SubscribeRules* FindRules(const Sid& participant_sid) const override;
@@ -133,8 +135,9 @@ class Roster final : public RosterView {
   void Restore(const SubscribedTrack& subscribed) { Upsert(subscribed); }
   void RestoreRevision(uint64_t revision) { revision_ = revision; }
 
-  // Forgets event_ids recorded before `cutoff` (--dedupe_window). Returns the forgotten entries.
-  std::vector<DedupeEntry> ExpireDedupe(absl::Time cutoff);
+  // Forgets event_ids recorded before `cutoff` (--dedupe_window). Returns how many it forgot.
+  // (The store forgets them by the same rule: WriteBatch::dedupe_recorded_before.)
+  size_t ExpireDedupe(absl::Time cutoff);
   // Removes rooms that ended before `cutoff`, and their participants (--retention).
   // Returns the removed room SIDs and participant SIDs.
   std::pair<std::vector<Sid>, std::vector<Sid>> ExpireRooms(absl::Time cutoff);
@@ -143,8 +146,32 @@ class Roster final : public RosterView {
   std::pair<std::vector<Sid>, std::vector<Sid>> ForgetTracks(const std::vector<Sid>& participants);
 
  private:
-  using NameKey = std::pair<Sid, std::string>;        // (account or room, name or identity)
-  using OrderKey = std::tuple<Sid, absl::Time, Sid>;  // (scope, date_created, sid)
+  using NameKey = std::pair<Sid, std::string>;  // (account or room, name or identity)
+
+  // (scope, date_created, sid): an entry of an order index, in 40 bytes rather than the 64 of
+  // a tuple<Sid, absl::Time, Sid>. Each index holds one kind of scope and one kind of record,
+  // so the SIDs' prefixes are implied (as in the store's keys) and only their 16 raw bytes are
+  // kept; date_created is whole unix nanoseconds, as every stored time is. At a million
+  // participants the two participant indexes are a large share of the roster (absl's btree
+  // nodes are 256 bytes: 6 of these per leaf instead of 3).
+  struct OrderKey {
+    static OrderKey Of(const Sid& scope, absl::Time created, const Sid& sid) {
+      return {scope.bytes(), absl::ToUnixNanos(created), sid.bytes()};
+    }
+    // Before every entry of `scope`.
+    static OrderKey First(const Sid& scope) {
+      return {scope.bytes(), std::numeric_limits<int64_t>::min(), Sid::Bytes{}};
+    }
+    bool In(const Sid& scope) const { return this->scope == scope.bytes(); }
+    Sid Record(absl::string_view prefix) const { return Sid(prefix, sid); }
+
+    Sid::Bytes scope;
+    int64_t created;
+    Sid::Bytes sid;
+
+    friend auto operator<=>(const OrderKey&, const OrderKey&) = default;
+    friend bool operator==(const OrderKey&, const OrderKey&) = default;
+  };
 
   void Upsert(const Participant& participant);
   void Upsert(const Room& room);
@@ -186,39 +213,27 @@ class Roster final : public RosterView {
       return x.room_sid == y.room_sid && x.identity == y.identity;
     }
   };
-  // (account_sid, event_id) of a remembered event, or its entry.
-  struct EventKey {
-    const Sid& account_sid;
-    absl::string_view event_id;
+  // A remembered event (--dedupe_window) in 64 bytes, where a DedupeEntry in a node with its
+  // event_id and an expiry index took about 190: at a million participants that is the largest
+  // share of the roster after the records themselves. The key is a 128-bit digest of (account,
+  // event_id), two independent 64-bit hashes (absl::Hash with different salts), so two ids
+  // collide with probability about 2^-128 per pair, and only within one account. The digest need
+  // not be stable across restarts: the store keeps the event ids, and Restore digests them again.
+  struct EventDigest {
+    uint64_t high = 0;
+    uint64_t low = 0;
+    static EventDigest Of(const Sid& account_sid, absl::string_view event_id);
+    template <typename H>
+    friend H AbslHashValue(H h, const EventDigest& digest) {
+      return H::combine(std::move(h), digest.low);  // already uniformly distributed
+    }
+    friend bool operator==(const EventDigest&, const EventDigest&) = default;
   };
-  struct EventHash {
-    using is_transparent = void;
-    size_t operator()(const EventKey& key) const {
-      return absl::Hash<std::pair<Sid, absl::string_view>>()({key.account_sid, key.event_id});
-    }
-    size_t operator()(const DedupeEntry& e) const {
-      return (*this)(EventKey{e.account_sid, e.event_id});
-    }
-  };
-  struct EventEq {
-    using is_transparent = void;
-    static EventKey Key(const EventKey& key) { return key; }
-    static EventKey Key(const DedupeEntry& e) { return {e.account_sid, e.event_id}; }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      const EventKey x = Key(a);
-      const EventKey y = Key(b);
-      return x.account_sid == y.account_sid && x.event_id == y.event_id;
-    }
-  };
-  // Expiry order of remembered events: by recorded_at, ties by address (any fixed order will
-  // do; the entries are all expired together).
-  struct ExpiryLess {
-    bool operator()(const std::pair<absl::Time, const DedupeEntry*>& a,
-                    const std::pair<absl::Time, const DedupeEntry*>& b) const {
-      if (a.first != b.first) return a.first < b.first;
-      return std::less<>()(a.second, b.second);
-    }
+  struct Remembered {
+    uint64_t fingerprint = 0;
+    uint64_t revision = 0;
+    int64_t recorded_at = 0;   // unix nanoseconds
+    Sid::Bytes participant{};  // all zero: none
   };
 
   Limits limits_;
@@ -238,10 +253,9 @@ class Roster final : public RosterView {
   absl::btree_set<OrderKey> participants_by_room_;
   absl::btree_set<OrderKey> rooms_by_account_;
   absl::btree_set<Timer> timers_;
-  // Remembered events by (account, event_id); node-based, so dedupe_order_ can point at them.
-  absl::node_hash_set<DedupeEntry, EventHash, EventEq> dedupe_;
-  // For expiry: ordered by time, whatever order entries arrive in.
-  absl::btree_set<std::pair<absl::Time, const DedupeEntry*>, ExpiryLess> dedupe_order_;
+  // Remembered events. Expiry walks them all, but only when the oldest is due (oldest_event_).
+  absl::flat_hash_map<EventDigest, Remembered> dedupe_;
+  int64_t oldest_event_ = std::numeric_limits<int64_t>::max();  // recorded_at, unix nanoseconds
 
   // Tracks (state/roster_tracks.cc). Every track, published or not, until its room expires.
   absl::node_hash_map<Sid, PublishedTrack> tracks_;

@@ -13,18 +13,18 @@ const PublishedTrack* Roster::FindTrack(const Sid& track_sid) const {
 
 std::vector<const PublishedTrack*> Roster::PublishedTracks(const Sid& room_sid) const {
   std::vector<const PublishedTrack*> published;
-  for (auto it = tracks_by_room_.lower_bound({room_sid, absl::InfinitePast(), Sid()});
-       it != tracks_by_room_.end() && std::get<0>(*it) == room_sid; ++it) {
-    published.push_back(&tracks_.at(std::get<2>(*it)));
+  for (auto it = tracks_by_room_.lower_bound(OrderKey::First(room_sid));
+       it != tracks_by_room_.end() && it->In(room_sid); ++it) {
+    published.push_back(&tracks_.at(it->Record(kTrackPrefix)));
   }
   return published;
 }
 
 std::vector<const PublishedTrack*> Roster::TracksOf(const Sid& participant_sid) const {
   std::vector<const PublishedTrack*> tracks;
-  for (auto it = tracks_by_participant_.lower_bound({participant_sid, absl::InfinitePast(), Sid()});
-       it != tracks_by_participant_.end() && std::get<0>(*it) == participant_sid; ++it) {
-    tracks.push_back(&tracks_.at(std::get<2>(*it)));
+  for (auto it = tracks_by_participant_.lower_bound(OrderKey::First(participant_sid));
+       it != tracks_by_participant_.end() && it->In(participant_sid); ++it) {
+    tracks.push_back(&tracks_.at(it->Record(kTrackPrefix)));
   }
   return tracks;
 }
@@ -58,13 +58,14 @@ void Roster::Upsert(const PublishedTrack& track) {
   const bool was_published = !inserted && stored.published();
   if (!inserted) stored = track;
   if (inserted) {
-    tracks_by_participant_.insert({track.participant_sid, track.date_created, track.sid});
+    tracks_by_participant_.insert(
+        OrderKey::Of(track.participant_sid, track.date_created, track.sid));
   }
   if (was_published && !stored.published()) {
-    tracks_by_room_.erase({track.room_sid, track.date_created, track.sid});
+    tracks_by_room_.erase(OrderKey::Of(track.room_sid, track.date_created, track.sid));
     --published_total_;
   } else if (!was_published && stored.published()) {
-    tracks_by_room_.insert({track.room_sid, track.date_created, track.sid});
+    tracks_by_room_.insert(OrderKey::Of(track.room_sid, track.date_created, track.sid));
     ++published_total_;
   }
 }
@@ -87,9 +88,9 @@ std::pair<std::vector<Sid>, std::vector<Sid>> Roster::ForgetTracks(
   }
   for (const Sid& sid : tracks) {
     const PublishedTrack& track = tracks_.at(sid);
-    tracks_by_participant_.erase({track.participant_sid, track.date_created, sid});
+    tracks_by_participant_.erase(OrderKey::Of(track.participant_sid, track.date_created, sid));
     if (track.published()) {  // never in an ended room; kept consistent all the same
-      tracks_by_room_.erase({track.room_sid, track.date_created, sid});
+      tracks_by_room_.erase(OrderKey::Of(track.room_sid, track.date_created, sid));
       --published_total_;
     }
     tracks_.erase(sid);

@@ -45,8 +45,9 @@ class RosterView {
   virtual AccountUsage Usage(const Sid& account_sid) const = 0;
   // Active participants of a room in (date_created, sid) order.
   virtual std::vector<const Participant*> ActiveParticipants(const Sid& room_sid) const = 0;
-  virtual const DedupeEntry* FindDedupe(const Sid& account_sid,
-                                        absl::string_view event_id) const = 0;
+  // The remembered event (--dedupe_window), by value: the roster keeps them compactly.
+  virtual std::optional<DedupeEntry> FindDedupe(const Sid& account_sid,
+                                                absl::string_view event_id) const = 0;
 
   // Tracks and subscriptions (docs/tracks.md).
   virtual const PublishedTrack* FindTrack(const Sid& track_sid) const = 0;

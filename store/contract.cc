@@ -9,10 +9,11 @@ namespace rollcall::store {
 
 bool WriteBatch::empty() const {
   return revision == 0 && participants.empty() && rooms.empty() && dedupe.empty() && log.empty() &&
-         erased_participants.empty() && erased_rooms.empty() && erased_dedupe.empty() &&
-         tracks.empty() && rules.empty() && subscriptions.empty() && erased_tracks.empty() &&
-         erased_rules.empty() && erased_subscriptions.empty() && compact_log_before == 0 &&
-         callbacks.empty() && callback_sequences.empty();
+         erased_participants.empty() && erased_rooms.empty() &&
+         dedupe_recorded_before == absl::InfinitePast() && tracks.empty() && rules.empty() &&
+         subscriptions.empty() && erased_tracks.empty() && erased_rules.empty() &&
+         erased_subscriptions.empty() && compact_log_before == 0 && callbacks.empty() &&
+         callback_sequences.empty();
 }
 
 namespace internal {
@@ -46,14 +47,6 @@ absl::Status CheckEmpty(const state::Roster& roster) {
     return absl::FailedPreconditionError("Load needs an empty roster");
   }
   return absl::OkStatus();
-}
-
-void SortForRestore(std::vector<state::DedupeEntry>& entries) {
-  std::sort(entries.begin(), entries.end(),
-            [](const state::DedupeEntry& a, const state::DedupeEntry& b) {
-              return std::tie(a.recorded_at, a.revision, a.account_sid, a.event_id) <
-                     std::tie(b.recorded_at, b.revision, b.account_sid, b.event_id);
-            });
 }
 
 }  // namespace internal

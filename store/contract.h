@@ -20,10 +20,6 @@ absl::Status CheckBatch(const WriteBatch& batch, uint64_t revision, uint64_t new
 // OK when `roster` holds nothing, so Load can restore into it. FAILED_PRECONDITION otherwise.
 absl::Status CheckEmpty(const state::Roster& roster);
 
-// Sorts dedupe entries into the order the live roster remembered them (recorded_at, then
-// revision), so that Roster::ExpireDedupe, which expires from the oldest end, stays exact.
-void SortForRestore(std::vector<state::DedupeEntry>& entries);
-
 }  // namespace rollcall::store::internal
 
 #endif  // ROLLCALL_STORE_CONTRACT_H_

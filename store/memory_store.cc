@@ -25,8 +25,10 @@ absl::Status MemoryStore::Write(const WriteBatch& batch) {
     room_range(callbacks_);
     room_range(failed_callbacks_);
   }
-  for (const auto& [account_sid, event_id] : batch.erased_dedupe) {
-    dedupe_.erase(DedupeKey(account_sid, event_id));
+  if (batch.dedupe_recorded_before != absl::InfinitePast()) {
+    absl::erase_if(dedupe_, [&](const auto& entry) {
+      return entry.second.recorded_at < batch.dedupe_recorded_before;
+    });
   }
   for (const state::Sid& sid : batch.erased_tracks) tracks_.erase(sid);
   for (const state::Sid& sid : batch.erased_rules) rules_.erase(sid);
@@ -71,11 +73,7 @@ absl::StatusOr<LoadStats> MemoryStore::Load(state::Roster& roster) {
   for (const auto& [sid, track] : tracks_) roster.Restore(track);
   for (const auto& [sid, rules] : rules_) roster.Restore(rules);
   for (const auto& [key, subscribed] : subscriptions_) roster.Restore(subscribed);
-  std::vector<state::DedupeEntry> dedupe;
-  dedupe.reserve(dedupe_.size());
-  for (const auto& [key, entry] : dedupe_) dedupe.push_back(entry);
-  internal::SortForRestore(dedupe);
-  for (const state::DedupeEntry& entry : dedupe) roster.Restore(entry);
+  for (const auto& [key, entry] : dedupe_) roster.Restore(entry);
   roster.FinishRestore();
   roster.RestoreRevision(revision_);
   return LoadStats{.rooms = rooms_.size(),

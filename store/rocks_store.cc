@@ -302,6 +302,11 @@ class RocksStore final : public Store {
   absl::Status FillBatch(const WriteBatch& batch, uint64_t revision, uint64_t log_start,
                          const LogBounds& bounds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
       ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // Adds to scratch_ the deletion of each "d:" key recorded before `cutoff` among the next
+  // RocksOptions::dedupe_sweep_keys from where the last sweep stopped (WriteBatch's
+  // dedupe_recorded_before); past the last key the next sweep starts again at the first.
+  absl::Status SweepDedupe(absl::Time cutoff) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   // After a successful write: what readers see moves, and the marker follows.
   void Acknowledge(const WriteBatch& batch, const LogBounds& bounds)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -321,6 +326,7 @@ class RocksStore final : public Store {
   rocksdb::WriteBatch scratch_ ABSL_GUARDED_BY(write_mu_);
   std::string key_ ABSL_GUARDED_BY(write_mu_);
   std::string value_ ABSL_GUARDED_BY(write_mu_);
+  std::string dedupe_sweep_from_ ABSL_GUARDED_BY(write_mu_);  // the next sweep's first key
   // The database is replaced only by a reopen, with readers excluded.
   mutable absl::Mutex db_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Shared so that an open RecordSnapshot keeps its database alive across a Reopen (which then
@@ -672,9 +678,9 @@ absl::Status RocksStore::FillBatch(const WriteBatch& batch, uint64_t revision, u
     keys::CallbackSequenceKey(room_sid, &key_);
     b.Add(scratch_.Delete(records, key_));
   }
-  b.EraseAll(batch.erased_dedupe, [](const auto& key, std::string* out) {
-    keys::DedupeKey(key.first, key.second, out);
-  });
+  if (batch.dedupe_recorded_before != absl::InfinitePast()) {
+    RETURN_IF_ERROR(SweepDedupe(batch.dedupe_recorded_before));
+  }
   b.EraseAll(batch.erased_tracks, keys::TrackKey);
   b.EraseAll(batch.erased_rules, keys::RulesKey);
   b.EraseAll(batch.erased_subscriptions, [](const auto& key, std::string* out) {
@@ -708,6 +714,30 @@ absl::Status RocksStore::FillBatch(const WriteBatch& batch, uint64_t revision, u
               : scratch_.Put(records, ToSlice(keys::kLogStart), keys::Uint64(bounds.start)));
   }
   return FromRocks(b.status(), "building the write batch");
+}
+
+absl::Status RocksStore::SweepDedupe(absl::Time cutoff) {
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;  // a sweep reads each key once a round: keep the cache for reads
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(read, db_->records()));
+  const std::string from =
+      dedupe_sweep_from_.empty() ? std::string(keys::kDedupePrefix) : dedupe_sweep_from_;
+  size_t visited = 0;
+  state::DedupeEntry entry;
+  for (it->Seek(from); it->Valid() && it->key().starts_with(ToSlice(keys::kDedupePrefix));
+       it->Next()) {
+    if (visited++ == context_.options.dedupe_sweep_keys) {
+      dedupe_sweep_from_.assign(it->key().data(), it->key().size());
+      return absl::OkStatus();
+    }
+    // A record that does not decode is left for Load to report: a sweep never hides damage.
+    if (Decode(ToView(it->value()), &entry).ok() && entry.recorded_at < cutoff) {
+      const rocksdb::Status deleted = scratch_.Delete(db_->records(), it->key());
+      if (!deleted.ok()) return FromRocks(deleted, "sweeping expired event ids");
+    }
+  }
+  dedupe_sweep_from_.clear();  // round again
+  return FromRocks(it->status(), "sweeping expired event ids");
 }
 
 void RocksStore::Acknowledge(const WriteBatch& batch, const LogBounds& bounds) {
@@ -785,17 +815,9 @@ absl::StatusOr<LoadStats> RocksStore::Load(state::Roster& roster) {
   RETURN_IF_ERROR(load(keys::kRulesPrefix, rules, stats.rules));
   state::SubscribedTrack subscribed;
   RETURN_IF_ERROR(load(keys::kSubscriptionPrefix, subscribed, stats.subscriptions));
-  std::vector<state::DedupeEntry> dedupe;
-  RETURN_IF_ERROR(ScanPrefix(*db_, snapshot.snapshot(), keys::kDedupePrefix,
-                             [&](absl::string_view key, absl::string_view value) {
-                               state::DedupeEntry& entry = dedupe.emplace_back();
-                               RETURN_IF_ERROR(Decode(value, &entry));
-                               KeyOf(entry, &expected);
-                               return check_key(key);
-                             }));
-  internal::SortForRestore(dedupe);
-  for (const state::DedupeEntry& entry : dedupe) roster.Restore(entry);
-  stats.dedupe = dedupe.size();
+  // Remembered events in key order: the roster expires them by time, whatever the order.
+  state::DedupeEntry dedupe;
+  RETURN_IF_ERROR(load(keys::kDedupePrefix, dedupe, stats.dedupe));
   roster.FinishRestore();
   roster.RestoreRevision(stats.revision);
   return stats;

@@ -158,11 +158,18 @@ struct WriteBatch {
   std::vector<std::pair<state::Sid, uint64_t>> callback_sequences;  // (room, next sequence)
   std::vector<state::Sid> erased_participants;
   std::vector<state::Sid> erased_rooms;  // with their callbacks: pending, failed, sequence
-  std::vector<std::pair<state::Sid, std::string>> erased_dedupe;  // (account, event_id)
   std::vector<state::Sid> erased_tracks;
   std::vector<state::Sid> erased_rules;                                 // participant SIDs
   std::vector<std::pair<state::Sid, state::Sid>> erased_subscriptions;  // (subscriber, track)
   uint64_t compact_log_before = 0;  // delete log entries with revision < this (0: none)
+  // Forget the remembered events recorded before this (--dedupe_window); InfinitePast: none.
+  // The roster keeps only digests of event ids (state/roster.h), so the store cannot be told
+  // which keys to erase: it finds them by this rule instead. MemoryStore forgets them all at
+  // once; RocksStore sweeps a bounded slice of its "d:" keys per batch
+  // (RocksOptions::dedupe_sweep_keys) and goes round again, so an expired key outlives its
+  // expiry by at most a few maintenance rounds. An id the store still holds past its expiry
+  // is forgotten again by the roster after a restart: it never answers DUPLICATE late.
+  absl::Time dedupe_recorded_before = absl::InfinitePast();
 
   // True when the batch would change nothing; writing it does no I/O.
   bool empty() const;
@@ -218,8 +225,8 @@ class Store {
   virtual absl::Status Write(const WriteBatch& batch) = 0;
 
   // Restores every room, participant, dedupe entry and the revision into an empty roster
-  // (FAILED_PRECONDITION otherwise). Rooms come first, then participants, then dedupe entries
-  // in (recorded_at, revision) order, the order Roster::ExpireDedupe expects.
+  // (FAILED_PRECONDITION otherwise). Rooms come first, then participants; the rest (dedupe
+  // entries among them) in any order.
   virtual absl::StatusOr<LoadStats> Load(state::Roster& roster) = 0;
 
   // Log entries with revision >= from, ascending, at most max_entries of them. Compaction may
@@ -290,6 +297,9 @@ struct RocksOptions {
   // Verify the checksum of every block of every table file at open (reads the whole store
   // once more; Load alone reads every record but not the change log).
   bool verify_table_files = true;
+  // "d:" keys a batch with WriteBatch::dedupe_recorded_before reads (and erases if expired):
+  // about 5 ms of the applier's time per maintenance round at the default.
+  size_t dedupe_sweep_keys = 16384;
 };
 
 // Opens (creating if missing) the RocksDB store at options.path. UNAVAILABLE when the

@@ -102,8 +102,8 @@ TEST(PendingRosterTest, ReadsThroughAndOverlaysTheBatch) {
   EXPECT_EQ(p.Activity(lobby.sid).last_departure, At(20));
   const Event join = h.Connected("lobby", "c", At(20), PaText(3));
   batch.Apply(join);
-  ASSERT_NE(p.FindDedupe(AccountA(), join.event_id), nullptr);
-  EXPECT_EQ(h.roster().FindDedupe(AccountA(), join.event_id), nullptr);
+  ASSERT_NE(p.FindDedupe(AccountA(), join.event_id), std::nullopt);
+  EXPECT_EQ(h.roster().FindDedupe(AccountA(), join.event_id), std::nullopt);
   EXPECT_EQ(p.FindActiveByIdentity(lobby.sid, "c")->sid, PaSid(3));
   EXPECT_THAT(SidsOf(p.ActiveParticipants(lobby.sid)), ElementsAre(PaSid(2), PaSid(3)));
   EXPECT_EQ(p.Activity(lobby.sid).sessions, 3);
@@ -124,7 +124,7 @@ TEST(PendingRosterTest, ReadsThroughAndOverlaysTheBatch) {
   EXPECT_EQ(p.FindParticipant(PaSid(3)), nullptr);
   EXPECT_EQ(p.FindInProgressRoomByName(AccountA(), "lobby"), h.roster().FindRoom(lobby.sid));
   EXPECT_EQ(p.FindActiveByIdentity(lobby.sid, "a")->sid, PaSid(1));
-  EXPECT_EQ(p.FindDedupe(AccountA(), join.event_id), nullptr);
+  EXPECT_EQ(p.FindDedupe(AccountA(), join.event_id), std::nullopt);
   EXPECT_EQ(p.Activity(lobby.sid).active, 2);
   EXPECT_EQ(p.FindInProgressRoomByName(AccountB(), "lobby"), nullptr);
 }

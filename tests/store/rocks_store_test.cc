@@ -145,6 +145,43 @@ TEST(RocksStoreTest, EmptyingTheLogRemovesLogStart) {
   EXPECT_TRUE(raw.log.empty());
 }
 
+// The store finds expired event ids itself (the roster keeps only digests), a bounded slice
+// of "d:" keys per batch: with 3 a slice, 7 stored ids of which 5 are expired take three
+// sweeps; a fourth, round again, finds nothing more; the ids that are not due stay.
+TEST(RocksStoreTest, ExpiredEventIdsAreSweptASliceAtATime) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  std::unique_ptr<Store> store = OpenOk({.path = path, .dedupe_sweep_keys = 3});
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  batch.revision = 7;
+  for (int i = 0; i < 7; ++i) {
+    // Key order (by event id) is not time order: evt-0 and evt-4 are the recent ones.
+    const bool recent = i == 0 || i == 4;
+    batch.dedupe.push_back(
+        test_records::Dedupe(1, absl::StrCat("evt-", i), i + 1, At(recent ? 100 : i + 1)));
+  }
+  ASSERT_TRUE(store->Write(batch).ok());
+  auto stored_ids = [&] {
+    std::vector<std::string> ids;
+    for (const auto& [key, value] : ReadRaw(path).records) {
+      if (key.starts_with("d:")) ids.push_back(key.substr(key.size() - 5));
+    }
+    return ids;
+  };
+  WriteBatch sweep;
+  sweep.dedupe_recorded_before = At(50);
+  ASSERT_TRUE(store->Write(sweep).ok());
+  EXPECT_EQ(stored_ids(), (std::vector<std::string>{"evt-0", "evt-3", "evt-4", "evt-5", "evt-6"}));
+  ASSERT_TRUE(store->Write(sweep).ok());
+  EXPECT_EQ(stored_ids(), (std::vector<std::string>{"evt-0", "evt-4", "evt-6"}));
+  ASSERT_TRUE(store->Write(sweep).ok());
+  EXPECT_EQ(stored_ids(), (std::vector<std::string>{"evt-0", "evt-4"}));
+  ASSERT_TRUE(store->Write(sweep).ok());
+  EXPECT_EQ(stored_ids(), (std::vector<std::string>{"evt-0", "evt-4"}));
+  EXPECT_EQ(store->revision(), 7u);
+}
+
 TEST(RocksStoreTest, CreatesMissingParentDirectories) {
   test_records::ScratchDir dir;
   std::unique_ptr<Store> store = OpenOk({.path = dir.Sub("a/b/c")});

@@ -132,8 +132,9 @@ class StoreContractTest : public ::testing::Test {
       EXPECT_EQ(*found, participant);
     }
     for (const state::DedupeEntry& entry : batch.dedupe) {
-      const state::DedupeEntry* found = roster.FindDedupe(entry.account_sid, entry.event_id);
-      ASSERT_NE(found, nullptr) << entry.event_id;
+      const std::optional<state::DedupeEntry> found =
+          roster.FindDedupe(entry.account_sid, entry.event_id);
+      ASSERT_NE(found, std::nullopt) << entry.event_id;
       EXPECT_EQ(*found, entry);
     }
   }
@@ -212,7 +213,7 @@ TYPED_TEST(StoreContractTest, ErasuresRemoveOnlyTheirRecords) {
   WriteBatch erase;
   erase.erased_participants = {ParticipantSid(3)};
   erase.erased_rooms = {RoomSid(2)};
-  erase.erased_dedupe = {{Account(1), "evt-1"}};
+  erase.dedupe_recorded_before = At(2);  // evt-1, not evt-2 (recorded at 2 s)
   this->WriteOk(erase);
   EXPECT_EQ(this->store().revision(), 3u);  // revision 0 in a batch leaves it unchanged
 
@@ -223,17 +224,17 @@ TYPED_TEST(StoreContractTest, ErasuresRemoveOnlyTheirRecords) {
   EXPECT_EQ(stats.dedupe, 1u);
   EXPECT_EQ(roster->FindParticipant(ParticipantSid(3)), nullptr);
   EXPECT_EQ(roster->FindRoom(RoomSid(2)), nullptr);
-  EXPECT_EQ(roster->FindDedupe(Account(1), "evt-1"), nullptr);
+  EXPECT_EQ(roster->FindDedupe(Account(1), "evt-1"), std::nullopt);
   ASSERT_NE(roster->FindParticipant(ParticipantSid(1)), nullptr);
   EXPECT_EQ(*roster->FindParticipant(ParticipantSid(1)), populated.participants[0]);
-  ASSERT_NE(roster->FindDedupe(Account(1), "evt-2"), nullptr);
+  ASSERT_NE(roster->FindDedupe(Account(1), "evt-2"), std::nullopt);
   EXPECT_EQ(*roster->FindDedupe(Account(1), "evt-2"), populated.dedupe[1]);
 }
 
 TYPED_TEST(StoreContractTest, ErasingAnAbsentRecordIsHarmless) {
   WriteBatch erase;
   erase.erased_participants = {ParticipantSid(404)};
-  erase.erased_dedupe = {{Account(4), "never"}};
+  erase.dedupe_recorded_before = At(100);
   this->WriteOk(erase);
   LoadStats stats;
   this->LoadOk(&stats);
@@ -247,13 +248,13 @@ TYPED_TEST(StoreContractTest, UpsertWinsOverErasureInOneBatch) {
   batch.erased_participants = {ParticipantSid(1)};
   batch.participants = {replacement};
   const state::DedupeEntry reused = test_records::Dedupe(1, "evt-1", 4, At(4));
-  batch.erased_dedupe = {{Account(1), "evt-1"}};
+  batch.dedupe_recorded_before = At(5);  // before the reused entry is recorded, after both old
   batch.dedupe = {reused};
   this->WriteOk(batch);
   std::unique_ptr<state::Roster> roster = this->LoadOk();
   ASSERT_NE(roster->FindParticipant(ParticipantSid(1)), nullptr);
   EXPECT_EQ(*roster->FindParticipant(ParticipantSid(1)), replacement);
-  ASSERT_NE(roster->FindDedupe(Account(1), "evt-1"), nullptr);
+  ASSERT_NE(roster->FindDedupe(Account(1), "evt-1"), std::nullopt);
   EXPECT_EQ(*roster->FindDedupe(Account(1), "evt-1"), reused);
 }
 
@@ -397,7 +398,7 @@ TYPED_TEST(StoreContractTest, FailedWriteAppliesNothing) {
   doomed.dedupe = {test_records::Dedupe(1, "evt-9", 5, At(9))};
   doomed.erased_participants = {ParticipantSid(2)};
   doomed.erased_rooms = {RoomSid(2)};
-  doomed.erased_dedupe = {{Account(1), "evt-1"}};
+  doomed.dedupe_recorded_before = At(2);  // evt-1 only
   doomed.compact_log_before = 3;
 
   this->harness_.BreakDisk();
@@ -473,20 +474,27 @@ TYPED_TEST(StoreContractTest, MalformedBatchesAreRejectedWhole) {
   EXPECT_EQ(roster->FindParticipant(ParticipantSid(9)), nullptr);
 }
 
-// Roster::ExpireDedupe expires from the oldest end of its insertion order, so Load must insert
-// by recorded_at, not in key order (here key order is the reverse of time order).
-TYPED_TEST(StoreContractTest, LoadRestoresDedupeInTimeOrder) {
+// Loaded event ids expire by their recorded_at, whatever order the store holds them in (here
+// key order is the reverse of time order); and the store forgets by the same rule.
+TYPED_TEST(StoreContractTest, LoadedDedupeExpiresByTime) {
   WriteBatch batch;
   batch.revision = 3;
   batch.dedupe = {test_records::Dedupe(1, "c", 1, At(1)), test_records::Dedupe(1, "b", 2, At(2)),
                   test_records::Dedupe(1, "a", 3, At(3))};
   this->WriteOk(batch);
   std::unique_ptr<state::Roster> roster = this->LoadOk();
-  std::vector<state::DedupeEntry> expired = roster->ExpireDedupe(At(2, 500000000));
-  ASSERT_EQ(expired.size(), 2u);
-  EXPECT_EQ(expired[0].event_id, "c");
-  EXPECT_EQ(expired[1].event_id, "b");
-  EXPECT_NE(roster->FindDedupe(Account(1), "a"), nullptr);
+  EXPECT_EQ(roster->ExpireDedupe(At(2, 500000000)), 2u);
+  EXPECT_EQ(roster->FindDedupe(Account(1), "c"), std::nullopt);
+  EXPECT_EQ(roster->FindDedupe(Account(1), "b"), std::nullopt);
+  EXPECT_NE(roster->FindDedupe(Account(1), "a"), std::nullopt);
+
+  WriteBatch expire;
+  expire.dedupe_recorded_before = At(2, 500000000);
+  this->WriteOk(expire);
+  LoadStats stats;
+  roster = this->LoadOk(&stats);
+  EXPECT_EQ(stats.dedupe, 1u);
+  EXPECT_NE(roster->FindDedupe(Account(1), "a"), std::nullopt);
 }
 
 // One writer appends while readers follow the log from LogStart(): every read sees a gap-free,
