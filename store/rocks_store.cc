@@ -79,6 +79,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
   table.format_version = 5;
+  // Debian's RocksDB computes CRC32C in software (its Slow_CRC32 showed in the ingest profile);
+  // XXH3 is several times cheaper for table blocks. The WAL keeps its CRC32C (its format).
+  table.checksum = rocksdb::kXXH3;
   if (bloom) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
 
   rocksdb::ColumnFamilyOptions family;
@@ -86,7 +89,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
   family.write_buffer_size = kWriteBufferBytes;
   family.max_write_buffer_number = 3;
   family.level_compaction_dynamic_level_bytes = true;
-  family.compression = FastestCompression();
+  // Flushes write uncompressed tables; compaction compresses what reaches the last level,
+  // where nearly all of the data ends up. A flush is then a copy, not LZ4 on a shared core.
+  family.compression = rocksdb::kNoCompression;
+  family.bottommost_compression = FastestCompression();
   return family;
 }
 
