@@ -12,7 +12,7 @@ const Room* PendingRoster::FindRoom(const Sid& room_sid) const {
 
 const Room* PendingRoster::FindInProgressRoomByName(const Sid& account_sid,
                                                     absl::string_view name) const {
-  auto it = in_progress_by_name_.find(NameKey(account_sid, std::string(name)));
+  auto it = in_progress_by_name_.find(NameView(account_sid, name));
   if (it != in_progress_by_name_.end()) return &rooms_.at(it->second);
   const Room* base = base_.FindInProgressRoomByName(account_sid, name);
   // A base room changed in this batch is in progress here only if indexed above.
@@ -26,7 +26,7 @@ const Participant* PendingRoster::FindParticipant(const Sid& participant_sid) co
 
 const Participant* PendingRoster::FindActiveByIdentity(const Sid& room_sid,
                                                        absl::string_view identity) const {
-  auto it = active_by_identity_.find(NameKey(room_sid, std::string(identity)));
+  auto it = active_by_identity_.find(NameView(room_sid, identity));
   if (it != active_by_identity_.end()) return &participants_.at(it->second);
   const Participant* base = base_.FindActiveByIdentity(room_sid, identity);
   return base != nullptr && !participants_.contains(base->sid) ? base : nullptr;
@@ -58,8 +58,7 @@ std::vector<const Participant*> PendingRoster::ActiveParticipants(const Sid& roo
 
 std::optional<DedupeEntry> PendingRoster::FindDedupe(const Sid& account_sid,
                                                      absl::string_view event_id) const {
-  if (dedupe_.empty()) return base_.FindDedupe(account_sid, event_id);
-  auto it = dedupe_.find(NameKey(account_sid, std::string(event_id)));
+  auto it = dedupe_.find(NameView(account_sid, event_id));
   if (it != dedupe_.end()) return it->second;
   return base_.FindDedupe(account_sid, event_id);
 }

@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "state/name_key.h"
 #include "state/roster.h"
 #include "state/roster_view.h"
 
@@ -47,8 +48,6 @@ class PendingRoster final : public RosterView {
   void Reset();
 
  private:
-  using NameKey = std::pair<Sid, std::string>;
-
   void Upsert(const Participant& participant);
   void Upsert(const Room& room);
   void Upsert(const PublishedTrack& track) {
@@ -66,11 +65,11 @@ class PendingRoster final : public RosterView {
   uint64_t revision_;
   absl::flat_hash_map<Sid, Participant> participants_;
   absl::flat_hash_map<Sid, Room> rooms_;
-  absl::flat_hash_map<Sid, RoomActivity> activity_;        // every room touched, in full
-  absl::flat_hash_map<Sid, AccountUsage> usage_;           // every account touched, in full
-  absl::flat_hash_map<NameKey, Sid> in_progress_by_name_;  // overlay rooms in progress
-  absl::flat_hash_map<NameKey, Sid> active_by_identity_;   // overlay participants active
-  absl::flat_hash_map<NameKey, DedupeEntry> dedupe_;
+  absl::flat_hash_map<Sid, RoomActivity> activity_;  // every room touched, in full
+  absl::flat_hash_map<Sid, AccountUsage> usage_;     // every account touched, in full
+  NameMap<Sid> in_progress_by_name_;                 // overlay rooms in progress
+  NameMap<Sid> active_by_identity_;                  // overlay participants active
+  NameMap<DedupeEntry> dedupe_;
   absl::flat_hash_map<Sid, PublishedTrack> tracks_;
   absl::flat_hash_map<Sid, absl::flat_hash_set<Sid>> track_rooms_;  // room -> tracks_ keys
   absl::flat_hash_map<Sid, SubscribeRules> rules_;

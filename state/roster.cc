@@ -26,7 +26,7 @@ const Room* Roster::FindRoom(const Sid& room_sid) const {
 }
 
 const Room* Roster::FindInProgressRoomByName(const Sid& account_sid, absl::string_view name) const {
-  auto it = in_progress_by_name_.find(NameKey(account_sid, std::string(name)));
+  auto it = in_progress_by_name_.find(NameView(account_sid, name));
   return it == in_progress_by_name_.end() ? nullptr : FindRoom(it->second);
 }
 

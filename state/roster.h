@@ -28,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "state/limits.h"
+#include "state/name_key.h"
 #include "state/records.h"
 #include "state/roster_view.h"
 #include "state/sid.h"
@@ -146,8 +147,6 @@ class Roster final : public RosterView {
   std::pair<std::vector<Sid>, std::vector<Sid>> ForgetTracks(const std::vector<Sid>& participants);
 
  private:
-  using NameKey = std::pair<Sid, std::string>;  // (account or room, name or identity)
-
   // (scope, date_created, sid): an entry of an order index, in 40 bytes rather than the 64 of
   // a tuple<Sid, absl::Time, Sid>. Each index holds one kind of scope and one kind of record,
   // so the SIDs' prefixes are implied (as in the store's keys) and only their 16 raw bytes are
@@ -245,8 +244,8 @@ class Roster final : public RosterView {
   absl::node_hash_map<Sid, Participant> participants_;
   absl::flat_hash_map<Sid, Room> rooms_;
   absl::flat_hash_map<Sid, RoomActivity> activity_;
-  absl::flat_hash_map<Sid, AccountUsage> usage_;           // by account
-  absl::flat_hash_map<NameKey, Sid> in_progress_by_name_;  // (account, unique_name) -> room
+  absl::flat_hash_map<Sid, AccountUsage> usage_;  // by account
+  NameMap<Sid> in_progress_by_name_;              // (account, unique_name) -> room
   // Active participants by (room, identity).
   absl::flat_hash_set<const Participant*, IdentityHash, IdentityEq> active_by_identity_;
   absl::btree_set<OrderKey> participants_by_account_;
