@@ -233,7 +233,10 @@ void Applier::Complete(Completion completion) {
 void Applier::ApplyBatch(std::vector<Work> batch) {
   const absl::Time now = clock_.SystemTime();
   std::vector<std::vector<Result>> results(batch.size());
-  std::vector<state::Outcome> applied;
+  // The applied outcomes in order, pointing into `results` (each reserved to its size, so the
+  // pointers stay valid) or `fired`: committed to the roster after the write, never copied.
+  std::vector<const state::Outcome*> applied;
+  std::deque<Result> fired;
   BatchWriter writer(converter_);
   uint64_t timers_fired = 0;
   size_t inputs = 0;
@@ -260,18 +263,24 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
         }
         pending.Commit(*result);
         writer.Add(*result);
-        applied.push_back(*result);
       }
       return result;
     };
+    // An applied outcome stays where it is; `applied` points at it until the roster commit.
+    auto keep = [&](Result& result) {
+      if (result.ok() && result->disposition == state::Disposition::kApplied) {
+        applied.push_back(&*result);
+      }
+    };
     // Due timers first: they happened before anything in this batch was submitted.
     for (const state::Timer& timer : roster_.DueTimers(now, options_.max_batch_inputs)) {
-      Result fired = decide(state::FireTimer{timer});
-      if (fired.ok()) ++timers_fired;  // else superseded by an earlier firing in this batch
+      keep(fired.emplace_back(decide(state::FireTimer{timer})));
+      if (fired.back().ok()) ++timers_fired;  // else superseded by an earlier firing
     }
     for (size_t i = 0; i < batch.size(); ++i) {
       results[i].reserve(batch[i].inputs.size());
-      for (const state::Input& input : batch[i].inputs) results[i].push_back(decide(input));
+      for (const state::Input& input : batch[i].inputs)
+        keep(results[i].emplace_back(decide(input)));
       inputs += batch[i].inputs.size();
     }
   }
@@ -302,7 +311,7 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
       write_failed = true;
     } else {
       absl::WriterMutexLock lock(&roster_mu_);
-      for (const state::Outcome& outcome : applied) roster_.Commit(outcome);
+      for (const state::Outcome* outcome : applied) roster_.Commit(*outcome);
       completion.log = std::move(write.log);
     }
     if (written.ok() && !write.callbacks.empty()) {
