@@ -274,55 +274,6 @@ absl::StatusOr<state::PageKey> DecodePageToken(absl::string_view token, uint64_t
                         state::Sid(absl::string_view(raw.data() + 16, 2), bytes)};
 }
 
-namespace {
-
-constexpr size_t kSidBytes = 18;
-
-void AppendSid(const state::Sid& sid, std::string& out) {
-  const absl::string_view prefix = sid.empty() ? absl::string_view("\0\0", 2) : sid.prefix();
-  out.append(prefix.data(), prefix.size());
-  out.append(reinterpret_cast<const char*>(sid.bytes().data()), sid.bytes().size());
-}
-
-state::Sid ReadSid(absl::string_view bytes) {
-  state::Sid::Bytes raw{};
-  std::copy(bytes.begin() + 2, bytes.begin() + kSidBytes, raw.begin());
-  return state::Sid(bytes.substr(0, 2), raw);
-}
-
-}  // namespace
-
-std::string EncodeLogPayload(const std::vector<state::Change>& changes,
-                             const Converter& converter) {
-  state::Sid account;
-  state::Sid room;
-  if (!changes.empty()) {
-    std::visit(
-        [&](const auto& resource) {
-          account = resource.account_sid;
-          if constexpr (std::is_same_v<std::decay_t<decltype(resource)>, state::Room>) {
-            room = resource.sid;
-          } else {
-            room = resource.room_sid;
-          }
-        },
-        changes.front().resource);
-  }
-  std::string payload;
-  AppendSid(account, payload);
-  AppendSid(room, payload);
-  payload.append(converter.SerializeChangeSet(changes));
-  return payload;
-}
-
-absl::StatusOr<LogScope> DecodeLogPayload(absl::string_view payload) {
-  if (payload.size() < 2 * kSidBytes) {
-    return absl::DataLossError("change-log entry is shorter than its scope header");
-  }
-  return LogScope{ReadSid(payload.substr(0, kSidBytes)),
-                  ReadSid(payload.substr(kSidBytes, kSidBytes)), payload.substr(2 * kSidBytes)};
-}
-
 absl::StatusOr<int32_t> PageSize(int32_t requested) {
   if (requested == 0) return kDefaultPageSize;
   if (requested < 1 || requested > kMaxPageSize) {

@@ -1,6 +1,6 @@
 // Codec: the one place where state:: records become stored bytes and back (the encoding is
-// store/records.proto; its conventions are documented there and in store.h), change-log
-// payloads included (EncodeLogPayload: a revision's changes as domain records). Decoding checks
+// store/records.proto; its conventions are documented there and in store.h), change-log entries
+// included: the log holds domain records, never API messages. Decoding checks
 // what the wire format cannot: SID lengths and enum ranges, so a damaged or foreign value is
 // DATA_LOSS rather than a record that breaks the state machine's invariants.
 //

@@ -54,7 +54,8 @@
 //   records at start-up never reads log payloads, and log compaction's range tombstones never
 //   sit in front of record reads
 //   +-------------------------------------------+--------------------------------------------+
-//   | revision, uint64 big-endian (8 bytes)     | LogEntry::payload, opaque here             |
+//   | revision, uint64 big-endian (8 bytes)     | LogEntry::payload (see "Change-log         |
+//   |                                           | entries" below)                            |
 //   +-------------------------------------------+--------------------------------------------+
 //   Big-endian, so byte order is revision order: ReadLog is one Seek and a forward scan, and
 //   compaction is one DeleteRange.
@@ -85,6 +86,21 @@
 //          so every absl::Time made from unix nanoseconds round-trips exactly
 //   T?     a proto3 `optional` field, absent for std::nullopt (zero is a value, not absence)
 //   enum   uint32 holding the state:: enumerator; out of range reads as DATA_LOSS
+
+// Change-log entries (store/codec.h: EncodeLogPayload, DecodeLogPayload)
+//
+//   +--------------------+--------------------+----------------------------------------------+
+//   | account SID (18)   | room SID (18)      | ChangeSetRecord: the revision's changes       |
+//   +--------------------+--------------------+----------------------------------------------+
+//   A SID in this header is its 2 prefix bytes (zero when none) and its 16 raw bytes: fixed
+//   width, so watchers are filtered by account and room without decoding the changes (every
+//   revision touches one room). ChangeSetRecord holds one ChangeRecord per change, in order:
+//   revision, type, time, previous_status and the resource after the change as its own record
+//   (ParticipantRecord, RoomRecord, TrackRecord, SubscribeRulesRecord or
+//   SubscribedTrackRecord, as above). Domain records, never API messages: the service renders
+//   rollcall.v1 from them when it sends them (docs/architecture.md), so history and live reads
+//   agree whatever the public base URL or the API version. Write and ReadLog carry the payload
+//   as bytes.
 //
 // Damage
 //
@@ -135,7 +151,8 @@ class Env;
 
 namespace rollcall::store {
 
-// One change-log entry: a revision and its changes, serialized by the service (opaque here).
+// One change-log entry: a revision and its changes, encoded by store/codec.h's EncodeLogPayload
+// (see "Change-log entries" above). The store carries the payload as bytes.
 struct LogEntry {
   uint64_t revision = 0;
   std::string payload;
