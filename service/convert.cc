@@ -186,7 +186,6 @@ std::string Converter::SerializeChangeSet(const std::vector<state::Change>& chan
   v1::WatchResponse response;
   v1::ChangeSet* set = response.mutable_changes();
   if (!changes.empty()) set->set_revision(changes.front().revision);
-  // Within a revision a room's count follows its participants' changes.
   for (const state::Change& change : changes) {
     v1::Change* out = set->add_changes();
     out->set_revision(change.revision);
@@ -196,7 +195,11 @@ std::string Converter::SerializeChangeSet(const std::vector<state::Change>& chan
       ToProto(*participant, out->mutable_participant());
       out->set_previous_status(static_cast<v1::ParticipantStatus>(change.previous_status));
     } else if (const auto* room = std::get_if<state::Room>(&change.resource)) {
-      // Rooms appear in changes only when created or ended, with nobody active.
+      // Always 0, so the change log need not carry a count: a room appears in a change only
+      // when created (before any participant of the revision joins it) or ended (after every
+      // active participant has left in that revision, or ad-hoc with nobody left; see
+      // state/room_machine.cc, EndRoomAt and EndAdHocRoomIfEmpty). Checked for every outcome
+      // of the state machine's property test (tests/state/property_test.cc).
       ToProto(*room, 0, out->mutable_room());
     } else if (const auto* track = std::get_if<state::PublishedTrack>(&change.resource)) {
       ToProto(*track, out->mutable_published_track());
