@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "state/pending_roster.h"
+#include "store/codec.h"
 
 namespace rollcall::service {
 namespace {
@@ -13,8 +14,6 @@ namespace {
 // Collects what one batch writes, keeping only the last version of each record.
 class BatchWriter {
  public:
-  explicit BatchWriter(const Converter& converter) : converter_(converter) {}
-
   void Add(const state::Outcome& outcome) {
     for (const state::Change& change : outcome.changes) {
       if (const auto* participant = std::get_if<state::Participant>(&change.resource)) {
@@ -38,7 +37,11 @@ class BatchWriter {
       }
     }
     if (outcome.dedupe) batch_.dedupe.push_back(*outcome.dedupe);
-    batch_.log.push_back({outcome.revision, EncodeLogPayload(outcome.changes, converter_)});
+    // The domain changes, encoded by the store's codec: no API rendering on this thread (the
+    // watch side renders each revision once, at the edge).
+    store::LogEntry& entry = batch_.log.emplace_back();
+    entry.revision = outcome.revision;
+    store::EncodeLogPayload(outcome.changes, &entry.payload);
     batch_.revision = outcome.revision;
   }
 
@@ -71,7 +74,6 @@ class BatchWriter {
     }
   }
 
-  const Converter& converter_;
   store::WriteBatch batch_;
   absl::flat_hash_map<state::Sid, size_t> participant_index_;
   absl::flat_hash_map<state::Sid, size_t> room_index_;
@@ -88,14 +90,8 @@ std::vector<Applier::Result> Failed(size_t count, const absl::Status& status) {
 }  // namespace
 
 Applier::Applier(const ApplierOptions& options, store::Store& store, state::Roster& roster,
-                 state::IdSource& ids, const Clock& clock, const Converter& converter)
-    : options_(options),
-      store_(store),
-      ids_(ids),
-      clock_(clock),
-      converter_(converter),
-      machine_(ids_),
-      roster_(roster) {}
+                 state::IdSource& ids, const Clock& clock)
+    : options_(options), store_(store), ids_(ids), clock_(clock), machine_(ids_), roster_(roster) {}
 
 Applier::~Applier() { Stop(); }
 
@@ -237,7 +233,7 @@ void Applier::ApplyBatch(std::vector<Work> batch) {
   // pointers stay valid) or `fired`: committed to the roster after the write, never copied.
   std::vector<const state::Outcome*> applied;
   std::deque<Result> fired;
-  BatchWriter writer(converter_);
+  BatchWriter writer;
   uint64_t timers_fired = 0;
   size_t inputs = 0;
   // The callbacks this batch owes, and the rooms' next sequence numbers after it.

@@ -4,7 +4,9 @@
 // with one fsync (group commit), and only then commits it to the shared roster. A second thread,
 // the completer, then tells the commit listener and completes the calls, in batch order, so the
 // applier goes on to the next batch meanwhile: building responses and fanning out to watchers
-// never holds up the writer. Readers use Read(), which never waits for an fsync.
+// never holds up the writer. The change log gets the domain changes through the store's codec;
+// the API messages watchers receive are rendered after the commit, on the watch side, so this
+// thread never renders them. Readers use Read(), which never waits for an fsync.
 //
 // Timers (reconnect window, session limit, room timeouts) fire on this thread through the
 // same path, as do the maintenance sweeps (dedupe window, retention, change-log history).
@@ -25,7 +27,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/clock.h"
-#include "service/convert.h"
 #include "service/metrics.h"
 #include "state/callbacks.h"
 #include "state/records.h"
@@ -58,9 +59,9 @@ class Applier {
   // Gets one result per submitted input, in order. Runs on the completer thread, after the
   // batch is durable and readable and after the commit listener has seen it.
   using Done = std::function<void(std::vector<Result>)>;
-  // After each durable batch: its change-log entries in revision order (payload = serialized
-  // scope header + rollcall.v1.WatchResponse, see EncodeLogPayload). Runs on the completer
-  // thread, one batch at a time in revision order.
+  // After each durable batch: its change-log entries in revision order, as stored (domain
+  // changes, store/codec.h's EncodeLogPayload). Runs on the completer thread, one batch at a
+  // time in revision order.
   using CommitListener = std::function<void(const std::vector<store::LogEntry>&)>;
   // After each durable batch that owes status callbacks (state/callbacks.h): those callbacks,
   // numbered and already in the store, in order. Runs on the applier thread: must not block.
@@ -68,7 +69,7 @@ class Applier {
 
   // `roster` must already hold what `store` holds (Store::Load).
   Applier(const ApplierOptions& options, store::Store& store, state::Roster& roster,
-          state::IdSource& ids, const Clock& clock, const Converter& converter);
+          state::IdSource& ids, const Clock& clock);
   ~Applier();
   Applier(const Applier&) = delete;
   Applier& operator=(const Applier&) = delete;
@@ -122,7 +123,6 @@ class Applier {
   store::Store& store_;
   state::IdSource& ids_;
   const Clock& clock_;
-  const Converter& converter_;
   const state::RoomMachine machine_;
   CommitListener listener_;
   CallbackSink callback_sink_;

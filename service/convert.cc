@@ -186,7 +186,6 @@ std::string Converter::SerializeChangeSet(const std::vector<state::Change>& chan
   v1::WatchResponse response;
   v1::ChangeSet* set = response.mutable_changes();
   if (!changes.empty()) set->set_revision(changes.front().revision);
-  // Within a revision a room's count follows its participants' changes.
   for (const state::Change& change : changes) {
     v1::Change* out = set->add_changes();
     out->set_revision(change.revision);
@@ -196,7 +195,11 @@ std::string Converter::SerializeChangeSet(const std::vector<state::Change>& chan
       ToProto(*participant, out->mutable_participant());
       out->set_previous_status(static_cast<v1::ParticipantStatus>(change.previous_status));
     } else if (const auto* room = std::get_if<state::Room>(&change.resource)) {
-      // Rooms appear in changes only when created or ended, with nobody active.
+      // Always 0, so the change log need not carry a count: a room appears in a change only
+      // when created (before any participant of the revision joins it) or ended (after every
+      // active participant has left in that revision, or ad-hoc with nobody left; see
+      // state/room_machine.cc, EndRoomAt and EndAdHocRoomIfEmpty). Checked for every outcome
+      // of the state machine's property test (tests/state/property_test.cc).
       ToProto(*room, 0, out->mutable_room());
     } else if (const auto* track = std::get_if<state::PublishedTrack>(&change.resource)) {
       ToProto(*track, out->mutable_published_track());
@@ -272,55 +275,6 @@ absl::StatusOr<state::PageKey> DecodePageToken(absl::string_view token, uint64_t
   std::copy(raw.begin() + 18, raw.begin() + 34, bytes.begin());
   return state::PageKey{absl::FromUnixNanos(static_cast<int64_t>(get64(8))),
                         state::Sid(absl::string_view(raw.data() + 16, 2), bytes)};
-}
-
-namespace {
-
-constexpr size_t kSidBytes = 18;
-
-void AppendSid(const state::Sid& sid, std::string& out) {
-  const absl::string_view prefix = sid.empty() ? absl::string_view("\0\0", 2) : sid.prefix();
-  out.append(prefix.data(), prefix.size());
-  out.append(reinterpret_cast<const char*>(sid.bytes().data()), sid.bytes().size());
-}
-
-state::Sid ReadSid(absl::string_view bytes) {
-  state::Sid::Bytes raw{};
-  std::copy(bytes.begin() + 2, bytes.begin() + kSidBytes, raw.begin());
-  return state::Sid(bytes.substr(0, 2), raw);
-}
-
-}  // namespace
-
-std::string EncodeLogPayload(const std::vector<state::Change>& changes,
-                             const Converter& converter) {
-  state::Sid account;
-  state::Sid room;
-  if (!changes.empty()) {
-    std::visit(
-        [&](const auto& resource) {
-          account = resource.account_sid;
-          if constexpr (std::is_same_v<std::decay_t<decltype(resource)>, state::Room>) {
-            room = resource.sid;
-          } else {
-            room = resource.room_sid;
-          }
-        },
-        changes.front().resource);
-  }
-  std::string payload;
-  AppendSid(account, payload);
-  AppendSid(room, payload);
-  payload.append(converter.SerializeChangeSet(changes));
-  return payload;
-}
-
-absl::StatusOr<LogScope> DecodeLogPayload(absl::string_view payload) {
-  if (payload.size() < 2 * kSidBytes) {
-    return absl::DataLossError("change-log entry is shorter than its scope header");
-  }
-  return LogScope{ReadSid(payload.substr(0, kSidBytes)),
-                  ReadSid(payload.substr(kSidBytes, kSidBytes)), payload.substr(2 * kSidBytes)};
 }
 
 absl::StatusOr<int32_t> PageSize(int32_t requested) {

@@ -42,7 +42,9 @@ class Converter {
   // Rules as a request names them; state/ validation checks them (naming rules[i]).
   static absl::StatusOr<std::vector<state::SubscribeRule>> FromProto(
       const google::protobuf::RepeatedPtrField<v1::SubscribeRule>& in);
-  // A whole revision's changes as the watch message, serialized once and stored as-is.
+  // A whole revision's changes as the watch message: rendered at the edge from the change log's
+  // domain records (store/codec.h), once per revision, and sent as the same bytes to every
+  // watcher (service/watch_core.h).
   std::string SerializeChangeSet(const std::vector<state::Change>& changes) const;
   // An event as parsed from the wire mirror of rollcall.v1.Event (service/ingest_wire.proto):
   // strings arrive as raw bytes and state/ validation names any bad one. `field` prefixes
@@ -70,18 +72,6 @@ absl::StatusOr<state::RoomStatus> RoomStatusFromProto(int value, absl::string_vi
 // token is not replayed against a different query.
 std::string EncodePageToken(const state::PageKey& key, uint64_t filter_hash);
 absl::StatusOr<state::PageKey> DecodePageToken(absl::string_view token, uint64_t filter_hash);
-
-// A change-log entry's payload: the revision's scope, then the WatchResponse sent to watchers.
-//   account SID (2 prefix bytes + 16) | room SID (2 + 16) | serialized rollcall.v1.WatchResponse
-// Every revision touches exactly one room, so the scope is enough to filter watchers without
-// parsing the message.
-struct LogScope {
-  state::Sid account_sid;
-  state::Sid room_sid;
-  absl::string_view response;  // points into the payload
-};
-std::string EncodeLogPayload(const std::vector<state::Change>& changes, const Converter& converter);
-absl::StatusOr<LogScope> DecodeLogPayload(absl::string_view payload);
 
 // page_size: 0 means the default (50); otherwise 1..1000.
 absl::StatusOr<int32_t> PageSize(int32_t requested);

@@ -265,7 +265,7 @@ absl::Status Server::Parts::StartCallbacks() {
 }
 
 absl::Status Server::Parts::MakeServices() {
-  applier = std::make_unique<Applier>(options.applier, *store, *roster, ids, *clock, *converter);
+  applier = std::make_unique<Applier>(options.applier, *store, *roster, ids, *clock);
   RETURN_IF_ERROR(StartCallbacks());
   watch_hub = std::make_unique<WatchHub>(options.watch, *store, *applier, *converter, *clock);
   applier->SetCommitListener([hub = watch_hub.get()](const std::vector<store::LogEntry>& entries) {

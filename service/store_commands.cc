@@ -4,6 +4,7 @@
 #include <string>
 #include <system_error>
 
+#include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 #include "store/marker.h"
 #include "store/store.h"
@@ -16,11 +17,18 @@ int RunVerify(const std::string& data_dir) {
     spdlog::critical("verify {}: {}", data_dir, report.status().ToString());
     return 1;
   }
+  // An older format is sound but not what this rollcalld runs on: say what its start will do.
+  const std::string format =
+      report->format == store::kStoreFormat
+          ? absl::StrCat("format ", report->format)
+          : absl::StrCat("format ", report->format, " (older: rollcalld migrates it at start-up ",
+                         "to format ", store::kStoreFormat,
+                         " and drops its change log; docs/operations.md, Upgrades)");
   spdlog::info(
-      "verify {}: sound: revision {} (marker {}), {} rooms, {} participants, {} event ids, "
+      "verify {}: sound: {}, revision {} (marker {}), {} rooms, {} participants, {} event ids, "
       "change log {} entries ({}..{}), {} table files checksummed, status callbacks {} pending "
       "and {} failed",
-      data_dir, report->loaded.revision, report->marker_revision, report->loaded.rooms,
+      data_dir, format, report->loaded.revision, report->marker_revision, report->loaded.rooms,
       report->loaded.participants, report->loaded.dedupe, report->log_entries, report->log_start,
       report->log_newest, report->table_files, report->pending_callbacks, report->failed_callbacks);
   return 0;

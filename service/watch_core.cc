@@ -6,6 +6,7 @@
 #include "rollcall/v1/watch_service.pb.h"
 #include "service/initial_state.h"
 #include "state/status_macros.h"
+#include "store/codec.h"
 
 namespace rollcall::service {
 namespace {
@@ -16,23 +17,32 @@ std::string Serialized(const v1::WatchResponse& message) { return message.Serial
 
 }  // namespace
 
-RevisionPtr RevisionFromLog(const store::LogEntry& entry, const FrameMaker& make_frame) {
+RevisionPtr RevisionFromLog(const store::LogEntry& entry, const Converter& converter,
+                            const FrameMaker& make_frame) {
   auto revision = std::make_shared<Revision>();
   revision->revision = entry.revision;
-  absl::StatusOr<LogScope> scope = DecodeLogPayload(entry.payload);
-  if (!scope.ok()) {
-    revision->damage = scope.status();
+  store::LogScope scope;
+  std::vector<state::Change> changes;
+  absl::Status decoded = store::DecodeLogPayload(entry.payload, &scope, &changes);
+  if (decoded.ok() && changes.front().revision != entry.revision) {
+    decoded = absl::DataLossError(
+        absl::StrCat("the entry holds the changes of revision ", changes.front().revision));
+  }
+  if (!decoded.ok()) {
+    revision->damage = std::move(decoded);
     return revision;
   }
-  revision->account_sid = scope->account_sid;
-  revision->room_sid = scope->room_sid;
-  revision->size = scope->response.size();
-  revision->frame = make_frame(std::string(scope->response));
+  revision->account_sid = scope.account_sid;
+  revision->room_sid = scope.room_sid;
+  std::string rendered = converter.SerializeChangeSet(changes);
+  revision->size = rendered.size();
+  revision->frame = make_frame(std::move(rendered));
   return revision;
 }
 
-// A watcher: passive; only the core, under its lock, reads or changes it. The one exception
-// is `initial`, which the core's thread uses outside the lock while `reading` is set.
+// A watcher: passive; only the core, under its lock, reads or changes it. The exceptions are
+// `initial`, which the core's thread uses outside the lock while `reading` is set, and `spec`,
+// which never changes after Open.
 struct WatchCore::Watcher {
   struct Outgoing {
     FramePtr frame;
@@ -40,8 +50,11 @@ struct WatchCore::Watcher {
     size_t size;
   };
 
+  bool Matches(const state::Sid& account_sid, const state::Sid& room_sid) const {
+    return account_sid == spec.account && (!spec.room || room_sid == *spec.room);
+  }
   bool Matches(const Revision& revision) const {
-    return revision.account_sid == spec.account && (!spec.room || revision.room_sid == *spec.room);
+    return Matches(revision.account_sid, revision.room_sid);
   }
   size_t buffered() const { return queued_bytes + in_flight_bytes; }
 
@@ -197,7 +210,7 @@ void WatchCore::Publish(const std::vector<store::LogEntry>& entries) {
   std::vector<RevisionPtr> revisions;
   revisions.reserve(entries.size());
   for (const store::LogEntry& entry : entries) {
-    revisions.push_back(RevisionFromLog(entry, make_frame_));
+    revisions.push_back(RevisionFromLog(entry, converter_, make_frame_));
   }
   absl::MutexLock lock(&mu_);
   for (const RevisionPtr& revision : revisions) {
@@ -295,6 +308,7 @@ void WatchCore::Sweep() {
 bool WatchCore::ReadStoreOnce() {
   WatcherPtr watcher;
   uint64_t next = 0;
+  uint64_t max = options_.catch_up_chunk;
   {
     absl::MutexLock lock(&mu_);
     while (!store_reads_.empty() && watcher == nullptr) {
@@ -307,11 +321,16 @@ bool WatchCore::ReadStoreOnce() {
     }
     if (watcher == nullptr) return false;
     next = watcher->next;
+    // Only up to the ring: the ring's revisions are rendered already, and the catch-up goes on
+    // from there (CatchUp).
+    if (!ring_.empty() && ring_.front()->revision > next) {
+      max = std::min<uint64_t>(max, ring_.front()->revision - next);
+    }
   }
   if (watcher->group == kSnapshot) {
     ReadSnapshotChunk(watcher);
   } else {
-    ReadLogChunk(watcher, next);
+    ReadLogChunk(watcher, next, static_cast<size_t>(max));
   }
   return true;
 }
@@ -338,18 +357,51 @@ void WatchCore::ReadSnapshotChunk(const WatcherPtr& watcher) {
   EnqueueControl(w, Serialized(end));  // catch-up from `next` starts when it has been written
 }
 
-void WatchCore::ReadLogChunk(const WatcherPtr& watcher, uint64_t next) {
+void WatchCore::ReadLogChunk(const WatcherPtr& watcher, uint64_t next, size_t max) {
   const uint64_t log_start = store_.LogStart();
   absl::StatusOr<std::vector<store::LogEntry>> entries;
-  if (next >= log_start) entries = store_.ReadLog(next, options_.catch_up_chunk);
+  if (next >= log_start) entries = store_.ReadLog(next, max);
   std::vector<RevisionPtr> revisions;
+  std::vector<RevisionPtr> rendered;
   if (entries.ok()) {
-    revisions.reserve(entries->size());
-    for (const store::LogEntry& entry : *entries) {
-      revisions.push_back(RevisionFromLog(entry, make_frame_));
+    revisions.resize(entries->size());
+    {
+      // Rendered already for another watcher that still holds it: the same frame.
+      absl::MutexLock lock(&mu_);
+      for (size_t i = 0; i < entries->size(); ++i) {
+        auto found = from_log_.find((*entries)[i].revision);
+        if (found == from_log_.end()) continue;
+        FramePtr frame = found->second.frame.lock();
+        if (frame == nullptr) continue;
+        auto shared = std::make_shared<Revision>();
+        shared->revision = found->first;
+        shared->account_sid = found->second.account_sid;
+        shared->room_sid = found->second.room_sid;
+        shared->frame = std::move(frame);
+        shared->size = found->second.size;
+        revisions[i] = std::move(shared);
+      }
+    }
+    for (size_t i = 0; i < entries->size(); ++i) {
+      if (revisions[i] != nullptr) continue;
+      const store::LogEntry& entry = (*entries)[i];
+      // The spec never changes after Open. Out of scope: only the revision number matters
+      // (Take steps over it), so its changes are neither decoded nor rendered.
+      absl::StatusOr<store::LogScope> scope = store::DecodeLogScope(entry.payload);
+      if (scope.ok() && !watcher->Matches(scope->account_sid, scope->room_sid)) {
+        auto skipped = std::make_shared<Revision>();
+        skipped->revision = entry.revision;
+        skipped->account_sid = scope->account_sid;
+        skipped->room_sid = scope->room_sid;
+        revisions[i] = std::move(skipped);
+        continue;
+      }
+      revisions[i] = RevisionFromLog(entry, converter_, make_frame_);
+      if (revisions[i]->damage.ok()) rendered.push_back(revisions[i]);
     }
   }
   absl::MutexLock lock(&mu_);
+  Remember(rendered);
   Watcher& w = *watcher;
   w.reading = false;
   if (w.group != kUnsynced || w.next != next) return;  // ended meanwhile
@@ -381,6 +433,20 @@ void WatchCore::ReadLogChunk(const WatcherPtr& watcher, uint64_t next) {
   }
   Take(w, revisions.begin(), revisions.end());
   if (w.group == kUnsynced && w.queue.empty() && !w.writing) CatchUp(watcher);
+}
+
+void WatchCore::Remember(const std::vector<RevisionPtr>& rendered) {
+  if (rendered.empty()) return;
+  for (const RevisionPtr& r : rendered) {
+    // A concurrent read may have rendered it too (only when tests read beside the thread):
+    // either frame is right.
+    from_log_.insert_or_assign(r->revision,
+                               LoggedFrame{r->frame, r->size, r->account_sid, r->room_sid});
+  }
+  if (from_log_.size() < from_log_prune_at_) return;
+  // Forget what no watcher holds any more; what is left is bounded by the watchers' buffers.
+  absl::erase_if(from_log_, [](const auto& entry) { return entry.second.frame.expired(); });
+  from_log_prune_at_ = std::max<size_t>(4 * options_.catch_up_chunk, 2 * from_log_.size());
 }
 
 void WatchCore::Run() {

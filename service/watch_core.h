@@ -17,6 +17,11 @@
 // - snapshot: sending the initial state from a store snapshot (store::RecordSnapshot), one
 //   chunk at a time as the stream drains; the applier never waits for it.
 //
+// The change log holds domain changes (store/codec.h); the core renders each revision into a
+// rollcall.v1.WatchResponse with the Converter once: in Publish, outside the lock, for the ring
+// and every synced watcher; on a store read, for every watcher catching up over it meanwhile. A
+// watcher gets the same frame as every other watcher of that revision.
+//
 // The transport (the gRPC reactor) is a WatchStream: the core calls Write (one frame at a
 // time) and Finish (once) under its lock; the transport reports back with Written, Cancel and
 // Close and never calls into the core from inside Write or Finish.
@@ -71,14 +76,17 @@ struct Revision {
   uint64_t revision = 0;
   state::Sid account_sid;
   state::Sid room_sid;
-  FramePtr frame;  // null when damaged
+  FramePtr frame;  // null when damaged, or when read for a watcher it is out of scope for
   size_t size = 0;
   absl::Status damage;
 };
 using RevisionPtr = std::shared_ptr<const Revision>;
 
-// A change-log entry as a Revision; a damaged one when its payload does not decode.
-RevisionPtr RevisionFromLog(const store::LogEntry& entry, const FrameMaker& make_frame);
+// A change-log entry (domain changes, store/codec.h) as a Revision: its changes rendered by
+// `converter` into one rollcall.v1.WatchResponse frame. A damaged Revision when the payload does
+// not decode or holds another revision's changes.
+RevisionPtr RevisionFromLog(const store::LogEntry& entry, const Converter& converter,
+                            const FrameMaker& make_frame);
 
 using Trailers = std::vector<std::pair<std::string, std::string>>;
 
@@ -149,7 +157,8 @@ class WatchCore {
   // The transport is done with the stream; the core forgets it.
   void Close(WatchStream* stream);
 
-  // The applier's commit listener: durable revisions in order.
+  // The applier's commit listener: durable revisions in order. Each is rendered here, once,
+  // outside the lock, and the one frame goes to every watcher that wants it.
   void Publish(const std::vector<store::LogEntry>& entries);
 
   // Asks every open stream's `still_allowed` again and ends those refused with its error (and
@@ -182,7 +191,10 @@ class WatchCore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndFallenBehind(Watcher& watcher, uint64_t log_start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadSnapshotChunk(const WatcherPtr& watcher);
-  void ReadLogChunk(const WatcherPtr& watcher, uint64_t next);
+  // Reads up to `max` log entries from `next` for a catching-up watcher (on the core's thread).
+  void ReadLogChunk(const WatcherPtr& watcher, uint64_t next, size_t max);
+  // Keeps the frames rendered for a catch-up read findable while a watcher has them queued.
+  void Remember(const std::vector<RevisionPtr>& rendered) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint64_t ResumeRevision(const Watcher& watcher) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Release(Watcher& watcher, size_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -194,6 +206,17 @@ class WatchCore {
 
   mutable absl::Mutex mu_;
   std::deque<RevisionPtr> ring_ ABSL_GUARDED_BY(mu_);
+  // Frames rendered for catch-up reads of the stored log, while any watcher still has one
+  // queued: watchers catching up over the same history (e.g. all resuming after a restart)
+  // share one rendering and one frame per revision, as live watchers share the ring's.
+  struct LoggedFrame {
+    std::weak_ptr<const Frame> frame;
+    size_t size = 0;
+    state::Sid account_sid;
+    state::Sid room_sid;
+  };
+  absl::flat_hash_map<uint64_t, LoggedFrame> from_log_ ABSL_GUARDED_BY(mu_);
+  size_t from_log_prune_at_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t head_ ABSL_GUARDED_BY(mu_) = 0;  // last published revision
   absl::flat_hash_map<WatchStream*, WatcherPtr> watchers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<state::Sid, size_t> per_account_ ABSL_GUARDED_BY(mu_);

@@ -1,6 +1,8 @@
 #include "store/codec.h"
 
 #include <limits>
+#include <type_traits>
+#include <variant>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -116,9 +118,11 @@ absl::Time DecodeTime(int64_t unix_nanos) {
   return absl::FromUnixNanos(unix_nanos);
 }
 
-void Encode(const state::Participant& participant, std::string* out) {
-  ParticipantRecord& m = ParticipantScratch();
-  m.Clear();
+// Each kind of record to and from its message: Encode and Decode wrap these with a scratch
+// message and the bytes; a change-log entry nests the same messages.
+namespace {
+
+void ToRecord(const state::Participant& participant, ParticipantRecord& m) {
   SetSid(participant.sid, m.mutable_sid());
   SetSid(participant.account_sid, m.mutable_account_sid());
   SetSid(participant.room_sid, m.mutable_room_sid());
@@ -135,12 +139,9 @@ void Encode(const state::Participant& participant, std::string* out) {
   if (participant.reconnecting_since) {
     m.set_reconnecting_since(EncodeTime(*participant.reconnecting_since));
   }
-  m.SerializeToString(out);
 }
 
-void Encode(const state::Room& room, std::string* out) {
-  RoomRecord& m = RoomScratch();
-  m.Clear();
+void ToRecord(const state::Room& room, RoomRecord& m) {
   SetSid(room.sid, m.mutable_sid());
   SetSid(room.account_sid, m.mutable_account_sid());
   m.mutable_unique_name()->assign(room.unique_name);
@@ -157,25 +158,19 @@ void Encode(const state::Room& room, std::string* out) {
   m.mutable_status_callback_method()->assign(room.status_callback_method);
   m.set_ad_hoc(room.ad_hoc);
   m.set_revision(room.revision);
-  m.SerializeToString(out);
 }
 
-void Encode(const state::DedupeEntry& entry, std::string* out) {
-  DedupeRecord& m = DedupeScratch();
-  m.Clear();
+void ToRecord(const state::DedupeEntry& entry, DedupeRecord& m) {
   SetSid(entry.account_sid, m.mutable_account_sid());
   m.mutable_event_id()->assign(entry.event_id);
   m.set_fingerprint(entry.fingerprint);
   m.set_revision(entry.revision);
   SetSid(entry.participant_sid, m.mutable_participant_sid());
   m.set_recorded_at(EncodeTime(entry.recorded_at));
-  m.SerializeToString(out);
 }
 
-absl::Status Decode(absl::string_view bytes, state::Participant* out) {
+absl::Status FromRecord(const ParticipantRecord& m, state::Participant* out) {
   constexpr absl::string_view kRecord = "participant";
-  ParticipantRecord& m = ParticipantScratch();
-  if (!Parse(bytes, m)) return absl::DataLossError("stored participant does not parse");
   RETURN_IF_ERROR(GetSid(m.sid(), kRecord, "sid", &out->sid));
   RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
   RETURN_IF_ERROR(GetSid(m.room_sid(), kRecord, "room_sid", &out->room_sid));
@@ -196,10 +191,8 @@ absl::Status Decode(absl::string_view bytes, state::Participant* out) {
   return absl::OkStatus();
 }
 
-absl::Status Decode(absl::string_view bytes, state::Room* out) {
+absl::Status FromRecord(const RoomRecord& m, state::Room* out) {
   constexpr absl::string_view kRecord = "room";
-  RoomRecord& m = RoomScratch();
-  if (!Parse(bytes, m)) return absl::DataLossError("stored room does not parse");
   RETURN_IF_ERROR(GetSid(m.sid(), kRecord, "sid", &out->sid));
   RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
   out->unique_name.assign(m.unique_name());
@@ -219,10 +212,8 @@ absl::Status Decode(absl::string_view bytes, state::Room* out) {
   return absl::OkStatus();
 }
 
-absl::Status Decode(absl::string_view bytes, state::DedupeEntry* out) {
+absl::Status FromRecord(const DedupeRecord& m, state::DedupeEntry* out) {
   constexpr absl::string_view kRecord = "dedupe entry";
-  DedupeRecord& m = DedupeScratch();
-  if (!Parse(bytes, m)) return absl::DataLossError("stored dedupe entry does not parse");
   RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
   out->event_id.assign(m.event_id());
   out->fingerprint = m.fingerprint();
@@ -232,9 +223,7 @@ absl::Status Decode(absl::string_view bytes, state::DedupeEntry* out) {
   return absl::OkStatus();
 }
 
-void Encode(const state::PublishedTrack& track, std::string* out) {
-  TrackRecord& m = TrackScratch();
-  m.Clear();
+void ToRecord(const state::PublishedTrack& track, TrackRecord& m) {
   SetSid(track.sid, m.mutable_sid());
   SetSid(track.account_sid, m.mutable_account_sid());
   SetSid(track.room_sid, m.mutable_room_sid());
@@ -247,12 +236,9 @@ void Encode(const state::PublishedTrack& track, std::string* out) {
   m.set_date_updated(EncodeTime(track.date_updated));
   m.set_revision(track.revision);
   m.set_last_event_time(EncodeTime(track.last_event_time));
-  m.SerializeToString(out);
 }
 
-void Encode(const state::SubscribeRules& rules, std::string* out) {
-  SubscribeRulesRecord& m = RulesScratch();
-  m.Clear();
+void ToRecord(const state::SubscribeRules& rules, SubscribeRulesRecord& m) {
   SetSid(rules.participant_sid, m.mutable_participant_sid());
   SetSid(rules.account_sid, m.mutable_account_sid());
   SetSid(rules.room_sid, m.mutable_room_sid());
@@ -267,12 +253,9 @@ void Encode(const state::SubscribeRules& rules, std::string* out) {
   m.set_date_created(EncodeTime(rules.date_created));
   m.set_date_updated(EncodeTime(rules.date_updated));
   m.set_revision(rules.revision);
-  m.SerializeToString(out);
 }
 
-void Encode(const state::SubscribedTrack& subscribed, std::string* out) {
-  SubscribedTrackRecord& m = SubscribedScratch();
-  m.Clear();
+void ToRecord(const state::SubscribedTrack& subscribed, SubscribedTrackRecord& m) {
   SetSid(subscribed.sid, m.mutable_sid());
   SetSid(subscribed.participant_sid, m.mutable_participant_sid());
   SetSid(subscribed.publisher_sid, m.mutable_publisher_sid());
@@ -284,13 +267,10 @@ void Encode(const state::SubscribedTrack& subscribed, std::string* out) {
   m.set_date_created(EncodeTime(subscribed.date_created));
   m.set_date_updated(EncodeTime(subscribed.date_updated));
   m.set_revision(subscribed.revision);
-  m.SerializeToString(out);
 }
 
-absl::Status Decode(absl::string_view bytes, state::PublishedTrack* out) {
+absl::Status FromRecord(const TrackRecord& m, state::PublishedTrack* out) {
   constexpr absl::string_view kRecord = "track";
-  TrackRecord& m = TrackScratch();
-  if (!Parse(bytes, m)) return absl::DataLossError("stored track does not parse");
   RETURN_IF_ERROR(GetSid(m.sid(), kRecord, "sid", &out->sid));
   RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
   RETURN_IF_ERROR(GetSid(m.room_sid(), kRecord, "room_sid", &out->room_sid));
@@ -306,10 +286,8 @@ absl::Status Decode(absl::string_view bytes, state::PublishedTrack* out) {
   return absl::OkStatus();
 }
 
-absl::Status Decode(absl::string_view bytes, state::SubscribeRules* out) {
+absl::Status FromRecord(const SubscribeRulesRecord& m, state::SubscribeRules* out) {
   constexpr absl::string_view kRecord = "subscribe rules";
-  SubscribeRulesRecord& m = RulesScratch();
-  if (!Parse(bytes, m)) return absl::DataLossError("stored subscribe rules do not parse");
   RETURN_IF_ERROR(GetSid(m.participant_sid(), kRecord, "participant_sid", &out->participant_sid));
   RETURN_IF_ERROR(GetSid(m.account_sid(), kRecord, "account_sid", &out->account_sid));
   RETURN_IF_ERROR(GetSid(m.room_sid(), kRecord, "room_sid", &out->room_sid));
@@ -328,10 +306,8 @@ absl::Status Decode(absl::string_view bytes, state::SubscribeRules* out) {
   return absl::OkStatus();
 }
 
-absl::Status Decode(absl::string_view bytes, state::SubscribedTrack* out) {
+absl::Status FromRecord(const SubscribedTrackRecord& m, state::SubscribedTrack* out) {
   constexpr absl::string_view kRecord = "subscribed track";
-  SubscribedTrackRecord& m = SubscribedScratch();
-  if (!Parse(bytes, m)) return absl::DataLossError("stored subscribed track does not parse");
   RETURN_IF_ERROR(GetSid(m.sid(), kRecord, "sid", &out->sid));
   RETURN_IF_ERROR(GetSid(m.participant_sid(), kRecord, "participant_sid", &out->participant_sid));
   RETURN_IF_ERROR(GetSid(m.publisher_sid(), kRecord, "publisher_sid", &out->publisher_sid));
@@ -344,6 +320,59 @@ absl::Status Decode(absl::string_view bytes, state::SubscribedTrack* out) {
   out->date_updated = DecodeTime(m.date_updated());
   out->revision = m.revision();
   return absl::OkStatus();
+}
+
+// A record as bytes through its thread's scratch message.
+template <typename Record, typename Message>
+void EncodeWith(const Record& record, Message& scratch, std::string* out) {
+  scratch.Clear();
+  ToRecord(record, scratch);
+  scratch.SerializeToString(out);
+}
+
+template <typename Record, typename Message>
+absl::Status DecodeWith(absl::string_view bytes, Message& scratch, absl::string_view does_not_parse,
+                        Record* out) {
+  if (!Parse(bytes, scratch)) return absl::DataLossError(does_not_parse);
+  return FromRecord(scratch, out);
+}
+
+}  // namespace
+
+void Encode(const state::Participant& participant, std::string* out) {
+  EncodeWith(participant, ParticipantScratch(), out);
+}
+void Encode(const state::Room& room, std::string* out) { EncodeWith(room, RoomScratch(), out); }
+void Encode(const state::DedupeEntry& entry, std::string* out) {
+  EncodeWith(entry, DedupeScratch(), out);
+}
+void Encode(const state::PublishedTrack& track, std::string* out) {
+  EncodeWith(track, TrackScratch(), out);
+}
+void Encode(const state::SubscribeRules& rules, std::string* out) {
+  EncodeWith(rules, RulesScratch(), out);
+}
+void Encode(const state::SubscribedTrack& subscribed, std::string* out) {
+  EncodeWith(subscribed, SubscribedScratch(), out);
+}
+
+absl::Status Decode(absl::string_view bytes, state::Participant* out) {
+  return DecodeWith(bytes, ParticipantScratch(), "stored participant does not parse", out);
+}
+absl::Status Decode(absl::string_view bytes, state::Room* out) {
+  return DecodeWith(bytes, RoomScratch(), "stored room does not parse", out);
+}
+absl::Status Decode(absl::string_view bytes, state::DedupeEntry* out) {
+  return DecodeWith(bytes, DedupeScratch(), "stored dedupe entry does not parse", out);
+}
+absl::Status Decode(absl::string_view bytes, state::PublishedTrack* out) {
+  return DecodeWith(bytes, TrackScratch(), "stored track does not parse", out);
+}
+absl::Status Decode(absl::string_view bytes, state::SubscribeRules* out) {
+  return DecodeWith(bytes, RulesScratch(), "stored subscribe rules do not parse", out);
+}
+absl::Status Decode(absl::string_view bytes, state::SubscribedTrack* out) {
+  return DecodeWith(bytes, SubscribedScratch(), "stored subscribed track does not parse", out);
 }
 
 void Encode(const state::Callback& callback, std::string* out) {
@@ -397,6 +426,177 @@ absl::Status Decode(absl::string_view bytes, state::FailedCallback* out) {
   out->failed_at = DecodeTime(m.failed_at());
   out->attempts = m.attempts();
   out->last_error.assign(m.last_error());
+  return absl::OkStatus();
+}
+
+namespace {
+
+ChangeSetRecord& ChangeSetScratch() {
+  thread_local ChangeSetRecord message;
+  return message;
+}
+
+// The room a change belongs to, and its account: a revision's scope.
+LogScope ScopeOf(const state::Change& change) {
+  return std::visit(
+      [](const auto& resource) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(resource)>, state::Room>) {
+          return LogScope{resource.account_sid, resource.sid};
+        } else {
+          return LogScope{resource.account_sid, resource.room_sid};
+        }
+      },
+      change.resource);
+}
+
+// The header's fixed-width SID: prefix (two zero bytes when none) | raw bytes, so the empty Sid
+// is 18 zero bytes and the header needs no lengths.
+void AppendHeaderSid(const state::Sid& sid, std::string* out) {
+  char buffer[kEncodedSidBytes] = {};
+  const absl::string_view prefix = sid.prefix();
+  for (size_t i = 0; i < prefix.size() && i < 2; ++i) buffer[i] = prefix[i];
+  for (size_t i = 0; i < kSidBytes; ++i) buffer[2 + i] = static_cast<char>(sid.bytes()[i]);
+  out->append(buffer, sizeof(buffer));
+}
+
+// Which resource each change type carries (proto/rollcall/v1/change.proto says the same).
+ChangeRecord::ResourceCase ResourceOf(state::ChangeType type) {
+  switch (type) {
+    case state::ChangeType::kRoomCreated:
+    case state::ChangeType::kRoomEnded:
+      return ChangeRecord::kRoom;
+    case state::ChangeType::kParticipantConnected:
+    case state::ChangeType::kParticipantReconnecting:
+    case state::ChangeType::kParticipantReconnected:
+    case state::ChangeType::kParticipantDisconnected:
+    case state::ChangeType::kParticipantAnonymized:
+      return ChangeRecord::kParticipant;
+    case state::ChangeType::kTrackPublished:
+    case state::ChangeType::kTrackUnpublished:
+    case state::ChangeType::kTrackEnabled:
+    case state::ChangeType::kTrackDisabled:
+      return ChangeRecord::kTrack;
+    case state::ChangeType::kSubscribeRulesUpdated:
+      return ChangeRecord::kRules;
+    case state::ChangeType::kSubscribedTrackAdded:
+    case state::ChangeType::kSubscribedTrackRemoved:
+    case state::ChangeType::kSubscribedTrackUpdated:
+      return ChangeRecord::kSubscribedTrack;
+    case state::ChangeType::kUnspecified:
+      break;
+  }
+  return ChangeRecord::RESOURCE_NOT_SET;
+}
+
+void ToRecord(const state::Change& change, ChangeRecord& m) {
+  m.set_revision(change.revision);
+  m.set_type(static_cast<uint32_t>(change.type));
+  m.set_time(EncodeTime(change.time));
+  m.set_previous_status(static_cast<uint32_t>(change.previous_status));
+  std::visit(
+      [&m](const auto& resource) {
+        using Resource = std::decay_t<decltype(resource)>;
+        if constexpr (std::is_same_v<Resource, state::Participant>) {
+          ToRecord(resource, *m.mutable_participant());
+        } else if constexpr (std::is_same_v<Resource, state::Room>) {
+          ToRecord(resource, *m.mutable_room());
+        } else if constexpr (std::is_same_v<Resource, state::PublishedTrack>) {
+          ToRecord(resource, *m.mutable_track());
+        } else if constexpr (std::is_same_v<Resource, state::SubscribeRules>) {
+          ToRecord(resource, *m.mutable_rules());
+        } else {
+          ToRecord(resource, *m.mutable_subscribed_track());
+        }
+      },
+      change.resource);
+}
+
+absl::Status FromRecord(const ChangeRecord& m, state::Change* out) {
+  constexpr absl::string_view kRecord = "change";
+  out->revision = m.revision();
+  RETURN_IF_ERROR(GetEnum(m.type(), state::kMaxChangeType, kRecord, "type", &out->type));
+  out->time = DecodeTime(m.time());
+  RETURN_IF_ERROR(GetEnum(m.previous_status(), state::kMaxParticipantStatus, kRecord,
+                          "previous_status", &out->previous_status));
+  if (m.resource_case() != ResourceOf(out->type)) {
+    return absl::DataLossError(absl::StrCat("stored change of type ", m.type(),
+                                            " does not carry the resource of that type"));
+  }
+  switch (m.resource_case()) {
+    case ChangeRecord::kParticipant:
+      return FromRecord(m.participant(), &out->resource.emplace<state::Participant>());
+    case ChangeRecord::kRoom:
+      return FromRecord(m.room(), &out->resource.emplace<state::Room>());
+    case ChangeRecord::kTrack:
+      return FromRecord(m.track(), &out->resource.emplace<state::PublishedTrack>());
+    case ChangeRecord::kRules:
+      return FromRecord(m.rules(), &out->resource.emplace<state::SubscribeRules>());
+    case ChangeRecord::kSubscribedTrack:
+      return FromRecord(m.subscribed_track(), &out->resource.emplace<state::SubscribedTrack>());
+    case ChangeRecord::RESOURCE_NOT_SET:
+      break;
+  }
+  return CorruptField(kRecord, "resource");  // type 0 and no resource
+}
+
+}  // namespace
+
+void EncodeLogPayload(const std::vector<state::Change>& changes, std::string* out) {
+  out->clear();
+  const LogScope scope = changes.empty() ? LogScope() : ScopeOf(changes.front());
+  AppendHeaderSid(scope.account_sid, out);
+  AppendHeaderSid(scope.room_sid, out);
+  ChangeSetRecord& m = ChangeSetScratch();
+  m.Clear();
+  for (const state::Change& change : changes) ToRecord(change, *m.add_changes());
+  // Appended after the header: no second buffer, no copy.
+  m.AppendToString(out);
+}
+
+absl::StatusOr<LogScope> DecodeLogScope(absl::string_view payload) {
+  if (payload.size() < kLogHeaderBytes) {
+    return absl::DataLossError(absl::StrCat("change-log entry has ", payload.size(),
+                                            " bytes, fewer than its scope header's ",
+                                            kLogHeaderBytes));
+  }
+  LogScope scope;
+  if (!DecodeSid(payload.substr(0, kEncodedSidBytes), &scope.account_sid)) {
+    return absl::DataLossError("change-log entry's scope header has a malformed account_sid");
+  }
+  if (!DecodeSid(payload.substr(kEncodedSidBytes, kEncodedSidBytes), &scope.room_sid)) {
+    return absl::DataLossError("change-log entry's scope header has a malformed room_sid");
+  }
+  return scope;
+}
+
+absl::Status DecodeLogPayload(absl::string_view payload, LogScope* scope,
+                              std::vector<state::Change>* changes) {
+  ASSIGN_OR_RETURN(*scope, DecodeLogScope(payload));
+  ChangeSetRecord& m = ChangeSetScratch();
+  if (!Parse(payload.substr(kLogHeaderBytes), m)) {
+    return absl::DataLossError("change-log entry's changes do not parse");
+  }
+  if (m.changes().empty()) return absl::DataLossError("change-log entry holds no changes");
+  changes->clear();
+  changes->reserve(static_cast<size_t>(m.changes_size()));
+  for (int i = 0; i < m.changes_size(); ++i) {
+    state::Change& change = changes->emplace_back();
+    if (absl::Status decoded = FromRecord(m.changes(i), &change); !decoded.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("change-log entry's change ", i, ": ", decoded.message()));
+    }
+    if (change.revision != changes->front().revision) {
+      return absl::DataLossError(absl::StrCat("change-log entry's change ", i, " is of revision ",
+                                              change.revision, ", change 0 of ",
+                                              changes->front().revision));
+    }
+  }
+  // The header is what the encoder derives from the first change; anything else would filter
+  // watchers by a scope the changes do not have.
+  const LogScope derived = ScopeOf(changes->front());
+  if (derived.account_sid != scope->account_sid || derived.room_sid != scope->room_sid) {
+    return absl::DataLossError("change-log entry's scope header does not match its changes");
+  }
   return absl::OkStatus();
 }
 

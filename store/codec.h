@@ -1,5 +1,6 @@
 // Codec: the one place where state:: records become stored bytes and back (the encoding is
-// store/records.proto; its conventions are documented there and in store.h). Decoding checks
+// store/records.proto; its conventions are documented there and in store.h), change-log entries
+// included: the log holds domain records, never API messages. Decoding checks
 // what the wire format cannot: SID lengths and enum ranges, so a damaged or foreign value is
 // DATA_LOSS rather than a record that breaks the state machine's invariants.
 //
@@ -10,10 +11,13 @@
 #ifndef ROLLCALL_STORE_CODEC_H_
 #define ROLLCALL_STORE_CODEC_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "state/callbacks.h"
@@ -41,6 +45,26 @@ absl::Status Decode(absl::string_view bytes, state::SubscribeRules* out);
 absl::Status Decode(absl::string_view bytes, state::SubscribedTrack* out);
 absl::Status Decode(absl::string_view bytes, state::Callback* out);
 absl::Status Decode(absl::string_view bytes, state::FailedCallback* out);
+
+// A change-log entry's payload (store.h, column family "log"): one revision's scope, then its
+// changes as domain records,
+//   account SID (18) | room SID (18) | ChangeSetRecord
+// each SID its 2 prefix bytes (zero when none) and 16 raw bytes. Every revision touches one room,
+// so the header is enough to filter watchers without decoding the changes.
+struct LogScope {
+  state::Sid account_sid;
+  state::Sid room_sid;
+};
+inline constexpr size_t kLogHeaderBytes = 36;
+// `changes` are one revision's, in order; the scope is the first change's room. Replaces `out`.
+void EncodeLogPayload(const std::vector<state::Change>& changes, std::string* out);
+// The scope header alone. DATA_LOSS when the payload is too short or a SID is malformed.
+absl::StatusOr<LogScope> DecodeLogScope(absl::string_view payload);
+// The whole payload. DATA_LOSS naming what is wrong: the header, a change that does not decode
+// (by its index), no changes, changes of different revisions, or a header that is not the first
+// change's scope. On error the outputs are unspecified.
+absl::Status DecodeLogPayload(absl::string_view payload, LogScope* scope,
+                              std::vector<state::Change>* changes);
 
 // The building blocks, exposed for the key layout and for tests.
 inline constexpr size_t kSidBytes = 16;         // Sid::Bytes in a key

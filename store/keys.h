@@ -14,6 +14,7 @@ namespace rollcall::store::keys {
 inline constexpr absl::string_view kRevision = "m:revision";
 inline constexpr absl::string_view kLogStart = "m:log_start";
 inline constexpr absl::string_view kProbe = "m:probe";
+inline constexpr absl::string_view kFormat = "m:format";
 inline constexpr absl::string_view kDedupePrefix = "d:";
 inline constexpr absl::string_view kParticipantPrefix = "p:";
 inline constexpr absl::string_view kRoomPrefix = "r:";

@@ -238,6 +238,31 @@ absl::StatusOr<uint64_t> StoredRevision(const Database& database) {
   return revision;
 }
 
+// Stores written before "m:format" existed (store.h, "Format").
+constexpr uint64_t kFirstFormat = 1;
+
+// The stored layout version: kFirstFormat when the key is absent.
+absl::StatusOr<uint64_t> StoredFormat(const Database& database) {
+  std::string value;
+  const rocksdb::Status status =
+      database.db->Get(rocksdb::ReadOptions(), database.records(), ToSlice(keys::kFormat), &value);
+  if (status.IsNotFound()) return kFirstFormat;
+  RETURN_IF_ERROR(FromRocks(status, "reading the store's format"));
+  uint64_t format = 0;
+  if (!keys::ParseUint64(value, &format) || format < kFirstFormat) {
+    return absl::DataLossError(absl::StrCat("stored ", keys::kFormat, " is malformed"));
+  }
+  return format;
+}
+
+// A format this code cannot read is refused before anything is written.
+absl::Status CheckFormat(const std::string& path, uint64_t format) {
+  if (format <= kStoreFormat) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat("the store in ", path, " has format ", format,
+                                                    ", but this rollcalld reads formats up to ",
+                                                    kStoreFormat, ": run a newer rollcalld on it"));
+}
+
 class RocksStore final : public Store {
  public:
   RocksStore(OpenContext context, std::unique_ptr<Database> database, std::optional<Marker> marker,
@@ -265,6 +290,12 @@ class RocksStore final : public Store {
   // recovery thread; called once, before the store is shared. With `accept_data_loss` a
   // disagreement is logged and the bounds taken from the log as found.
   absl::Status Init(bool accept_data_loss);
+  // Brings an older format up to kStoreFormat (store.h, "Format"); a no-op when current. On a
+  // store that cannot write (read-only, or the migration's write failed), hides the old change
+  // log until the recovery that makes it writable migrates it (FinishUpgrade).
+  absl::Status Upgrade();
+  // The format read by Init (kStoreFormat once upgraded).
+  uint64_t format() const;
 
   absl::Status Write(const WriteBatch& batch) override;
   absl::StatusOr<LoadStats> Load(state::Roster& roster) override;
@@ -316,6 +347,14 @@ class RocksStore final : public Store {
   // After a successful write: what readers see moves, and the marker follows.
   void Acknowledge(const WriteBatch& batch, const LogBounds& bounds)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // After a recovery, before the store is writable again: the migration Upgrade could not
+  // write, so no Write ever puts an entry of this format beside the old ones. UNAVAILABLE when
+  // it fails (the recovery retries).
+  absl::Status FinishUpgrade() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The migration's one write batch: drops the change log, writes "m:format", logs what was
+  // dropped. Needs a database open for writing.
+  absl::Status MigrateLog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   // The oldest stored log entry at or after `revision`, 0 if none (reads the database).
   absl::StatusOr<uint64_t> FirstLogEntryAtOrAfter(uint64_t revision) const;
   // Scans one key prefix of the records family, handing each key and value to `visit`.
@@ -347,6 +386,14 @@ class RocksStore final : public Store {
   mutable absl::Mutex mu_;
   uint64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t log_start_ ABSL_GUARDED_BY(mu_) = 0;  // 0: the log is empty
+  uint64_t format_ ABSL_GUARDED_BY(mu_) = kStoreFormat;
+  // An older format's change log not migrated yet (the store could not write): hidden from
+  // ReadLog and LogStart; its bounds, for the migration's log line.
+  struct HiddenLog {
+    uint64_t start = 0;
+    uint64_t newest = 0;
+  };
+  std::optional<HiddenLog> hidden_log_ ABSL_GUARDED_BY(mu_);
 
   // failure_ as others see it, and the recovery thread's schedule.
   mutable absl::Mutex health_mu_;
@@ -386,6 +433,8 @@ absl::Status RocksStore::Init(bool accept_data_loss) {
     if (it->Valid() && !keys::ParseUint64(ToView(it->key()), &first)) {
       return absl::DataLossError("stored change log key is malformed");
     }
+    ASSIGN_OR_RETURN(format_, StoredFormat(*db_));
+    RETURN_IF_ERROR(CheckFormat(context_.options.path, format_));
     if (first != log_start_ || newest_log_ > revision_) {
       const absl::Status disagree = absl::DataLossError(absl::StrCat(
           "the stored head revision ", revision_, " and log start ", log_start_,
@@ -399,6 +448,90 @@ absl::Status RocksStore::Init(bool accept_data_loss) {
   if (context_.options.recovery_interval > absl::ZeroDuration()) {
     recovery_ = std::thread([this] { RunRecovery(); });
   }
+  return absl::OkStatus();
+}
+
+uint64_t RocksStore::format() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return format_;
+}
+
+absl::Status RocksStore::Upgrade() {
+  absl::MutexLock write_lock(&write_mu_);
+  if (format() == kStoreFormat) return absl::OkStatus();
+  if (failure_.ok()) {
+    absl::ReaderMutexLock db_lock(&db_mu_);
+    const absl::Status migrated = MigrateLog();
+    if (migrated.ok()) return absl::OkStatus();
+    SetWritable(absl::UnavailableError(
+        absl::StrCat("the store cannot write: ", migrated.message(), " (it retries by itself)")));
+  }
+  // Not writable for now (a full disk): readers must not get entries this code cannot decode,
+  // and the migration waits for the recovery that makes the store writable (FinishUpgrade).
+  absl::MutexLock lock(&mu_);
+  hidden_log_ = HiddenLog{.start = log_start_, .newest = newest_log_};
+  log_start_ = 0;
+  newest_log_ = 0;
+  spdlog::warn(
+      "store: {} has format {}; its change log is hidden until the store can write and "
+      "migrates it to format {}",
+      context_.options.path, format_, kStoreFormat);
+  return absl::OkStatus();
+}
+
+absl::Status RocksStore::FinishUpgrade() {
+  if (format() == kStoreFormat) return absl::OkStatus();
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  const absl::Status migrated = MigrateLog();
+  if (migrated.ok()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("the store cannot write: ", migrated.message(), " (it retries by itself)"));
+}
+
+absl::Status RocksStore::MigrateLog() {
+  uint64_t revision = 0;
+  uint64_t from = 0;
+  HiddenLog old;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    revision = revision_;
+    from = format_;
+    old = hidden_log_.value_or(HiddenLog{.start = log_start_, .newest = newest_log_});
+  }
+  // One synced batch: a crash leaves either the old store, migrated again at the next start,
+  // or the new one. The head revision does not move, so the marker stays right.
+  rocksdb::WriteBatch batch;
+  rocksdb::Status status;
+  if (old.newest != 0 || old.start != 0) {
+    std::string end = keys::Uint64(UINT64_MAX);
+    end.push_back('\0');  // just past the last possible entry
+    status = batch.DeleteRange(db_->log(), keys::Uint64(0), end);
+    if (status.ok()) status = batch.Delete(db_->records(), ToSlice(keys::kLogStart));
+  }
+  if (status.ok()) {
+    status = batch.Put(db_->records(), ToSlice(keys::kFormat), keys::Uint64(kStoreFormat));
+  }
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  if (status.ok()) status = db_->db->Write(synced, &batch);
+  RETURN_IF_ERROR(FromRocks(
+      status, absl::StrCat("migrating the store from format ", from, " to ", kStoreFormat)));
+  newest_log_ = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    log_start_ = 0;
+    format_ = kStoreFormat;
+    hidden_log_.reset();
+  }
+  if (revision == 0 && old.newest == 0) return absl::OkStatus();  // a new store
+  const uint64_t dropped = old.newest == 0 ? 0 : old.newest - old.start + 1;
+  spdlog::warn(
+      "store: migrated {} from format {} to {} (its change log held rendered API messages, which "
+      "this rollcalld does not read): kept every record, event id and callback and head "
+      "revision {}; dropped {} revisions of watch history{}; a watcher resuming from before "
+      "revision {} gets OUT_OF_RANGE and re-syncs with an initial state",
+      context_.options.path, from, kStoreFormat, revision, dropped,
+      dropped == 0 ? "" : absl::StrCat(" (", old.start, " to ", old.newest, ")"), revision + 1);
   return absl::OkStatus();
 }
 
@@ -480,7 +613,7 @@ void RocksStore::TryRecover() {
   if (!read_only) {
     if (resumed.ok()) {
       reopen_failures_ = 0;
-      SetWritable(absl::OkStatus());
+      SetWritable(FinishUpgrade());
       return;
     }
     if (resumed.IsNoSpace() || resumed.IsBusy()) {
@@ -498,7 +631,7 @@ void RocksStore::TryRecover() {
     return;
   }
   reopen_failures_ = 0;
-  SetWritable(absl::OkStatus());
+  SetWritable(FinishUpgrade());
 }
 
 absl::Status RocksStore::Reopen() {
@@ -943,6 +1076,10 @@ absl::StatusOr<std::vector<state::FailedCallback>> RocksStore::ListFailedCallbac
 absl::StatusOr<std::vector<LogEntry>> RocksStore::ReadLog(uint64_t from, size_t max_entries) const {
   std::vector<LogEntry> entries;
   if (max_entries == 0) return entries;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (hidden_log_.has_value()) return entries;  // an older format's: see Upgrade
+  }
   absl::ReaderMutexLock db_lock(&db_mu_);
   if (db_ == nullptr) return absl::UnavailableError("the store is not open");
   std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(rocksdb::ReadOptions(), db_->log()));
@@ -1180,6 +1317,10 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& option
     absl::StatusOr<std::unique_ptr<Database>> readable = OpenDatabase(context, path, true);
     if (!readable.ok()) return WithAdvice(readable.status());
     ASSIGN_OR_RETURN(recovered, StoredRevision(**readable));
+    // Before anything is written: a newer rollcalld's store is left as it is.
+    const absl::StatusOr<uint64_t> format = StoredFormat(**readable);
+    if (!format.ok()) return WithAdvice(format.status());
+    RETURN_IF_ERROR(CheckFormat(path, *format));
     if (options.verify_table_files) {
       // Load reads every record, but the change log only where watchers ask: a damaged block
       // there would otherwise surface only then. Every block of every table file, once.
@@ -1231,6 +1372,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& option
   auto store = std::make_unique<RocksStore>(std::move(context), std::move(database),
                                             std::move(opened_marker), writable);
   RETURN_IF_ERROR(WithAdvice(store->Init(options.accept_data_loss)));
+  RETURN_IF_ERROR(store->Upgrade());
   if (lost_after.has_value() && writable.ok()) {
     // Move past every revision that was acknowledged, and forget the change log, so no
     // revision number is given to a second, different change.
@@ -1268,6 +1410,7 @@ absl::StatusOr<VerifyReport> VerifyRocksStore(const std::string& path) {
   RocksStore store(std::move(context), std::move(database), std::nullopt,
                    absl::UnavailableError("verifying"));
   RETURN_IF_ERROR(store.Init(/*accept_data_loss=*/false));
+  report.format = store.format();
   state::Limits limits;
   limits.max_room_participants = std::numeric_limits<int32_t>::max();
   state::Roster roster(limits);
@@ -1281,6 +1424,8 @@ absl::StatusOr<VerifyReport> VerifyRocksStore(const std::string& path) {
   // The whole change log, in chunks: ascending, from the stored start to at most the head.
   report.log_start = store.LogStart();
   uint64_t next = 0;
+  LogScope scope;
+  std::vector<state::Change> changes;
   while (true) {
     ASSIGN_OR_RETURN(std::vector<LogEntry> entries, store.ReadLog(next, 4096));
     if (entries.empty()) break;
@@ -1293,6 +1438,18 @@ absl::StatusOr<VerifyReport> VerifyRocksStore(const std::string& path) {
         return absl::DataLossError(absl::StrCat("change log entry ", entry.revision,
                                                 " is out of order or past the head ",
                                                 report.loaded.revision));
+      }
+      if (report.format == kStoreFormat) {
+        // Older formats' entries are not decodable here; Open drops them (store.h, "Format").
+        if (absl::Status decoded = DecodeLogPayload(entry.payload, &scope, &changes);
+            !decoded.ok()) {
+          return absl::DataLossError(
+              absl::StrCat("change log entry ", entry.revision, ": ", decoded.message()));
+        }
+        if (changes.front().revision != entry.revision) {
+          return absl::DataLossError(absl::StrCat("change log entry ", entry.revision,
+                                                  " holds revision ", changes.front().revision));
+        }
       }
       next = entry.revision + 1;
       report.log_newest = entry.revision;

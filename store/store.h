@@ -39,6 +39,8 @@
 //   |                                           | absent while the change log is empty       |
 //   | "m:probe"                                 | empty; written (synced) to test that writes |
 //   |                                           | work again after a failure                 |
+//   | "m:format"                                | layout version, uint64 big-endian (see     |
+//   |                                           | "Format" below)                            |
 //   | "d:" | account bytes (16) | event_id (1+) | DedupeRecord                               |
 //   | "p:" | participant sid bytes (16)         | ParticipantRecord                          |
 //   | "r:" | room sid bytes (16)                | RoomRecord                                 |
@@ -54,7 +56,8 @@
 //   records at start-up never reads log payloads, and log compaction's range tombstones never
 //   sit in front of record reads
 //   +-------------------------------------------+--------------------------------------------+
-//   | revision, uint64 big-endian (8 bytes)     | LogEntry::payload, opaque here             |
+//   | revision, uint64 big-endian (8 bytes)     | LogEntry::payload (see "Change-log         |
+//   |                                           | entries" below)                            |
 //   +-------------------------------------------+--------------------------------------------+
 //   Big-endian, so byte order is revision order: ReadLog is one Seek and a forward scan, and
 //   compaction is one DeleteRange.
@@ -85,6 +88,37 @@
 //          so every absl::Time made from unix nanoseconds round-trips exactly
 //   T?     a proto3 `optional` field, absent for std::nullopt (zero is a value, not absence)
 //   enum   uint32 holding the state:: enumerator; out of range reads as DATA_LOSS
+
+// Change-log entries (store/codec.h: EncodeLogPayload, DecodeLogPayload)
+//
+//   +--------------------+--------------------+----------------------------------------------+
+//   | account SID (18)   | room SID (18)      | ChangeSetRecord: the revision's changes       |
+//   +--------------------+--------------------+----------------------------------------------+
+//   A SID in this header is its 2 prefix bytes (zero when none) and its 16 raw bytes: fixed
+//   width, so watchers are filtered by account and room without decoding the changes (every
+//   revision touches one room). ChangeSetRecord holds one ChangeRecord per change, in order:
+//   revision, type, time, previous_status and the resource after the change as its own record
+//   (ParticipantRecord, RoomRecord, TrackRecord, SubscribeRulesRecord or
+//   SubscribedTrackRecord, as above). Domain records, never API messages: the service renders
+//   rollcall.v1 from them when it sends them (docs/architecture.md), so history and live reads
+//   agree whatever the public base URL or the API version. Write and ReadLog carry the payload
+//   as bytes; only VerifyRocksStore decodes it here.
+//
+// Format
+//
+//   "m:format" holds the layout version, kStoreFormat for what this code writes; Open writes it
+//   into a new store. Format 1, the stores written before the key existed, kept rendered
+//   rollcall.v1.WatchResponse messages in the change log, which this code cannot decode. Open
+//   migrates such a store in one synced write batch: records, head revision, dedupe keys and
+//   callbacks stay; the whole change log is deleted and "m:log_start" removed, so LogStart() is
+//   the head + 1 and a watcher resuming from older history gets OUT_OF_RANGE (then re-syncs
+//   with an initial state) rather than old bytes; "m:format" is written. One WARN line says how
+//   many revisions of history were dropped. The damage checks below come first: a damaged store
+//   is refused, not migrated. A store that cannot write then (it opened read-only on a full
+//   disk, or the migration's write failed) hides its old change log from readers, and the
+//   recovery that makes it writable migrates it before any Write. A format newer than
+//   kStoreFormat is refused before anything is written, FAILED_PRECONDITION naming both: run a
+//   newer rollcalld.
 //
 // Damage
 //
@@ -135,7 +169,11 @@ class Env;
 
 namespace rollcall::store {
 
-// One change-log entry: a revision and its changes, serialized by the service (opaque here).
+// The layout version this code reads and writes (see "Format" above).
+inline constexpr uint64_t kStoreFormat = 2;
+
+// One change-log entry: a revision and its changes, encoded by store/codec.h's EncodeLogPayload
+// (see "Change-log entries" above). The store carries the payload as bytes.
 struct LogEntry {
   uint64_t revision = 0;
   std::string payload;
@@ -305,15 +343,17 @@ struct RocksOptions {
 // Opens (creating if missing) the RocksDB store at options.path. UNAVAILABLE when the
 // directory cannot be opened (another process holds its lock, permissions, I/O errors);
 // DATA_LOSS, naming the damaged files and what to do, when the database, its metadata or its
-// marker is damaged. A store that opens read-only (e.g. on a full disk) is returned with
-// Writable() UNAVAILABLE; it becomes writable by itself once a reopen succeeds.
+// marker is damaged; FAILED_PRECONDITION when its format is newer than kStoreFormat. An older
+// format is migrated (see "Format" above). A store that opens read-only (e.g. on a full disk) is
+// returned with Writable() UNAVAILABLE; it becomes writable by itself once a reopen succeeds.
 absl::StatusOr<std::unique_ptr<Store>> OpenRocksStore(const RocksOptions& options);
 
 // What VerifyRocksStore found in a data directory that passed.
 struct VerifyReport {
+  uint64_t format = 0;           // the stored layout version (1: written before "m:format")
   LoadStats loaded;              // records and head revision
   uint64_t marker_revision = 0;  // 0: no marker file
-  uint64_t log_entries = 0;      // change-log entries read and checked
+  uint64_t log_entries = 0;      // change-log entries read and checked (decoded, unless format 1)
   uint64_t log_start = 0, log_newest = 0;
   size_t table_files = 0;  // SST files whose every block checksum was verified
   size_t pending_callbacks = 0, failed_callbacks = 0;  // status callbacks, all decoded
@@ -321,9 +361,11 @@ struct VerifyReport {
 
 // Checks a data directory offline, changing nothing: opens it read-only as Open would (the
 // marker check included), verifies the checksum of every block of every table file, decodes
-// every record, and reads the whole change log (ascending, bounds as stored). DATA_LOSS naming
-// what is wrong; UNAVAILABLE when the directory cannot be read. Run it on a stopped server's
-// directory or on a backup.
+// every record, and reads the whole change log (ascending, bounds as stored), decoding each
+// entry and checking it holds its own revision. DATA_LOSS naming what is wrong; UNAVAILABLE
+// when the directory cannot be read; FAILED_PRECONDITION for a format newer than kStoreFormat.
+// A format 1 store passes with its change log read but not decoded (Open would drop it). Run it
+// on a stopped server's directory or on a backup.
 absl::StatusOr<VerifyReport> VerifyRocksStore(const std::string& path);
 
 // An in-memory Store with the same semantics, for fast tests. FailWrites makes the next

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "rollcall/v1/track_service.grpc.pb.h"
 #include "server_process.h"
+#include "watch_client.h"
 
 namespace rollcall::testing {
 namespace {
@@ -183,6 +184,53 @@ TEST_P(RestartTest, RecordsAndRevisionSurviveRestart) {
   EXPECT_EQ(client->Record(ConnectedEvent(client->Room("adhoc").sid(), "x2")).error_code(),
             grpc::OK);
   EXPECT_EQ(client->Probe(), revision + 2);
+}
+
+// The change log holds domain records, rendered when sent: restarted with another
+// --public_base_url, the server sends old history with the new URLs, exactly as a Get shows the
+// record now, where a log of rendered messages would replay the old ones.
+TEST(RestartHistory, HistoryFollowsANewPublicBaseUrlLikeLiveReads) {
+  ServerProcess server({"--reconnect_timeout=10m", "--public_base_url=http://before.example"});
+  ASSERT_TRUE(server.Start());
+  auto client = std::make_unique<Client>(server.NewChannel());
+  const Timestamp t0 = Plus(Now(), -60 * kSecond);
+  const std::string room = client->CreateRoom("history").sid();
+  const std::string sid = client->Connect("history", "ann", t0).participant().sid();
+  const uint64_t last = client->Reconnecting("history", sid, Plus(t0, kSecond)).revision();
+  {
+    WatchStream before(server.NewChannel(), WatchFrom(kDefaultAccount, 1), {.keep_messages = true});
+    ASSERT_TRUE(before.WaitForRevision(last)) << Describe(before.status());
+    const v1::WatchResponse first = before.messages().front();
+    EXPECT_THAT(first.changes().changes(0).room().url(),
+                ::testing::StartsWith("http://before.example/"));
+  }
+  client.reset();
+  ASSERT_EQ(server.Stop(), 0) << server.Log();
+  server.set_flags({"--reconnect_timeout=10m", "--public_base_url=https://after.example"});
+  ASSERT_TRUE(server.Start());
+  client = std::make_unique<Client>(server.NewChannel());
+
+  WatchStream history(server.NewChannel(), WatchFrom(kDefaultAccount, 1), {.keep_messages = true});
+  ASSERT_TRUE(history.WaitForRevision(last)) << Describe(history.status());
+  std::vector<v1::Change> changes;
+  for (const v1::WatchResponse& m : history.messages()) {
+    for (const v1::Change& change : m.changes().changes()) changes.push_back(change);
+  }
+  ASSERT_EQ(changes.size(), 3u);  // ROOM_CREATED, PARTICIPANT_CONNECTED, ..._RECONNECTING
+  EXPECT_EQ(changes[0].room().url(), "https://after.example/v1/Rooms/" + room);
+  EXPECT_EQ(changes[0].room().links().participants(),
+            "https://after.example/v1/Rooms/" + room + "/Participants");
+  for (size_t i = 1; i < changes.size(); ++i) {
+    EXPECT_THAT(changes[i].participant().url(), ::testing::StartsWith("https://after.example/"));
+    EXPECT_THAT(changes[i].participant().links().anonymize(),
+                ::testing::StartsWith("https://after.example/"));
+  }
+  // The last change is the participant as it is now: byte for byte what a Get returns.
+  const v1::Participant read = client->Participant(sid);
+  EXPECT_EQ(changes.back().participant().SerializeAsString(), read.SerializeAsString())
+      << changes.back().participant().DebugString() << "\nvs\n"
+      << read.DebugString();
+  client.reset();
 }
 
 v1::Event TrackPublishedEvent(const std::string& room, const std::string& participant_sid,

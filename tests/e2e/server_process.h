@@ -209,6 +209,18 @@ inline std::pair<int, std::string> RunToExit(
   return {exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1, log};
 }
 
+// Runs `rollcalld <args>` (a shell word list, e.g. "verify --data_dir=D") to completion; returns
+// its exit status and output. For commands on a data directory the test made.
+inline std::pair<int, std::string> RunRollcalld(const std::string& args) {
+  TempDir dir;
+  const std::string out = dir.path() + "/out";
+  const int status = std::system(
+      (std::string(ROLLCALLD_PATH) + " " + args + " > " + out + " 2>&1 < /dev/null").c_str());
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), text};
+}
+
 }  // namespace rollcall::testing
 
 #endif  // ROLLCALL_TESTS_E2E_SERVER_PROCESS_H_

@@ -95,17 +95,6 @@ void ExpectAllDuplicate(Client& client, const std::vector<Acked>& acked) {
   }
 }
 
-// Runs rollcalld with `args` to completion; returns its exit status and output.
-std::pair<int, std::string> RunRollcalld(const std::string& args) {
-  TempDir dir;
-  const std::string out = dir.path() + "/out";
-  const int status = std::system(
-      (std::string(ROLLCALLD_PATH) + " " + args + " > " + out + " 2>&1 < /dev/null").c_str());
-  std::ifstream in(out);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), text};
-}
-
 // ---------------------------------------------------------------------------------------------
 // Full disk.
 

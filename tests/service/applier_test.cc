@@ -13,8 +13,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/clock.h"
-#include "service/convert.h"
 #include "state/roster.h"
+#include "store/codec.h"
 #include "store/store.h"
 
 namespace rollcall::service {
@@ -37,9 +37,7 @@ bool WaitUntil(F condition) {
 
 class ApplierTest : public ::testing::Test {
  protected:
-  ApplierTest() : converter_("http://test", kAccount) {
-    limits_.reconnect_timeout = absl::Seconds(30);
-  }
+  ApplierTest() { limits_.reconnect_timeout = absl::Seconds(30); }
   ~ApplierTest() override {
     if (applier_) applier_->Stop();
   }
@@ -47,7 +45,7 @@ class ApplierTest : public ::testing::Test {
   void StartApplier() {
     roster_ = std::make_unique<state::Roster>(limits_);
     ASSERT_TRUE(store_.Load(*roster_).ok());
-    applier_ = std::make_unique<Applier>(options_, store_, *roster_, ids_, clock_, converter_);
+    applier_ = std::make_unique<Applier>(options_, store_, *roster_, ids_, clock_);
     applier_->SetCommitListener([this](const std::vector<store::LogEntry>& entries) {
       absl::MutexLock lock(&mu_);
       for (const store::LogEntry& entry : entries) published_.push_back(entry.revision);
@@ -90,7 +88,6 @@ class ApplierTest : public ::testing::Test {
   store::MemoryStore store_;
   state::SequentialIdSource ids_;
   SimulatedClock clock_;
-  Converter converter_;
   std::unique_ptr<state::Roster> roster_;
   std::unique_ptr<Applier> applier_;
   absl::Mutex mu_;
@@ -131,6 +128,39 @@ TEST_F(ApplierTest, ManySubmissionsAreDecidedInOrderAndCommittedInFewBatches) {
             40u);
 }
 
+// The change log holds each revision's domain changes through the store's codec, exactly as
+// decided (no API rendering on the applier thread), and the listener gets those entries.
+TEST_F(ApplierTest, TheChangeLogHoldsEachRevisionsDomainChanges) {
+  StartApplier();
+  const std::vector<Applier::Result> results =
+      Apply({Event(state::EventType::kConnected, "c1", "ada"),
+             Event(state::EventType::kConnected, "c2", "ada")});  // replaces ada's session
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_TRUE(results[0].ok() && results[1].ok());
+  absl::StatusOr<std::vector<store::LogEntry>> log = store_.ReadLog(1, 10);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    const store::LogEntry& entry = (*log)[i];
+    EXPECT_EQ(entry.revision, results[i]->revision);
+    store::LogScope scope;
+    std::vector<state::Change> changes;
+    ASSERT_TRUE(store::DecodeLogPayload(entry.payload, &scope, &changes).ok());
+    EXPECT_EQ(changes, results[i]->changes);
+    EXPECT_EQ(scope.account_sid, kAccount);
+    EXPECT_EQ(scope.room_sid, results[i]->participant->room_sid);
+  }
+  // The first created the room; the second disconnected the old session, then connected.
+  store::LogScope scope;
+  std::vector<state::Change> second;
+  ASSERT_TRUE(store::DecodeLogPayload((*log)[1].payload, &scope, &second).ok());
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[0].type, state::ChangeType::kParticipantDisconnected);
+  EXPECT_EQ(second[1].type, state::ChangeType::kParticipantConnected);
+  ASSERT_TRUE(WaitUntil([&] { return Published().size() == 2; }));
+}
+
 TEST_F(ApplierTest, ABatchTheStoreFailsIsUnavailableForEveryCallAndAppliesNothing) {
   StartApplier();
   ASSERT_TRUE(Apply({Event(state::EventType::kConnected, "ok", "ada")})[0].ok());
@@ -158,7 +188,7 @@ TEST_F(ApplierTest, ABatchTheStoreFailsIsUnavailableForEveryCallAndAppliesNothin
 TEST_F(ApplierTest, CallbacksAreStoredWithTheirChangeNumberedPerRoomAndHandedOverWhenDurable) {
   roster_ = std::make_unique<state::Roster>(limits_);
   ASSERT_TRUE(store_.Load(*roster_).ok());
-  applier_ = std::make_unique<Applier>(options_, store_, *roster_, ids_, clock_, converter_);
+  applier_ = std::make_unique<Applier>(options_, store_, *roster_, ids_, clock_);
   std::vector<state::Callback> handed;
   absl::Mutex handed_mu;
   applier_->SetCallbackSink(

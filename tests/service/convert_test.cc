@@ -65,21 +65,21 @@ TEST(ConvertTest, ParticipantCarriesUrlAndLinksFromTheBaseUrl) {
                              "/Participants/" + kParticipant.ToString());
 }
 
-TEST(ConvertTest, LogPayloadCarriesTheScopeAndTheWatchMessage) {
-  const Converter converter("http://x", kAccount);
+// A revision's changes render with the rendering converter's base URL: the change log holds
+// domain records, so history follows --public_base_url like live reads do.
+TEST(ConvertTest, ChangeSetRendersWithTheConvertersBaseUrl) {
   state::Change change;
   change.revision = 7;
   change.type = state::ChangeType::kParticipantConnected;
   change.resource = ConnectedParticipant();
-  const std::string payload = EncodeLogPayload({change}, converter);
-  absl::StatusOr<LogScope> scope = DecodeLogPayload(payload);
-  ASSERT_TRUE(scope.ok());
-  EXPECT_EQ(scope->account_sid, kAccount);
-  EXPECT_EQ(scope->room_sid, kRoom);
-  v1::WatchResponse message;
-  ASSERT_TRUE(message.ParseFromString(std::string(scope->response)));
-  EXPECT_EQ(message.changes().revision(), 7u);
-  EXPECT_EQ(DecodeLogPayload("short").status().code(), absl::StatusCode::kDataLoss);
+  for (const std::string base : {"http://old.example", "https://new.example"}) {
+    v1::WatchResponse message;
+    ASSERT_TRUE(message.ParseFromString(Converter(base, kAccount).SerializeChangeSet({change})));
+    EXPECT_EQ(message.changes().revision(), 7u);
+    ASSERT_EQ(message.changes().changes_size(), 1);
+    EXPECT_EQ(message.changes().changes(0).participant().url(),
+              base + "/v1/Rooms/" + kRoom.ToString() + "/Participants/" + kParticipant.ToString());
+  }
 }
 
 TEST(PageTokenTest, RoundTripsAndIsBoundToItsFilters) {

@@ -20,6 +20,7 @@
 #include "service/clock.h"
 #include "service/convert.h"
 #include "state/roster.h"
+#include "store/codec.h"
 #include "store/store.h"
 #include "tests/store/scratch_dir.h"
 
@@ -60,6 +61,7 @@ class FakeStream final : public WatchStream {
     v1::WatchResponse message;
     ASSERT_TRUE(message.ParseFromString(static_cast<const StringFrame&>(*frame).bytes));
     written.push_back(message);
+    frames.push_back(frame);
     in_flight_ = true;
   }
   void Finish(const absl::Status& status, const Trailers& trailers) override {
@@ -86,7 +88,18 @@ class FakeStream final : public WatchStream {
     return out;
   }
 
+  // The frame of revision `revision` this stream was given (null if none).
+  FramePtr FrameOf(uint64_t revision) const {
+    for (size_t i = 0; i < written.size(); ++i) {
+      if (written[i].has_changes() && written[i].changes().revision() == revision) {
+        return frames[i];
+      }
+    }
+    return nullptr;
+  }
+
   std::vector<v1::WatchResponse> written;
+  std::vector<FramePtr> frames;  // as written, each kept alive as a client would not
   std::optional<absl::Status> ended;
   std::map<std::string, std::string> trailers;
 
@@ -130,16 +143,25 @@ class WatchCoreTest : public ::testing::Test {
     core_ = std::make_unique<WatchCore>(options_, store_, clock_, converter_, MakeFrame);
   }
 
-  // One revision changing participant `n` in `room` of `account`.
-  store::LogEntry Entry(uint64_t revision, const state::Sid& account = kAccountA,
-                        const state::Sid& room = kRoom1, uint64_t n = 1) {
+  // The one change of revision `revision`: participant `n` connects in `room` of `account`.
+  static state::Change ChangeOf(uint64_t revision, const state::Sid& account = kAccountA,
+                                const state::Sid& room = kRoom1, uint64_t n = 1) {
     state::Change change;
     change.revision = revision;
     change.type = state::ChangeType::kParticipantConnected;
     change.time = absl::FromUnixSeconds(static_cast<int64_t>(revision));
     change.resource =
         MakeParticipant(n, account, room, state::ParticipantStatus::kConnected, revision);
-    return {revision, EncodeLogPayload({change}, converter_)};
+    return change;
+  }
+
+  // That revision's change-log entry, as the applier writes it.
+  store::LogEntry Entry(uint64_t revision, const state::Sid& account = kAccountA,
+                        const state::Sid& room = kRoom1, uint64_t n = 1) {
+    store::LogEntry entry;
+    entry.revision = revision;
+    store::EncodeLogPayload({ChangeOf(revision, account, room, n)}, &entry.payload);
+    return entry;
   }
 
   // Writes revisions [from, to] into the store (durable) and hands them to the core.
@@ -389,6 +411,139 @@ TEST_F(WatchCoreTest, AnUndecodableStoredRevisionEndsCatchUpWithDataLoss) {
   EXPECT_EQ(stream.Revisions(), std::vector<uint64_t>({1, 2, 3}));
   EXPECT_EQ(stream.trailers["rollcall-resume-revision"], "4");
   core_->Close(&stream);
+}
+
+TEST_F(WatchCoreTest, AnEntryHoldingAnotherRevisionsChangesIsDamage) {
+  MakeCore();
+  FakeStream stream;
+  core_->Open(Spec(), &stream);
+  store::LogEntry misplaced = Entry(7);
+  misplaced.revision = 1;
+  core_->Publish({misplaced});
+  ASSERT_TRUE(stream.ended.has_value());
+  EXPECT_EQ(stream.ended->code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(stream.ended->message(), HasSubstr("revision 1"));
+  EXPECT_THAT(stream.ended->message(), HasSubstr("changes of revision 7"));
+  core_->Close(&stream);
+}
+
+// Counts the frames made for revisions (not control messages), as a FrameMaker.
+struct CountingFrames {
+  std::shared_ptr<int> revisions = std::make_shared<int>(0);
+  FrameMaker Maker() const {
+    return [count = revisions](std::string serialized) {
+      v1::WatchResponse message;
+      if (message.ParseFromString(serialized) && message.has_changes()) ++*count;
+      return MakeFrame(std::move(serialized));
+    };
+  }
+};
+
+// The change log holds domain records, so history is rendered by the server reading it: with
+// another --public_base_url than the one it was written under, old revisions carry the new
+// URLs, byte for byte what live watchers got and what a read renders for the record now.
+TEST_F(WatchCoreTest, HistoryRendersWithTheReadersBaseUrlExactlyAsLiveRevisions) {
+  options_.recent_revisions = 0;  // every catch-up reads the stored log
+  // Written by a server whose base URL was http://test (converter_); never rendered then.
+  Commit(1, 3, kAccountA, kRoom1, /*publish=*/false);
+  const Converter moved("https://moved.example", kAccountA);
+  core_ = std::make_unique<WatchCore>(options_, store_, clock_, moved, MakeFrame);
+  FakeStream live;
+  core_->Open(Spec(), &live);
+  Commit(4, 6);  // published live
+  live.AckAll(*core_);
+  ASSERT_EQ(live.Revisions(), std::vector<uint64_t>({4, 5, 6}));
+  FakeStream history;
+  core_->Open(Spec(1), &history);
+  while (core_->ReadStoreOnce() || history.Ack(*core_)) {
+  }
+  ASSERT_EQ(history.Revisions(), std::vector<uint64_t>({1, 2, 3, 4, 5, 6}));
+  for (const v1::WatchResponse& m : history.written) {
+    ASSERT_EQ(m.changes().changes_size(), 1);
+    const v1::Participant& p = m.changes().changes(0).participant();
+    EXPECT_THAT(p.url(), ::testing::StartsWith("https://moved.example/v1/Rooms/"));
+    EXPECT_THAT(p.links().published_tracks(), ::testing::StartsWith("https://moved.example/"));
+    // What a Get renders for the record as the log holds it.
+    v1::Participant read;
+    moved.ToProto(MakeParticipant(1, kAccountA, kRoom1, state::ParticipantStatus::kConnected,
+                                  m.changes().revision()),
+                  &read);
+    EXPECT_EQ(p.SerializeAsString(), read.SerializeAsString());
+  }
+  for (uint64_t r = 4; r <= 6; ++r) {
+    const auto& from_log = static_cast<const StringFrame&>(*history.FrameOf(r)).bytes;
+    const auto& published = static_cast<const StringFrame&>(*live.FrameOf(r)).bytes;
+    EXPECT_EQ(from_log, published) << "revision " << r << ": catch-up and live differ";
+  }
+  core_->Close(&live);
+  core_->Close(&history);
+}
+
+TEST_F(WatchCoreTest, ALiveRevisionIsRenderedOnceAndEveryWatcherSendsThatFrame) {
+  const CountingFrames counting;
+  core_ = std::make_unique<WatchCore>(options_, store_, clock_, converter_, counting.Maker());
+  std::vector<std::unique_ptr<FakeStream>> streams(5);
+  for (auto& stream : streams) {
+    stream = std::make_unique<FakeStream>();
+    core_->Open(Spec(), stream.get());
+  }
+  Commit(1, 3);
+  for (auto& stream : streams) stream->AckAll(*core_);
+  EXPECT_EQ(*counting.revisions, 3);
+  for (uint64_t r = 1; r <= 3; ++r) {
+    for (auto& stream : streams) {
+      ASSERT_NE(stream->FrameOf(r), nullptr);
+      EXPECT_EQ(stream->FrameOf(r), streams[0]->FrameOf(r)) << "revision " << r;
+    }
+  }
+  for (auto& stream : streams) core_->Close(stream.get());
+}
+
+// A watcher of one room renders only that room's revisions when it catches up; watchers
+// catching up over the same stored history (e.g. all resuming after a restart) share one
+// rendering of each revision while one of them has it queued; and what the ring holds is not
+// read from the store.
+TEST_F(WatchCoreTest, CatchUpReadsRenderOnlyWhatIsInScopeAndShareOneRendering) {
+  options_.recent_revisions = 4;
+  const CountingFrames counting;
+  Commit(1, 8, kAccountA, kRoom1, /*publish=*/false);
+  Commit(9, 10, kAccountA, kRoom2, /*publish=*/false);
+  core_ = std::make_unique<WatchCore>(options_, store_, clock_, converter_, counting.Maker());
+  FakeStream room2;
+  WatchSpec spec = Spec(1);
+  spec.room = kRoom2;
+  core_->Open(spec, &room2);
+  while (core_->ReadStoreOnce() || room2.Ack(*core_)) {
+  }
+  EXPECT_EQ(room2.Revisions(), std::vector<uint64_t>({9, 10}));
+  EXPECT_EQ(*counting.revisions, 2) << "revisions 1..8 of room 1 stepped over, not rendered";
+
+  FakeStream first, second;
+  core_->Open(Spec(1), &first);
+  core_->Open(Spec(1), &second);
+  core_->ReadStoreOnce();  // first: renders 1..8; 9 and 10 are room2's frames
+  core_->ReadStoreOnce();  // second: every frame is still queued for (or held by) another
+  EXPECT_EQ(*counting.revisions, 10);
+  while (core_->ReadStoreOnce() || first.Ack(*core_) || second.Ack(*core_)) {
+  }
+  ASSERT_EQ(second.Revisions().size(), 10u);
+  for (uint64_t r = 1; r <= 10; ++r) EXPECT_EQ(first.FrameOf(r), second.FrameOf(r)) << r;
+  EXPECT_EQ(first.FrameOf(9), room2.FrameOf(9));
+  EXPECT_EQ(*counting.revisions, 10);
+
+  // Live revisions 11..20, once each; the ring keeps 17..20. A watcher from 11 reads only
+  // 11..16 from the store (rendered for it: live frames are shared through the ring only).
+  Commit(11, 20);
+  EXPECT_EQ(*counting.revisions, 20);
+  FakeStream late;
+  core_->Open(Spec(11), &late);
+  while (core_->ReadStoreOnce() || late.Ack(*core_) || first.Ack(*core_) || second.Ack(*core_) ||
+         room2.Ack(*core_)) {
+  }
+  EXPECT_EQ(late.Revisions().size(), 10u);
+  EXPECT_EQ(late.FrameOf(20), first.FrameOf(20)) << "from the ring";
+  EXPECT_EQ(*counting.revisions, 26);
+  for (FakeStream* s : {&first, &second, &room2, &late}) core_->Close(s);
 }
 
 TEST_F(WatchCoreTest, InitialStateIsTheSnapshotInChunksThenTheEndMarkerThenLaterChanges) {
@@ -731,7 +886,7 @@ TEST_F(WatchCoreTest, TotalBufferedBytesAreBoundedAndReadersKeepTheirStream) {
     Commit(r, r, r % 2 ? kAccountA : kAccountB);
     reader.AckAll(*core_);
   }
-  const size_t one = Entry(1).payload.size();
+  const size_t one = converter_.SerializeChangeSet({ChangeOf(100)}).size();  // a message
   EXPECT_LE(core_->stats().buffered_bytes, options_.max_buffered_bytes + 11 * one);
   core_->Sweep();
   core_->Sweep();
@@ -817,7 +972,7 @@ TEST(WatchSnapshotTest, TenSnapshotsOf100kRecordsDoNotHoldUpTheApplier) {
   options.max_snapshots = kSnapshots;
   WatchCore core(options, store, clock, converter, MakeFrame);
   state::SequentialIdSource ids;
-  Applier applier(ApplierOptions(), store, roster, ids, clock, converter);
+  Applier applier(ApplierOptions(), store, roster, ids, clock);
   applier.SetCommitListener(
       [&core](const std::vector<store::LogEntry>& entries) { core.Publish(entries); });
   applier.Start();

@@ -96,6 +96,28 @@ void CheckTrackChanges(const Roster& roster, const Outcome& outcome) {
   }
 }
 
+// A room change finds nobody active in its room, counting the revision's participant changes
+// up to it: what lets the watch rendering (service/convert.cc, SerializeChangeSet) give a
+// room change participant_count 0 without carrying a count in the change log. The count at
+// a change is the count after the revision less what the later changes of the revision did.
+void CheckRoomChangesFindTheRoomEmpty(const Roster& roster, const Outcome& outcome) {
+  for (size_t i = 0; i < outcome.changes.size(); ++i) {
+    const auto* room = std::get_if<Room>(&outcome.changes[i].resource);
+    if (room == nullptr) continue;
+    int32_t active = roster.Activity(room->sid).active;
+    for (size_t j = i + 1; j < outcome.changes.size(); ++j) {
+      const Change& later = outcome.changes[j];
+      const auto* p = std::get_if<Participant>(&later.resource);
+      if (p == nullptr || p->room_sid != room->sid) continue;
+      const bool was_active = later.previous_status == ParticipantStatus::kConnected ||
+                              later.previous_status == ParticipantStatus::kReconnecting;
+      active -= (p->active() ? 1 : 0) - (was_active ? 1 : 0);
+    }
+    EXPECT_EQ(active, 0) << TestName(outcome.changes[i].type) << " of "
+                         << ::testing::PrintToString(*room) << " with participants active";
+  }
+}
+
 // `text` spells `sid`: the same prefix, the hex in either case.
 bool SameSidText(absl::string_view text, const Sid& sid) {
   const std::string canonical = sid.ToString();
@@ -211,6 +233,7 @@ std::vector<Recorded> RunSequence(uint64_t seed, int steps) {
     checker.After(h, step, result);
     if (result.ok() && result->disposition == Disposition::kApplied) {
       CheckTrackChanges(h.roster(), *result);
+      CheckRoomChangesFindTheRoomEmpty(h.roster(), *result);
     }
     CheckSubscriptions(h.roster());
     if (::testing::Test::HasFailure()) {

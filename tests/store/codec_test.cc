@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/keys.h"
 #include "tests/store/records_for_tests.h"
@@ -256,6 +258,158 @@ TEST(KeysTest, RecordKeysAreTagPlusRawBytes) {
   EXPECT_EQ(key.substr(0, 2), "d:");
   EXPECT_EQ(key.substr(2 + kSidBytes), "evt");
   EXPECT_EQ(keys::PrefixEnd("p:"), "p;");
+}
+
+// One change of each type, each with the resource its type carries: a revision's worth of
+// changes as the state machine makes them (one room, one revision).
+std::vector<state::Change> EveryChangeType(uint64_t revision) {
+  const state::PublishedTrack track = test_records::Track(1, 2, 3, revision);
+  auto change = [revision](state::ChangeType type, auto resource,
+                           state::ParticipantStatus previous = state::ParticipantStatus{}) {
+    state::Change c;
+    c.revision = revision;
+    c.type = type;
+    c.time = At(90, static_cast<int64_t>(type));
+    c.resource = std::move(resource);
+    c.previous_status = previous;
+    return c;
+  };
+  using T = state::ChangeType;
+  using S = state::ParticipantStatus;
+  return {
+      change(T::kRoomCreated, test_records::InProgressRoom(3, revision)),
+      change(T::kParticipantConnected, test_records::ConnectedParticipant(2, 3, revision)),
+      change(T::kParticipantReconnecting, test_records::ReconnectingParticipant(2, 3, revision),
+             S::kConnected),
+      change(T::kParticipantReconnected, test_records::ConnectedParticipant(2, 3, revision),
+             S::kReconnecting),
+      change(T::kTrackPublished, track),
+      change(T::kTrackDisabled, track),
+      change(T::kTrackEnabled, track),
+      change(T::kSubscribeRulesUpdated, test_records::Rules(4, 3, revision)),
+      change(T::kSubscribedTrackAdded, test_records::Subscription(4, track, revision)),
+      change(T::kSubscribedTrackUpdated, test_records::Subscription(4, track, revision)),
+      change(T::kSubscribedTrackRemoved, test_records::Subscription(4, track, revision)),
+      change(T::kTrackUnpublished, track),
+      change(T::kParticipantDisconnected, FullParticipant(), S::kReconnecting),
+      change(T::kParticipantAnonymized, FullParticipant(), S::kDisconnected),
+      change(T::kRoomEnded, test_records::CompletedRoom(3, revision)),
+  };
+}
+
+absl::Status DecodePayload(absl::string_view payload) {
+  LogScope scope;
+  std::vector<state::Change> changes;
+  return DecodeLogPayload(payload, &scope, &changes);
+}
+
+TEST(LogPayloadTest, EveryChangeTypeRoundTripsWithItsScope) {
+  const std::vector<state::Change> changes = EveryChangeType(42);
+  std::set<state::ChangeType> types;
+  for (const state::Change& c : changes) types.insert(c.type);
+  ASSERT_EQ(types.size(), static_cast<size_t>(state::kMaxChangeType)) << "one of each type";
+  std::string payload;
+  EncodeLogPayload(changes, &payload);
+  LogScope scope;
+  std::vector<state::Change> decoded;
+  const absl::Status status = DecodeLogPayload(payload, &scope, &decoded);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(decoded, changes);
+  EXPECT_EQ(scope.account_sid, test_records::Account(1));
+  EXPECT_EQ(scope.room_sid, test_records::RoomSid(3));
+  // Each change alone too: a revision of one change of any type, its scope from that change.
+  for (const state::Change& change : changes) {
+    SCOPED_TRACE(static_cast<int>(change.type));
+    EncodeLogPayload({change}, &payload);
+    ASSERT_TRUE(DecodeLogPayload(payload, &scope, &decoded).ok());
+    ASSERT_EQ(decoded.size(), 1u);
+    EXPECT_EQ(decoded[0], change);
+    EXPECT_EQ(scope.room_sid, test_records::RoomSid(3));
+  }
+}
+
+TEST(LogPayloadTest, TheScopeHeaderIsTwoFixedWidthSidsReadableAlone) {
+  std::string payload;
+  EncodeLogPayload({EveryChangeType(5)[1]}, &payload);
+  ASSERT_GT(payload.size(), kLogHeaderBytes);
+  EXPECT_EQ(payload.substr(0, kEncodedSidBytes), EncodeSid(test_records::Account(1)));
+  EXPECT_EQ(payload.substr(kEncodedSidBytes, kEncodedSidBytes),
+            EncodeSid(test_records::RoomSid(3)));
+  // The header alone is enough for DecodeLogScope, whatever follows it.
+  absl::StatusOr<LogScope> scope = DecodeLogScope(payload.substr(0, kLogHeaderBytes) + "junk");
+  ASSERT_TRUE(scope.ok()) << scope.status();
+  EXPECT_EQ(scope->room_sid, test_records::RoomSid(3));
+  // An empty SID is 18 zero bytes, not an empty field: the header keeps its width.
+  state::Change no_account = EveryChangeType(5)[0];
+  std::get<state::Room>(no_account.resource).account_sid = state::Sid();
+  EncodeLogPayload({no_account}, &payload);
+  EXPECT_EQ(payload.substr(0, kEncodedSidBytes), std::string(kEncodedSidBytes, '\0'));
+  LogScope decoded_scope;
+  std::vector<state::Change> decoded;
+  ASSERT_TRUE(DecodeLogPayload(payload, &decoded_scope, &decoded).ok());
+  EXPECT_EQ(decoded_scope.account_sid, state::Sid());
+}
+
+TEST(LogPayloadTest, EncodeReplacesTheBuffer) {
+  std::string payload(5000, 'x');
+  const std::vector<state::Change> changes = {EveryChangeType(8)[1]};
+  EncodeLogPayload(changes, &payload);
+  std::string fresh;
+  EncodeLogPayload(changes, &fresh);
+  EXPECT_EQ(payload, fresh);
+}
+
+// Every way a payload can be damaged is DATA_LOSS naming what is wrong, never a partial decode.
+TEST(LogPayloadTest, DamagedPayloadsAreDataLossNamingTheProblem) {
+  const std::vector<state::Change> good = {EveryChangeType(9)[0], EveryChangeType(9)[1]};
+  std::string payload;
+  EncodeLogPayload(good, &payload);
+  const std::string header = payload.substr(0, kLogHeaderBytes);
+  auto encoded = [](const std::vector<state::Change>& changes) {
+    std::string out;
+    EncodeLogPayload(changes, &out);
+    return out;
+  };
+
+  std::vector<state::Change> mixed = good;
+  mixed[1].revision = 10;
+  std::vector<state::Change> wrong_resource = good;
+  wrong_resource[1].type = state::ChangeType::kRoomEnded;  // carries a participant
+  std::vector<state::Change> unspecified = good;
+  unspecified[0].type = state::ChangeType::kUnspecified;
+  std::vector<state::Change> bad_record = good;
+  std::get<state::Participant>(bad_record[1].resource).status =
+      static_cast<state::ParticipantStatus>(9);
+  std::string other_room = encoded(good);
+  other_room.replace(kEncodedSidBytes, kEncodedSidBytes, EncodeSid(test_records::RoomSid(4)));
+  std::string bad_prefix = payload;
+  bad_prefix[0] = 'a';  // lowercase: not a prefix a SID can have
+
+  // (payload, what the message must name)
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"", "fewer than its scope header"},
+      {payload.substr(0, kLogHeaderBytes - 1), "fewer than its scope header"},
+      {bad_prefix, "account_sid"},
+      {header, "holds no changes"},
+      {header + "\xff\xff\xff", "do not parse"},
+      {payload.substr(0, payload.size() - 3), "do not parse"},
+      {encoded(mixed), "change 1 is of revision 10"},
+      {encoded(wrong_resource), "change 1: stored change of type 2"},
+      {encoded(unspecified), "change 0: stored change of type 0"},
+      {encoded(bad_record), "change 1: stored participant has a malformed status"},
+      {other_room, "scope header does not match"},
+      // An entry of format 1: the scope, then a rendered rollcall.v1.WatchResponse
+      // (changes { revision: 9 changes { revision: 9 type: ... } }), which is not a
+      // ChangeSetRecord even though it parses as one.
+      {header + std::string("\x0a\x08\x08\x09\x12\x04\x08\x09\x10\x03", 10), "resource"},
+  };
+  for (const auto& [bytes, named] : rows) {
+    SCOPED_TRACE(absl::CEscape(bytes));
+    const absl::Status status = DecodePayload(bytes);
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+    EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr(named));
+  }
+  EXPECT_TRUE(DecodePayload(payload).ok()) << "the undamaged payload decodes";
 }
 
 }  // namespace

@@ -21,15 +21,19 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
 #include "state/limits.h"
 #include "state/roster.h"
 #include "store/codec.h"
 #include "store/keys.h"
+#include "store/marker.h"
 #include "store/store.h"
 #include "tests/store/fault_file_system.h"
+#include "tests/store/raw_database.h"
 #include "tests/store/records_for_tests.h"
 #include "tests/store/scratch_dir.h"
 
@@ -60,26 +64,17 @@ struct RawContents {
 
 RawContents ReadRaw(const std::string& path) {
   RawContents contents;
-  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"log", rocksdb::ColumnFamilyOptions()}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  const rocksdb::Status opened =
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, families, &handles, &db);
-  EXPECT_TRUE(opened.ok()) << opened.ToString();
-  if (!opened.ok()) return contents;
-  for (size_t i = 0; i < handles.size(); ++i) {
-    std::map<std::string, std::string>& out = i == 0 ? contents.records : contents.log;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
+  const std::unique_ptr<test_records::RawDatabase> raw =
+      test_records::RawDatabase::Open(path, test_records::RawDatabase::Mode::kReadOnly);
+  if (raw == nullptr) return contents;
+  for (rocksdb::ColumnFamilyHandle* family : {raw->records(), raw->log()}) {
+    std::map<std::string, std::string>& out =
+        family == raw->records() ? contents.records : contents.log;
+    std::unique_ptr<rocksdb::Iterator> it(raw->db().NewIterator(rocksdb::ReadOptions(), family));
     for (it->SeekToFirst(); it->Valid(); it->Next())
       out[it->key().ToString()] = it->value().ToString();
     EXPECT_TRUE(it->status().ok()) << it->status().ToString();
   }
-  for (rocksdb::ColumnFamilyHandle* handle : handles) {
-    EXPECT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
-  }
-  delete db;
   return contents;
 }
 
@@ -112,11 +107,9 @@ TEST(RocksStoreTest, OnDiskLayoutIsTheDocumentedOne) {
   Encode(room, &room_value);
   Encode(dedupe, &dedupe_value);
   const std::map<std::string, std::string> expected_records = {
-      {"m:revision", keys::Uint64(3)},
-      {"m:log_start", keys::Uint64(2)},
-      {"p:" + Bytes(participant.sid), participant_value},
-      {"r:" + Bytes(room.sid), room_value},
-      {"d:" + Bytes(Account(1)) + "evt-1", dedupe_value},
+      {"m:format", keys::Uint64(kStoreFormat)}, {"m:revision", keys::Uint64(3)},
+      {"m:log_start", keys::Uint64(2)},         {"p:" + Bytes(participant.sid), participant_value},
+      {"r:" + Bytes(room.sid), room_value},     {"d:" + Bytes(Account(1)) + "evt-1", dedupe_value},
   };
   EXPECT_EQ(raw.records, expected_records);
   const std::map<std::string, std::string> expected_log = {
@@ -206,17 +199,10 @@ TEST(RocksStoreTest, OpenErrorsAreStatusesNotCrashes) {
 
 // Writes `value` under `key` in the records family with RocksDB's own API, behind the store.
 void PutRaw(const std::string& path, const std::string& key, const std::string& value) {
-  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"log", rocksdb::ColumnFamilyOptions()}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, families, &handles, &db).ok());
-  EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[0], key, value).ok());
-  for (rocksdb::ColumnFamilyHandle* handle : handles) {
-    EXPECT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
-  }
-  delete db;
+  const std::unique_ptr<test_records::RawDatabase> raw =
+      test_records::RawDatabase::Open(path, test_records::RawDatabase::Mode::kReadWrite);
+  ASSERT_NE(raw, nullptr);
+  EXPECT_TRUE(raw->db().Put(rocksdb::WriteOptions(), raw->records(), key, value).ok());
 }
 
 absl::StatusCode LoadCode(const std::string& path) {
@@ -515,6 +501,256 @@ TEST(RocksStoreTest, AcknowledgedWritesSurviveSigkill) {
   ASSERT_EQ(log->size(), revision);
   EXPECT_EQ(log->back(),
             (LogEntry{.revision = revision, .payload = absl::StrCat("rev ", revision)}));
+}
+
+// A data directory of format 1, as rollcalld wrote it before "m:format" existed, made with
+// RocksDB's own API: records, the head revision, a change log of rendered API messages behind
+// the 36-byte scope header, and the marker of the head revision.
+struct Format1Store {
+  state::Room room = test_records::InProgressRoom(1, 1);
+  state::Participant participant = test_records::ConnectedParticipant(1, 1, 2);
+  state::DedupeEntry dedupe = test_records::Dedupe(1, "evt-1", 2, At(1));
+  uint64_t head = 7;
+  uint64_t log_start = 5;
+
+  void Write(const std::string& path) const {
+    {
+      const std::unique_ptr<test_records::RawDatabase> raw =
+          test_records::RawDatabase::Open(path, test_records::RawDatabase::Mode::kCreate);
+      ASSERT_NE(raw, nullptr);
+      rocksdb::WriteBatch batch;
+      std::string value;
+      Encode(room, &value);
+      ASSERT_TRUE(batch.Put(raw->records(), "r:" + Bytes(room.sid), value).ok());
+      Encode(participant, &value);
+      ASSERT_TRUE(batch.Put(raw->records(), "p:" + Bytes(participant.sid), value).ok());
+      Encode(dedupe, &value);
+      ASSERT_TRUE(
+          batch.Put(raw->records(), "d:" + Bytes(dedupe.account_sid) + "evt-1", value).ok());
+      ASSERT_TRUE(batch.Put(raw->records(), "m:revision", keys::Uint64(head)).ok());
+      ASSERT_TRUE(batch.Put(raw->records(), "m:log_start", keys::Uint64(log_start)).ok());
+      for (uint64_t r = log_start; r <= head; ++r) {
+        // Scope, then a WatchResponse: changes { revision: r }.
+        const std::string payload = EncodeSid(room.account_sid) + EncodeSid(room.sid) +
+                                    std::string("\x0a\x02\x08", 3) + static_cast<char>(r);
+        ASSERT_TRUE(batch.Put(raw->log(), keys::Uint64(r), payload).ok());
+      }
+      rocksdb::WriteOptions synced;
+      synced.sync = true;
+      ASSERT_TRUE(raw->db().Write(synced, &batch).ok());
+    }
+    ASSERT_TRUE(Marker::WriteNew(path, head).ok());
+  }
+};
+
+// The migration to format 2: records, dedupe keys and the head revision stay, the old change
+// log goes (never served, never decoded), the log starts after the head so older history is
+// OUT_OF_RANGE, and the format key is written; opening again changes nothing.
+TEST(RocksStoreFormatTest, Format1StoreIsMigratedAtOpenKeepingRecordsAndRevision) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  const Format1Store old;
+  ASSERT_NO_FATAL_FAILURE(old.Write(path));
+  ASSERT_EQ(ReadRaw(path).log.size(), 3u);
+  {
+    std::unique_ptr<Store> store = OpenOk({.path = path});
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->revision(), old.head);
+    EXPECT_EQ(store->LogStart(), old.head + 1);
+    absl::StatusOr<std::vector<LogEntry>> log = store->ReadLog(0, 100);
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_TRUE(log->empty());
+    state::Roster roster{state::Limits{}};
+    absl::StatusOr<LoadStats> stats = store->Load(roster);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->revision, old.head);
+    EXPECT_EQ(stats->rooms, 1u);
+    EXPECT_EQ(stats->participants, 1u);
+    EXPECT_EQ(stats->dedupe, 1u);
+    ASSERT_NE(roster.FindParticipant(old.participant.sid), nullptr);
+    EXPECT_EQ(*roster.FindParticipant(old.participant.sid), old.participant);
+  }
+  const RawContents migrated = ReadRaw(path);
+  EXPECT_TRUE(migrated.log.empty());
+  EXPECT_EQ(migrated.records.count("m:log_start"), 0u);
+  std::string participant_value;
+  Encode(old.participant, &participant_value);
+  EXPECT_EQ(migrated.records.at("m:format"), keys::Uint64(kStoreFormat));
+  EXPECT_EQ(migrated.records.at("m:revision"), keys::Uint64(old.head));
+  EXPECT_EQ(migrated.records.at("p:" + Bytes(old.participant.sid)), participant_value);
+  EXPECT_EQ(migrated.records.size(), 5u) << "room, participant, dedupe, revision, format";
+
+  // Opening again is a no-op, and the log grows from the head on, kept across opens.
+  { ASSERT_NE(OpenOk({.path = path}), nullptr); }
+  const RawContents reopened = ReadRaw(path);
+  EXPECT_EQ(reopened.records, migrated.records);
+  EXPECT_EQ(reopened.log, migrated.log);
+  std::string payload;
+  state::Change change;
+  change.revision = old.head + 1;
+  change.type = state::ChangeType::kParticipantDisconnected;
+  change.resource = test_records::DisconnectedParticipant(1, 1, old.head + 1);
+  change.previous_status = state::ParticipantStatus::kConnected;
+  EncodeLogPayload({change}, &payload);
+  {
+    std::unique_ptr<Store> store = OpenOk({.path = path});
+    ASSERT_NE(store, nullptr);
+    WriteBatch next;
+    next.revision = old.head + 1;
+    next.log = {{.revision = old.head + 1, .payload = payload}};
+    ASSERT_TRUE(store->Write(next).ok());
+  }
+  std::unique_ptr<Store> store = OpenOk({.path = path});
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->LogStart(), old.head + 1);
+  absl::StatusOr<std::vector<LogEntry>> log = store->ReadLog(0, 100);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(*log, (std::vector<LogEntry>{{.revision = old.head + 1, .payload = payload}}));
+  store.reset();
+  absl::StatusOr<VerifyReport> report = VerifyRocksStore(path);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->format, kStoreFormat);
+  EXPECT_EQ(report->log_entries, 1u);
+}
+
+TEST(RocksStoreFormatTest, ANewStoreIsWrittenWithTheFormatKeyOnly) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  { ASSERT_NE(OpenOk({.path = path}), nullptr); }
+  const RawContents raw = ReadRaw(path);
+  EXPECT_EQ(raw.records,
+            (std::map<std::string, std::string>{{"m:format", keys::Uint64(kStoreFormat)}}));
+  EXPECT_TRUE(raw.log.empty());
+}
+
+// A newer rollcalld's store is refused before anything is written, by Open and by verify.
+TEST(RocksStoreFormatTest, ANewerFormatIsRefusedNamingBothFormatsAndLeftAsItIs) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  {
+    std::unique_ptr<Store> store = OpenOk({.path = path});
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Write(RevisionOnly(3)).ok());
+  }
+  PutRaw(path, "m:format", keys::Uint64(kStoreFormat + 1));
+  const RawContents before = ReadRaw(path);
+  const absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksStore({.path = path});
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
+  EXPECT_THAT(std::string(store.status().message()),
+              ::testing::AllOf(::testing::HasSubstr(absl::StrCat("format ", kStoreFormat + 1)),
+                               ::testing::HasSubstr(absl::StrCat("up to ", kStoreFormat)),
+                               ::testing::HasSubstr("newer rollcalld")));
+  const RawContents after = ReadRaw(path);
+  EXPECT_EQ(after.records, before.records);
+  EXPECT_EQ(VerifyRocksStore(path).status().code(), absl::StatusCode::kFailedPrecondition);
+  PutRaw(path, "m:format", "two");
+  EXPECT_EQ(OpenRocksStore({.path = path}).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// The damage checks come first: a format 1 store that lost acknowledged revisions is refused,
+// not migrated (which would hide what its change log says).
+TEST(RocksStoreFormatTest, ADamagedFormat1StoreIsRefusedNotMigrated) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  const Format1Store old;
+  ASSERT_NO_FATAL_FAILURE(old.Write(path));
+  ASSERT_TRUE(Marker::WriteNew(path, old.head + 2).ok());  // acknowledged past what is there
+  const RawContents before = ReadRaw(path);
+  const absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksStore({.path = path});
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
+  const RawContents after = ReadRaw(path);
+  EXPECT_EQ(after.records, before.records);
+  EXPECT_EQ(after.log, before.log);
+  EXPECT_EQ(after.records.count("m:format"), 0u);
+}
+
+// verify reads a format 1 store's log without decoding it (Open would drop it) and says which
+// format it found.
+TEST(RocksStoreFormatTest, VerifyReportsAFormat1StoreAsSuch) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  const Format1Store old;
+  ASSERT_NO_FATAL_FAILURE(old.Write(path));
+  absl::StatusOr<VerifyReport> report = VerifyRocksStore(path);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->format, 1u);
+  EXPECT_EQ(report->log_entries, 3u);
+  EXPECT_EQ(report->loaded.revision, old.head);
+  EXPECT_EQ(ReadRaw(path).records.count("m:format"), 0u) << "verify changes nothing";
+}
+
+// In format 2 verify decodes every entry: one that does not decode, or that holds another
+// revision's changes, is DATA_LOSS naming it.
+TEST(RocksStoreFormatTest, VerifyDecodesEveryChangeLogEntry) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  auto payload_of = [](uint64_t revision) {
+    state::Change change;
+    change.revision = revision;
+    change.type = state::ChangeType::kParticipantConnected;
+    change.resource = test_records::ConnectedParticipant(1, 1, revision);
+    std::string payload;
+    EncodeLogPayload({change}, &payload);
+    return payload;
+  };
+  {
+    std::unique_ptr<Store> store = OpenOk({.path = path});
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    batch.revision = 3;
+    batch.log = {{.revision = 1, .payload = payload_of(1)},
+                 {.revision = 2, .payload = payload_of(2)},
+                 {.revision = 3, .payload = payload_of(4)}};
+    ASSERT_TRUE(store->Write(batch).ok());
+  }
+  absl::StatusOr<VerifyReport> report = VerifyRocksStore(path);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(report.status().message()),
+              ::testing::HasSubstr("change log entry 3 holds revision 4"));
+  {
+    std::unique_ptr<Store> store = OpenOk({.path = path});
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    batch.revision = 4;
+    batch.log = {{.revision = 4, .payload = "not a payload"}};
+    ASSERT_TRUE(store->Write(batch).ok());
+    ASSERT_TRUE(store->Write(CompactBefore(4)).ok());
+  }
+  report = VerifyRocksStore(path);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(report.status().message()), ::testing::HasSubstr("change log entry 4"));
+}
+
+// A format 1 store that opens read-only (a full disk) serves its records but hides its old
+// change log, and is migrated by the reopen that makes it writable.
+TEST(RocksStoreFormatTest, AFormat1StoreOpenedReadOnlyIsMigratedWhenItCanWrite) {
+  test_records::ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  const Format1Store old;
+  ASSERT_NO_FATAL_FAILURE(old.Write(path));
+  auto [env, faults] = fault_injection::NewFaultEnv();
+  faults->FailWrites(rocksdb::IOStatus::NoSpace("simulated full disk"));
+  std::unique_ptr<Store> store =
+      OpenOk({.path = path, .env = env.get(), .recovery_interval = absl::Milliseconds(20)});
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Writable().code(), absl::StatusCode::kUnavailable) << store->Writable();
+  EXPECT_EQ(store->revision(), old.head);
+  EXPECT_EQ(store->LogStart(), old.head + 1);
+  absl::StatusOr<std::vector<LogEntry>> log = store->ReadLog(0, 100);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_TRUE(log->empty()) << "no entry of the old format is served";
+  state::Roster roster{state::Limits{}};
+  ASSERT_TRUE(store->Load(roster).ok());
+  EXPECT_NE(roster.FindParticipant(old.participant.sid), nullptr);
+
+  faults->Heal();
+  ASSERT_TRUE(AwaitWritable(*store)) << store->Writable();
+  EXPECT_EQ(store->LogStart(), old.head + 1);
+  ASSERT_TRUE(store->Write(RevisionOnly(old.head + 1)).ok());
+  store.reset();
+  const RawContents raw = ReadRaw(path);
+  EXPECT_EQ(raw.records.at("m:format"), keys::Uint64(kStoreFormat));
+  EXPECT_TRUE(raw.log.empty());
 }
 
 }  // namespace
