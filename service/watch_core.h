@@ -17,10 +17,11 @@
 // - snapshot: sending the initial state from a store snapshot (store::RecordSnapshot), one
 //   chunk at a time as the stream drains; the applier never waits for it.
 //
-// The change log holds domain changes (store/codec.h); the core renders each revision into a
-// rollcall.v1.WatchResponse with the Converter once: in Publish, outside the lock, for the ring
-// and every synced watcher; on a store read, for every watcher catching up over it meanwhile. A
-// watcher gets the same frame as every other watcher of that revision.
+// The change log holds domain changes (store/codec.h); the core renders a revision into a
+// rollcall.v1.WatchResponse with the Converter outside the lock, and every watcher sending it
+// meanwhile shares that one frame: in Publish, once, for the ring and every synced watcher; on
+// a store read, for every watcher catching up over it while one still has it queued. Only a
+// revision that has left the ring and that no watcher holds is rendered again, when read again.
 //
 // The transport (the gRPC reactor) is a WatchStream: the core calls Write (one frame at a
 // time) and Finish (once) under its lock; the transport reports back with Written, Cancel and
