@@ -145,13 +145,17 @@ class Lifecycle {
 // their tracks, replaces one's subscribe rules, or disconnects one (which unpublishes its
 // tracks). Every step changes something and is acknowledged in `acks` with its revision; the
 // other drivers' participants in the same rooms gain and lose subscriptions to these tracks.
+// Identities are `tag`-N: drivers sharing a room need distinct tags, or one's CONNECTED ends
+// the other's live session of the same identity (duplicate identity), whose next events then
+// fail; when that happens depends on how the threads interleave.
 class TrackDriver {
  public:
   TrackDriver(const std::shared_ptr<grpc::Channel>& channel, const std::string& account,
-              std::vector<std::string> rooms, uint64_t seed)
+              std::vector<std::string> rooms, std::string tag, uint64_t seed)
       : client_(channel, account),
         tracks_(v1::TrackService::NewStub(channel)),
         rooms_(std::move(rooms)),
+        tag_(std::move(tag)),
         random_(seed) {}
 
   void Step(AckLog& acks, std::atomic<int>& not_applied) {
@@ -186,7 +190,7 @@ class TrackDriver {
   void Connect(AckLog& acks, std::atomic<int>& not_applied) {
     Member member{NewSid("PA"), rooms_[random_() % rooms_.size()], {}, 0};
     Record(member,
-           ConnectedEvent(member.room, "tracker-" + std::to_string(next_name_++), NextTime(),
+           ConnectedEvent(member.room, tag_ + "-" + std::to_string(next_name_++), NextTime(),
                           member.sid),
            acks, not_applied);
     members_.push_back(std::move(member));
@@ -268,6 +272,7 @@ class TrackDriver {
   Client client_;
   std::unique_ptr<v1::TrackService::Stub> tracks_;
   const std::vector<std::string> rooms_;
+  const std::string tag_;
   std::mt19937_64 random_;
   std::vector<Member> members_;
   int next_name_ = 0;
@@ -998,12 +1003,14 @@ TEST(WatchTest, InitialStateThenChangesRebuildExactlyWhatListReturns) {
   // rooms until the snapshot only, so that much of the snapshot's tracks, rules and
   // subscriptions are still current at the end and must come from the snapshot itself.
   ingest.emplace_back([&] {
-    TrackDriver driver(server.NewChannel(), account, {created[0].sid(), created[1].sid()}, 77);
+    TrackDriver driver(server.NewChannel(), account, {created[0].sid(), created[1].sid()},
+                       "tracker-a", 77);
     while (!stop) driver.Step(acks, not_applied);
   });
   std::atomic<bool> settle{false};
   std::thread settled([&] {
-    TrackDriver driver(server.NewChannel(), account, {created[1].sid(), created[2].sid()}, 78);
+    TrackDriver driver(server.NewChannel(), account, {created[1].sid(), created[2].sid()},
+                       "tracker-b", 78);
     for (int steps = 0; !settle || steps < 40; ++steps) driver.Step(acks, not_applied);
   });
   ASSERT_TRUE(WaitUntil([&] { return acks.size() >= 150; }, seconds(60)));
