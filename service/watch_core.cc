@@ -17,27 +17,61 @@ std::string Serialized(const v1::WatchResponse& message) { return message.Serial
 
 }  // namespace
 
+namespace {
+
+// Decodes `payload` (revision `number`'s entry) and renders it into `revision`.
+void Render(uint64_t number, absl::string_view payload, const Converter& converter,
+            const FrameMaker& make_frame, const Revision& revision,
+            store::LogScope* scope = nullptr) {
+  store::LogScope decoded_scope;
+  std::vector<state::Change> changes;
+  absl::Status decoded = store::DecodeLogPayload(payload, &decoded_scope, &changes);
+  if (decoded.ok() && changes.front().revision != number) {
+    decoded = absl::DataLossError(
+        absl::StrCat("the entry holds the changes of revision ", changes.front().revision));
+  }
+  if (!decoded.ok()) {
+    revision.damage = std::move(decoded);
+    return;
+  }
+  if (scope != nullptr) *scope = decoded_scope;
+  std::string rendered = converter.SerializeChangeSet(changes);
+  revision.size = rendered.size();
+  revision.frame = make_frame(std::move(rendered));
+}
+
+}  // namespace
+
 RevisionPtr RevisionFromLog(const store::LogEntry& entry, const Converter& converter,
                             const FrameMaker& make_frame) {
   auto revision = std::make_shared<Revision>();
   revision->revision = entry.revision;
   store::LogScope scope;
-  std::vector<state::Change> changes;
-  absl::Status decoded = store::DecodeLogPayload(entry.payload, &scope, &changes);
-  if (decoded.ok() && changes.front().revision != entry.revision) {
-    decoded = absl::DataLossError(
-        absl::StrCat("the entry holds the changes of revision ", changes.front().revision));
-  }
-  if (!decoded.ok()) {
-    revision->damage = std::move(decoded);
-    return revision;
-  }
+  Render(entry.revision, entry.payload, converter, make_frame, *revision, &scope);
   revision->account_sid = scope.account_sid;
   revision->room_sid = scope.room_sid;
-  std::string rendered = converter.SerializeChangeSet(changes);
-  revision->size = rendered.size();
-  revision->frame = make_frame(std::move(rendered));
   return revision;
+}
+
+RevisionPtr UnrenderedRevision(const store::LogEntry& entry) {
+  auto revision = std::make_shared<Revision>();
+  revision->revision = entry.revision;
+  absl::StatusOr<store::LogScope> scope = store::DecodeLogScope(entry.payload);
+  if (!scope.ok()) {
+    revision->damage = scope.status();
+    return revision;
+  }
+  revision->account_sid = scope->account_sid;
+  revision->room_sid = scope->room_sid;
+  revision->unrendered = entry.payload;
+  return revision;
+}
+
+void RenderRevision(const Revision& revision, const Converter& converter,
+                    const FrameMaker& make_frame) {
+  if (revision.unrendered.empty()) return;
+  const std::string payload = std::exchange(revision.unrendered, std::string());
+  Render(revision.revision, payload, converter, make_frame, revision);
 }
 
 // A watcher: passive; only the core, under its lock, reads or changes it. The exceptions are
@@ -207,10 +241,17 @@ void WatchCore::Close(WatchStream* stream) {
 }
 
 void WatchCore::Publish(const std::vector<store::LogEntry>& entries) {
+  bool watched;
+  {
+    absl::MutexLock lock(&mu_);
+    watched = !watchers_.empty();
+  }
+  // Rendered here, outside the lock, when someone may take them now; else when first taken.
   std::vector<RevisionPtr> revisions;
   revisions.reserve(entries.size());
   for (const store::LogEntry& entry : entries) {
-    revisions.push_back(RevisionFromLog(entry, converter_, make_frame_));
+    revisions.push_back(watched ? RevisionFromLog(entry, converter_, make_frame_)
+                                : UnrenderedRevision(entry));
   }
   absl::MutexLock lock(&mu_);
   for (const RevisionPtr& revision : revisions) {
@@ -495,6 +536,11 @@ bool WatchCore::Take(Watcher& w, It begin, It end) {
   for (It it = begin; it != end && w.group != kEnded; ++it) {
     const Revision& revision = **it;
     if (revision.revision < w.next) continue;
+    // Published while nobody watched: rendered now that a watcher in its scope takes it (and
+    // perhaps found damaged only now).
+    if (revision.damage.ok() && w.Matches(revision)) {
+      RenderRevision(revision, converter_, make_frame_);
+    }
     if (!revision.damage.ok()) {
       // What is queued goes out first; the stream ends when it reaches the damage.
       if (w.buffered() > 0) {

@@ -73,13 +73,17 @@ using FramePtr = std::shared_ptr<const Frame>;
 using FrameMaker = std::function<FramePtr(std::string serialized)>;
 
 // One committed revision, ready to send; or, when its log entry cannot be read, the reason.
+// Published while no watcher is open, it keeps its log entry and is rendered (frame, size, or
+// damage) the first time a watcher in its scope takes it, under the core's lock: nobody pays
+// for rendering a revision nobody reads. The mutable fields change only then.
 struct Revision {
   uint64_t revision = 0;
   state::Sid account_sid;
   state::Sid room_sid;
-  FramePtr frame;  // null when damaged, or when read for a watcher it is out of scope for
-  size_t size = 0;
-  absl::Status damage;
+  mutable FramePtr frame;  // null when damaged, or when read for a watcher it is out of scope for
+  mutable size_t size = 0;
+  mutable absl::Status damage;
+  mutable std::string unrendered;  // the log entry's payload, until rendered
 };
 using RevisionPtr = std::shared_ptr<const Revision>;
 
@@ -88,6 +92,12 @@ using RevisionPtr = std::shared_ptr<const Revision>;
 // not decode or holds another revision's changes.
 RevisionPtr RevisionFromLog(const store::LogEntry& entry, const Converter& converter,
                             const FrameMaker& make_frame);
+// The same, rendered later (RenderRevision): only its scope is read now. Damaged at once when
+// even the scope does not decode.
+RevisionPtr UnrenderedRevision(const store::LogEntry& entry);
+// Renders an UnrenderedRevision in place; does nothing to one already rendered.
+void RenderRevision(const Revision& revision, const Converter& converter,
+                    const FrameMaker& make_frame);
 
 using Trailers = std::vector<std::pair<std::string, std::string>>;
 

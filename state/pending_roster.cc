@@ -7,44 +7,44 @@ namespace rollcall::state {
 
 const Room* PendingRoster::FindRoom(const Sid& room_sid) const {
   auto it = rooms_.find(room_sid);
-  return it != rooms_.end() ? &it->second : base_.FindRoom(room_sid);
+  return it != rooms_.end() ? &it->second : base_->FindRoom(room_sid);
 }
 
 const Room* PendingRoster::FindInProgressRoomByName(const Sid& account_sid,
                                                     absl::string_view name) const {
   auto it = in_progress_by_name_.find(NameView(account_sid, name));
   if (it != in_progress_by_name_.end()) return &rooms_.at(it->second);
-  const Room* base = base_.FindInProgressRoomByName(account_sid, name);
+  const Room* base = base_->FindInProgressRoomByName(account_sid, name);
   // A base room changed in this batch is in progress here only if indexed above.
   return base != nullptr && !rooms_.contains(base->sid) ? base : nullptr;
 }
 
 const Participant* PendingRoster::FindParticipant(const Sid& participant_sid) const {
   auto it = participants_.find(participant_sid);
-  return it != participants_.end() ? &it->second : base_.FindParticipant(participant_sid);
+  return it != participants_.end() ? &it->second : base_->FindParticipant(participant_sid);
 }
 
 const Participant* PendingRoster::FindActiveByIdentity(const Sid& room_sid,
                                                        absl::string_view identity) const {
   auto it = active_by_identity_.find(NameView(room_sid, identity));
   if (it != active_by_identity_.end()) return &participants_.at(it->second);
-  const Participant* base = base_.FindActiveByIdentity(room_sid, identity);
+  const Participant* base = base_->FindActiveByIdentity(room_sid, identity);
   return base != nullptr && !participants_.contains(base->sid) ? base : nullptr;
 }
 
 RoomActivity PendingRoster::Activity(const Sid& room_sid) const {
   auto it = activity_.find(room_sid);
-  return it != activity_.end() ? it->second : base_.Activity(room_sid);
+  return it != activity_.end() ? it->second : base_->Activity(room_sid);
 }
 
 AccountUsage PendingRoster::Usage(const Sid& account_sid) const {
   auto it = usage_.find(account_sid);
-  return it != usage_.end() ? it->second : base_.Usage(account_sid);
+  return it != usage_.end() ? it->second : base_->Usage(account_sid);
 }
 
 std::vector<const Participant*> PendingRoster::ActiveParticipants(const Sid& room_sid) const {
   std::vector<const Participant*> active;
-  for (const Participant* participant : base_.ActiveParticipants(room_sid)) {
+  for (const Participant* participant : base_->ActiveParticipants(room_sid)) {
     if (!participants_.contains(participant->sid)) active.push_back(participant);
   }
   for (const auto& [sid, participant] : participants_) {
@@ -60,17 +60,17 @@ std::optional<DedupeEntry> PendingRoster::FindDedupe(const Sid& account_sid,
                                                      absl::string_view event_id) const {
   auto it = dedupe_.find(NameView(account_sid, event_id));
   if (it != dedupe_.end()) return it->second;
-  return base_.FindDedupe(account_sid, event_id);
+  return base_->FindDedupe(account_sid, event_id);
 }
 
 const PublishedTrack* PendingRoster::FindTrack(const Sid& track_sid) const {
   auto it = tracks_.find(track_sid);
-  return it != tracks_.end() ? &it->second : base_.FindTrack(track_sid);
+  return it != tracks_.end() ? &it->second : base_->FindTrack(track_sid);
 }
 
 std::vector<const PublishedTrack*> PendingRoster::PublishedTracks(const Sid& room_sid) const {
   std::vector<const PublishedTrack*> published;
-  for (const PublishedTrack* track : base_.PublishedTracks(room_sid)) {
+  for (const PublishedTrack* track : base_->PublishedTracks(room_sid)) {
     if (!tracks_.contains(track->sid)) published.push_back(track);
   }
   if (auto touched = track_rooms_.find(room_sid); touched != track_rooms_.end()) {
@@ -88,13 +88,13 @@ std::vector<const PublishedTrack*> PendingRoster::PublishedTracks(const Sid& roo
 
 const SubscribeRules* PendingRoster::FindRules(const Sid& participant_sid) const {
   auto it = rules_.find(participant_sid);
-  return it != rules_.end() ? &it->second : base_.FindRules(participant_sid);
+  return it != rules_.end() ? &it->second : base_->FindRules(participant_sid);
 }
 
 std::vector<const SubscribedTrack*> PendingRoster::SubscribedTracks(
     const Sid& subscriber_sid) const {
   auto it = subscriptions_.find(subscriber_sid);
-  if (it == subscriptions_.end()) return base_.SubscribedTracks(subscriber_sid);
+  if (it == subscriptions_.end()) return base_->SubscribedTracks(subscriber_sid);
   std::vector<const SubscribedTrack*> subscribed;
   subscribed.reserve(it->second.size());
   for (const SubscribedTrack& s : it->second) subscribed.push_back(&s);
@@ -105,7 +105,7 @@ void PendingRoster::Subscribe(const SubscribedTrack& subscribed, bool removed) {
   auto [it, inserted] = subscriptions_.try_emplace(subscribed.participant_sid);
   std::vector<SubscribedTrack>& set = it->second;
   if (inserted) {
-    for (const SubscribedTrack* s : base_.SubscribedTracks(subscribed.participant_sid)) {
+    for (const SubscribedTrack* s : base_->SubscribedTracks(subscribed.participant_sid)) {
       set.push_back(*s);
     }
   }
@@ -137,7 +137,7 @@ void PendingRoster::Commit(const Outcome& outcome) {
 }
 
 void PendingRoster::Reset() {
-  revision_ = base_.revision();
+  revision_ = base_->revision();
   participants_.clear();
   rooms_.clear();
   activity_.clear();

@@ -3,8 +3,10 @@
 // the store with one fsync, and only then commits the same outcomes to the shared Roster, so
 // readers never see state that is not yet durable. If the write fails, Reset() drops the batch.
 //
-// It copies only what the batch touches; everything else reads through to the base roster,
-// which must not change while the PendingRoster is in use.
+// It copies only what the batch touches; everything else reads through to its base: the
+// roster, or another PendingRoster (the batch being written while this one is decided). The
+// base may change while this one is in use only by committing outcomes this one already sees
+// through it; then Rebase() moves this overlay onto the roster that now holds them.
 #ifndef ROLLCALL_STATE_PENDING_ROSTER_H_
 #define ROLLCALL_STATE_PENDING_ROSTER_H_
 
@@ -22,9 +24,13 @@ namespace rollcall::state {
 
 class PendingRoster final : public RosterView {
  public:
-  explicit PendingRoster(const Roster& base) : base_(base), revision_(base.revision()) {}
+  explicit PendingRoster(const RosterView& base) : base_(&base), revision_(base.revision()) {}
 
-  const Limits& limits() const override { return base_.limits(); }
+  // Reads through to `base` from now on. `base` must show what the old base showed (the
+  // outcomes it held are committed to it), so nothing decided here changes meaning.
+  void Rebase(const RosterView& base) { base_ = &base; }
+
+  const Limits& limits() const override { return base_->limits(); }
   uint64_t revision() const override { return revision_; }
   const Room* FindRoom(const Sid& room_sid) const override;
   const Room* FindInProgressRoomByName(const Sid& account_sid,
@@ -61,7 +67,7 @@ class PendingRoster final : public RosterView {
   // Adds, updates or (removed) drops one subscription in the subscriber's overlaid set.
   void Subscribe(const SubscribedTrack& subscribed, bool removed);
 
-  const Roster& base_;
+  const RosterView* base_;
   uint64_t revision_;
   absl::flat_hash_map<Sid, Participant> participants_;
   absl::flat_hash_map<Sid, Room> rooms_;

@@ -10,6 +10,7 @@
 namespace rollcall::store {
 
 absl::Status MemoryStore::Write(const WriteBatch& batch) {
+  if (write_hook_) write_hook_(batch);
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(internal::CheckBatch(batch, revision_, log_.empty() ? 0 : log_.rbegin()->first));
   if (!fail_writes_.ok()) return fail_writes_;

@@ -369,7 +369,9 @@ struct VerifyReport {
 absl::StatusOr<VerifyReport> VerifyRocksStore(const std::string& path);
 
 // An in-memory Store with the same semantics, for fast tests. FailWrites makes the next
-// Write calls fail with `status` (nothing applied) until cleared with OkStatus().
+// Write calls fail with `status` (nothing applied) until cleared with OkStatus(). A write hook
+// runs at the start of every Write, before anything is checked: a test holds a write there (a
+// slow fsync) and may set FailWrites meanwhile.
 // Thread-safe: one writer and any number of concurrent readers.
 class MemoryStore final : public Store {
  public:
@@ -392,10 +394,13 @@ class MemoryStore final : public Store {
       const state::Sid& account_sid, const FailedCallbackCursor* after, size_t max) const override;
 
   void FailWrites(absl::Status status);
+  // Before Write is first called.
+  void SetWriteHook(std::function<void(const WriteBatch&)> hook) { write_hook_ = std::move(hook); }
 
  private:
   using DedupeKey = std::pair<state::Sid, std::string>;  // (account, event_id)
 
+  std::function<void(const WriteBatch&)> write_hook_;
   mutable absl::Mutex mu_;
   absl::Status fail_writes_ ABSL_GUARDED_BY(mu_);
   uint64_t revision_ ABSL_GUARDED_BY(mu_) = 0;

@@ -78,6 +78,27 @@ class ApplierTest : public ::testing::Test {
     return results;
   }
 
+  // One call whose results arrive later.
+  struct Call {
+    absl::Notification done;
+    std::vector<Applier::Result> results;
+  };
+  void SubmitTo(Call& call, std::vector<state::Input> inputs) {
+    applier_->Submit(std::move(inputs), [&call](std::vector<Applier::Result> r) {
+      call.results = std::move(r);
+      call.done.Notify();
+    });
+  }
+  bool Wait(Call& call) { return call.done.WaitForNotificationWithTimeout(absl::Seconds(20)); }
+
+  // Holds the first write of revisions in the store (a slow fsync) until release_ is notified;
+  // writes_ counts them.
+  void HoldFirstWrite() {
+    store_.SetWriteHook([this](const store::WriteBatch& batch) {
+      if (!batch.log.empty() && writes_++ == 0) release_.WaitForNotification();
+    });
+  }
+
   std::vector<uint64_t> Published() {
     absl::MutexLock lock(&mu_);
     return published_;
@@ -90,6 +111,8 @@ class ApplierTest : public ::testing::Test {
   SimulatedClock clock_;
   std::unique_ptr<state::Roster> roster_;
   std::unique_ptr<Applier> applier_;
+  absl::Notification release_;
+  std::atomic<int> writes_ = 0;
   absl::Mutex mu_;
   std::vector<uint64_t> published_ ABSL_GUARDED_BY(mu_);
 };
@@ -126,6 +149,89 @@ TEST_F(ApplierTest, ManySubmissionsAreDecidedInOrderAndCommittedInFewBatches) {
   // Later identities replaced earlier ones (duplicate identity), 40 remain active.
   EXPECT_EQ(applier_->Read([](const state::Roster& r) { return r.active_participant_count(); }),
             40u);
+}
+
+// Group commits overlap: while the writer syncs one batch, the applier decides the next on top
+// of it (a resend of its event is a duplicate, its identity is taken), and readers see neither
+// until each is durable.
+TEST_F(ApplierTest, TheNextBatchIsDecidedOnTheOneBeingWrittenAndLandsAfterIt) {
+  HoldFirstWrite();
+  StartApplier();
+  Call first, second;
+  SubmitTo(first, {Event(state::EventType::kConnected, "a", "bob")});
+  ASSERT_TRUE(WaitUntil([&] { return writes_ == 1; }));  // held in the store write
+  SubmitTo(second, {Event(state::EventType::kConnected, "b", "bob"),
+                    Event(state::EventType::kConnected, "a", "bob")});
+  ASSERT_TRUE(WaitUntil([&] { return applier_->stats().inputs == 3; }));  // decided
+  EXPECT_FALSE(first.done.HasBeenNotified());
+  EXPECT_EQ(writes_, 1) << "the second batch waits for the first to land";
+  EXPECT_EQ(applier_->Read([](const state::Roster& r) { return r.revision(); }), 0u);
+
+  release_.Notify();
+  ASSERT_TRUE(Wait(first));
+  ASSERT_TRUE(Wait(second));
+  ASSERT_TRUE(first.results[0].ok()) << first.results[0].status();
+  EXPECT_EQ(first.results[0]->revision, 1u);
+  ASSERT_EQ(second.results.size(), 2u);
+  const Applier::Result& replaced = second.results[0];
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_EQ(replaced->disposition, state::Disposition::kApplied);
+  EXPECT_EQ(replaced->revision, 2u);
+  ASSERT_EQ(replaced->changes.size(), 2u) << "bob's first session ends as the new one starts";
+  EXPECT_EQ(replaced->changes[0].type, state::ChangeType::kParticipantDisconnected);
+  const Applier::Result& resent = second.results[1];
+  ASSERT_TRUE(resent.ok()) << resent.status();
+  EXPECT_EQ(resent->disposition, state::Disposition::kDuplicate);
+  EXPECT_EQ(resent->revision, 1u);
+  ASSERT_TRUE(resent->participant.has_value());
+  EXPECT_EQ(resent->participant->sid, first.results[0]->participant->sid);
+
+  EXPECT_EQ(writes_, 2);
+  EXPECT_EQ(store_.revision(), 2u);
+  ASSERT_TRUE(WaitUntil([&] { return Published().size() == 2; }));
+  EXPECT_EQ(Published(), std::vector<uint64_t>({1, 2}));
+  const state::Sid old_bob = first.results[0]->participant->sid;
+  EXPECT_EQ(applier_->Read([&](const state::Roster& r) {
+    return r.FindParticipant(old_bob)->disconnect_reason;
+  }),
+            state::DisconnectReason::kDuplicateIdentity);
+}
+
+// A batch decided on top of one the store then fails is unavailable too: it assumed state that
+// never became durable. Nothing of either is applied, and both apply once resent.
+TEST_F(ApplierTest, ABatchDecidedOnAFailedOneFailsWithIt) {
+  HoldFirstWrite();
+  StartApplier();
+  Call first, second;
+  SubmitTo(first, {Event(state::EventType::kConnected, "a", "bob")});
+  ASSERT_TRUE(WaitUntil([&] { return writes_ == 1; }));
+  SubmitTo(second, {Event(state::EventType::kConnected, "b", "cy")});
+  ASSERT_TRUE(WaitUntil([&] { return applier_->stats().inputs == 2; }));
+  store_.FailWrites(absl::UnavailableError("disk on fire"));
+  release_.Notify();
+  ASSERT_TRUE(Wait(first));
+  ASSERT_TRUE(Wait(second));
+  EXPECT_EQ(first.results[0].status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(first.results[0].status().message(), HasSubstr("disk on fire"));
+  EXPECT_EQ(second.results[0].status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(second.results[0].status().message(), HasSubstr("an earlier batch"));
+  EXPECT_THAT(second.results[0].status().message(), HasSubstr("disk on fire"));
+  EXPECT_EQ(writes_, 1) << "the doomed batch is never written";
+  EXPECT_TRUE(WaitUntil([&] { return applier_->stats().failed_writes == 1; }));
+  EXPECT_EQ(applier_->Read([](const state::Roster& r) { return r.revision(); }), 0u);
+  EXPECT_EQ(store_.revision(), 0u);
+  EXPECT_TRUE(Published().empty());
+
+  store_.FailWrites(absl::OkStatus());
+  const std::vector<Applier::Result> retried =
+      Apply({Event(state::EventType::kConnected, "b", "cy"),
+             Event(state::EventType::kConnected, "a", "bob")});
+  ASSERT_TRUE(retried[0].ok()) << retried[0].status();
+  EXPECT_EQ(retried[0]->disposition, state::Disposition::kApplied);
+  EXPECT_EQ(retried[0]->revision, 1u);
+  ASSERT_TRUE(retried[1].ok()) << retried[1].status();
+  EXPECT_EQ(retried[1]->disposition, state::Disposition::kApplied);
+  EXPECT_EQ(retried[1]->revision, 2u);
 }
 
 // The change log holds each revision's domain changes through the store's codec, exactly as

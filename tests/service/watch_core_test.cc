@@ -499,6 +499,57 @@ TEST_F(WatchCoreTest, ALiveRevisionIsRenderedOnceAndEveryWatcherSendsThatFrame) 
   for (auto& stream : streams) core_->Close(stream.get());
 }
 
+// Revisions published while nobody watches are not rendered then: a watcher that later
+// catches up over them from the ring renders each revision in its scope once (shared with the
+// next such watcher), leaves the others unrendered, and still ends DATA_LOSS at one whose
+// changes turn out not to decode.
+TEST_F(WatchCoreTest, RevisionsPublishedUnwatchedAreRenderedWhenFirstTakenOnly) {
+  const CountingFrames counting;
+  core_ = std::make_unique<WatchCore>(options_, store_, clock_, converter_, counting.Maker());
+  Commit(1, 4);
+  Commit(5, 6, kAccountA, kRoom2);
+  EXPECT_EQ(*counting.revisions, 0) << "no watcher: nothing rendered";
+
+  FakeStream room1, again;
+  WatchSpec spec = Spec(1);
+  spec.room = kRoom1;
+  core_->Open(spec, &room1);
+  core_->Open(spec, &again);
+  while (room1.Ack(*core_) || again.Ack(*core_)) {
+  }
+  EXPECT_EQ(room1.Revisions(), std::vector<uint64_t>({1, 2, 3, 4}));
+  EXPECT_EQ(again.Revisions(), room1.Revisions());
+  for (uint64_t r = 1; r <= 4; ++r) EXPECT_EQ(room1.FrameOf(r), again.FrameOf(r)) << r;
+  EXPECT_EQ(*counting.revisions, 4) << "room 2's revisions are still unrendered";
+
+  FakeStream account;
+  core_->Open(Spec(1), &account);
+  while (account.Ack(*core_)) {
+  }
+  EXPECT_EQ(account.Revisions(), std::vector<uint64_t>({1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(account.FrameOf(2), room1.FrameOf(2));
+  EXPECT_EQ(*counting.revisions, 6);
+  for (FakeStream* s : {&room1, &again, &account}) core_->Close(s);
+
+  // Its scope decodes, its changes do not: found when a watcher takes it.
+  std::string damaged = Entry(7, kAccountA, kRoom1).payload;
+  damaged.resize(store::kLogHeaderBytes + 1);
+  store::WriteBatch batch;
+  batch.log.push_back({7, damaged});
+  batch.revision = 7;
+  ASSERT_TRUE(store_.Write(batch).ok());
+  core_->Publish(batch.log);
+  FakeStream late;
+  core_->Open(Spec(5), &late);
+  while (late.Ack(*core_)) {
+  }
+  ASSERT_TRUE(late.ended.has_value());
+  EXPECT_EQ(late.ended->code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(late.ended->message(), HasSubstr("revision 7"));
+  EXPECT_EQ(late.Revisions(), std::vector<uint64_t>({5, 6}));
+  core_->Close(&late);
+}
+
 // A watcher of one room renders only that room's revisions when it catches up; watchers
 // catching up over the same stored history (e.g. all resuming after a restart) share one
 // rendering of each revision while one of them has it queued; and what the ring holds is not
