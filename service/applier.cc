@@ -383,9 +383,14 @@ void Applier::RunWriter() {
     const size_t inputs = batch->inputs;
     const size_t applied = batch->applied.size();
     const uint64_t timers_fired = batch->timers_fired;
-    const absl::Status written = Write(*batch);
+    Completion completion;
+    const absl::Status written = Write(*batch, completion);
     {
+      // The batch's completion and what its landing changes, as one step for the applier: a
+      // call submitted after the caller of a failed batch heard of the failure is decided on
+      // the roster, never doomed with the batch built on the failed one.
       absl::MutexLock lock(&batch_mu_);
+      PushCompletion(std::move(completion));
       Landed(written);
     }
     absl::MutexLock lock(&queue_mu_);
@@ -400,8 +405,7 @@ void Applier::RunWriter() {
   }
 }
 
-absl::Status Applier::Write(Batch& batch) {
-  Completion completion;
+absl::Status Applier::Write(Batch& batch, Completion& completion) {
   completion.done = std::move(batch.done);
   absl::Status written;
   if (!batch.applied.empty()) {
@@ -432,7 +436,6 @@ absl::Status Applier::Write(Batch& batch) {
   }
   // Through the completer even when failed: each caller's results arrive in submission order.
   completion.results = std::move(batch.results);
-  PushCompletion(std::move(completion));
   return written;
 }
 

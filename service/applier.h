@@ -136,8 +136,9 @@ class Applier {
   void HandOver() ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
   // Writer thread: inflight_ was written with `written` (and, if ok, committed).
   void Landed(const absl::Status& written) ABSL_EXCLUSIVE_LOCKS_REQUIRED(batch_mu_);
-  // Writer thread: writes `batch`, commits it to the roster, queues its completion.
-  absl::Status Write(Batch& batch);
+  // Writer thread: writes `batch` and commits it to the roster, moving what the completer needs
+  // into `completion`; on failure the results are UNAVAILABLE and nothing is committed.
+  absl::Status Write(Batch& batch, Completion& completion);
   void Maintain(absl::Time now);
   absl::Duration UntilNextWake(absl::Time now) const;
 
