@@ -268,14 +268,11 @@ void Applier::Decide(std::vector<Work> work, absl::Time now) {
           // After the batch in flight, if it numbered this room's callbacks; else as stored.
           auto [next, added] = batch.sequences.try_emplace(callback.room_sid, 0);
           if (added) {
-            const absl::flat_hash_map<state::Sid, uint64_t>* before[] = {
-                inflight_ ? &inflight_->sequences : nullptr, &callback_sequences_};
-            for (const auto* sequences : before) {
-              if (sequences == nullptr) continue;
-              if (auto found = sequences->find(callback.room_sid); found != sequences->end()) {
-                next->second = found->second;
-                break;
-              }
+            const absl::flat_hash_map<state::Sid, uint64_t>& numbered =
+                inflight_ && inflight_->sequences.contains(callback.room_sid) ? inflight_->sequences
+                                                                              : callback_sequences_;
+            if (auto found = numbered.find(callback.room_sid); found != numbered.end()) {
+              next->second = found->second;
             }
           }
           callback.sequence = next->second++;

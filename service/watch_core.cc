@@ -15,10 +15,6 @@ enum Group { kSnapshot, kUnsynced, kSynced, kEnded };
 
 std::string Serialized(const v1::WatchResponse& message) { return message.SerializeAsString(); }
 
-}  // namespace
-
-namespace {
-
 // Decodes `payload` (revision `number`'s entry) and renders it into `revision`.
 void Render(uint64_t number, absl::string_view payload, const Converter& converter,
             const FrameMaker& make_frame, const Revision& revision,
